@@ -1,0 +1,45 @@
+"""The Server: computes the reply for a text. Stateless, so it scales out."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from app.logs import RequestIdMiddleware, configure_logging
+from app.replies import compose_reply
+from app.schemas import ProcessRequest, ProcessResponse
+from app.settings import get_settings
+
+log = structlog.get_logger()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        log.info("server.started")
+        yield
+        log.info("server.stopped")
+
+    app = FastAPI(title="WhatsApp router: reply server", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.post("/process")
+    async def process(body: ProcessRequest) -> ProcessResponse:
+        """Return the reply for one text message."""
+        reply = compose_reply(body.text)
+        log.info("process.replied", text_length=len(body.text))
+        return ProcessResponse(original=body.text, reply=reply)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        """Liveness and readiness: the Server has no dependencies."""
+        return {"status": "ok"}
+
+    return app
+
+
+app = create_app()
