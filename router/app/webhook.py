@@ -1,0 +1,90 @@
+"""`/webhook`: Meta's verification handshake (GET) and its deliveries (POST).
+
+A POST is checked, read and de-duplicated, and answered at once; replies are computed afterwards.
+"""
+
+import hmac
+import json
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import ValidationError
+
+from app.deps import PipelineDep, SettingsDep
+from app.errors import InvalidWebhookBody, InvalidWebhookShape, VerificationFailed
+from app.payload import WHATSAPP_OBJECT, parse_body, parse_envelope
+from app.signature import SIGNATURE_HEADER, check_signature
+
+log = structlog.get_logger()
+
+router = APIRouter(tags=["webhook"])
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@router.get("/webhook", response_class=PlainTextResponse)
+async def verify(
+    settings: SettingsDep,
+    mode: Annotated[str | None, Query(alias="hub.mode")] = None,
+    token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
+    challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
+) -> str:
+    """Meta's subscription handshake: echo `hub.challenge` when the verify token matches."""
+    expected = settings.whatsapp_webhook_verify_token.get_secret_value()
+    if (
+        mode != "subscribe"
+        or token is None
+        or not hmac.compare_digest(token.encode(), expected.encode())
+    ):
+        log.warning("webhook.verification_refused", mode=mode)
+        raise VerificationFailed("hub.mode must be 'subscribe' and hub.verify_token must match")
+    if challenge is None:
+        raise VerificationFailed("hub.challenge is missing")
+    log.info("webhook.verified")
+    return challenge
+
+
+@router.post("/webhook")
+async def receive(request: Request, settings: SettingsDep, pipeline: PipelineDep) -> dict[str, Any]:
+    """Accept a webhook delivery from Meta: messages are queued for a reply, statuses recorded."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise InvalidWebhookBody(f"body larger than {MAX_BODY_BYTES} bytes")
+    raw = await request.body()
+    if settings.whatsapp_app_secret is not None:
+        check_signature(
+            settings.whatsapp_app_secret.get_secret_value(),
+            raw,
+            request.headers.get(SIGNATURE_HEADER),
+        )
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidWebhookBody("body is not valid JSON") from None
+    try:
+        envelope = parse_envelope(data)
+    except ValidationError as exc:
+        raise InvalidWebhookShape(f"not a webhook body: {_describe(exc)}") from None
+    if envelope.object != WHATSAPP_OBJECT:
+        log.info("webhook.ignored", object=envelope.object)
+        return {"status": "ignored", "reason": f"object {envelope.object!r} is not handled"}
+
+    body = parse_body(envelope)
+    for reason in body.skipped:
+        log.info("webhook.item_skipped", reason=reason)
+    new, duplicates = pipeline.accept(body)
+    return {
+        "status": "accepted",
+        "messages": new,
+        "duplicates": duplicates,
+        "statuses": len(body.statuses),
+        "skipped": len(body.skipped),
+    }
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    return f"{where}: {error['msg']}"

@@ -1,0 +1,124 @@
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+# app.main builds the module-level app from the environment at import; give it enough to start.
+# Tests build their own apps from explicit settings below.
+for _name, _value in {
+    "WHATSAPP_PHONE_NUMBER_ID": "1122334455667",
+    "WHATSAPP_ACCESS_TOKEN": "import-token",
+    "WHATSAPP_WEBHOOK_VERIFY_TOKEN": "import-verify",
+    "WHATSAPP_APP_SECRET": "import-secret",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+from app.main import create_app  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+from .meta import PHONE_NUMBER_ID  # noqa: E402
+
+APP_SECRET = "test-app-secret"
+ACCESS_TOKEN = "test-access-token"
+VERIFY_TOKEN = "test-verify-token"
+GRAPH_URL = "http://graph.test"
+SERVER_URL = "http://server.test"
+GRAPH_VERSION = "26.0"
+MESSAGES_URL = f"{GRAPH_URL}/v{GRAPH_VERSION}/{PHONE_NUMBER_ID}/messages"
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+        "whatsapp_access_token": ACCESS_TOKEN,
+        "whatsapp_webhook_verify_token": VERIFY_TOKEN,
+        "whatsapp_app_secret": APP_SECRET,
+        "whatsapp_graph_api_url": GRAPH_URL,
+        "whatsapp_graph_api_version": GRAPH_VERSION,
+        "server_base_url": SERVER_URL,
+        "server_timeout_seconds": 0.5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+def _with_state(app: ASGIApp, state: dict[str, Any]) -> ASGIApp:
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["state"] = state
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+@dataclass
+class RouterUnderTest:
+    client: httpx.AsyncClient
+    state: dict[str, Any]
+
+    async def settle(self) -> None:
+        """Wait until every accepted message has been handled."""
+        await self.state["pipeline"].join()
+
+
+@asynccontextmanager
+async def running_router(settings: Settings) -> AsyncIterator[RouterUnderTest]:
+    app: FastAPI = create_app(settings)
+    async with app.router.lifespan_context(app) as lifespan_state:
+        state = dict(lifespan_state or {})
+        transport = httpx.ASGITransport(app=_with_state(app, state))
+        async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
+            yield RouterUnderTest(client, state)
+
+
+@pytest.fixture
+def mock_http() -> Iterator[respx.MockRouter]:
+    """The Server and the Graph API, mocked at the HTTP layer."""
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def server_route(mock_http: respx.MockRouter) -> respx.Route:
+    def process(request: httpx.Request) -> httpx.Response:
+
+        text = json.loads(request.content)["text"]
+        reply = f"I received your message: '{text}' and here is a random number: 7"
+        return httpx.Response(200, json={"original": text, "reply": reply})
+
+    return mock_http.post(f"{SERVER_URL}/process").mock(side_effect=process)
+
+
+@pytest.fixture
+def graph_route(mock_http: respx.MockRouter) -> respx.Route:
+    counter = iter(range(1, 1_000_000))
+
+    def send(request: httpx.Request) -> httpx.Response:
+
+        payload = json.loads(request.content)
+        contact = {"input": payload.get("to") or payload.get("recipient"), "wa_id": "972987654321"}
+        return httpx.Response(
+            200,
+            json={
+                "messaging_product": "whatsapp",
+                "contacts": [contact],
+                "messages": [{"id": f"wamid.sent{next(counter)}"}],
+            },
+        )
+
+    return mock_http.post(MESSAGES_URL).mock(side_effect=send)
+
+
+@pytest.fixture
+async def router(
+    server_route: respx.Route, graph_route: respx.Route
+) -> AsyncIterator[RouterUnderTest]:
+    async with running_router(make_settings()) as under_test:
+        yield under_test

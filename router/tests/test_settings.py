@@ -1,0 +1,80 @@
+import pytest
+
+from app.settings import Settings, SettingsError, load_settings
+
+from .conftest import make_settings
+
+REQUIRED = [
+    "WHATSAPP_PHONE_NUMBER_ID",
+    "WHATSAPP_ACCESS_TOKEN",
+    "WHATSAPP_WEBHOOK_VERIFY_TOKEN",
+    "WHATSAPP_APP_SECRET",
+]
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in [*REQUIRED, "ROUTER_ALLOW_UNSIGNED_WEBHOOKS"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    return monkeypatch
+
+
+def test_missing_settings_are_named_in_one_clear_error(clean_env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+
+    message = str(caught.value)
+    for name in [
+        "WHATSAPP_PHONE_NUMBER_ID",
+        "WHATSAPP_ACCESS_TOKEN",
+        "WHATSAPP_WEBHOOK_VERIFY_TOKEN",
+    ]:
+        assert name in message
+
+
+def test_the_app_secret_is_required(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("WHATSAPP_PHONE_NUMBER_ID", "1")
+    clean_env.setenv("WHATSAPP_ACCESS_TOKEN", "token-value-1")
+    clean_env.setenv("WHATSAPP_WEBHOOK_VERIFY_TOKEN", "verify-value-1")
+
+    with pytest.raises(SettingsError, match="WHATSAPP_APP_SECRET") as caught:
+        load_settings()
+
+    assert "token-value-1" not in str(caught.value)
+    assert "verify-value-1" not in str(caught.value)
+
+    clean_env.setenv("ROUTER_ALLOW_UNSIGNED_WEBHOOKS", "true")
+    assert load_settings().whatsapp_app_secret is None
+
+
+def test_an_empty_app_secret_counts_as_missing() -> None:
+    with pytest.raises(ValueError, match="WHATSAPP_APP_SECRET"):
+        make_settings(whatsapp_app_secret="")
+
+
+def test_secrets_do_not_show_in_the_settings_repr() -> None:
+    settings = make_settings(whatsapp_access_token="very-secret-token")
+
+    assert "very-secret-token" not in repr(settings)
+    assert "very-secret-token" not in str(settings.model_dump())
+
+
+def test_graph_api_base_url_follows_the_setting() -> None:
+    settings = make_settings(
+        whatsapp_graph_api_url="http://127.0.0.1:8002/", whatsapp_graph_api_version="25.0"
+    )
+
+    assert settings.graph_api_base_url == "http://127.0.0.1:8002/v25.0"
+
+
+def test_graph_api_url_defaults_to_meta() -> None:
+    settings = Settings(
+        _env_file=None,
+        whatsapp_phone_number_id="1",
+        whatsapp_access_token="t",
+        whatsapp_webhook_verify_token="v",
+        whatsapp_app_secret="s",
+    )
+
+    assert settings.graph_api_base_url.startswith("https://graph.facebook.com/v")

@@ -1,0 +1,157 @@
+from typing import Any
+
+import pytest
+import respx
+
+from .conftest import APP_SECRET, RouterUnderTest
+from .meta import fixture, signed, text_message
+
+
+async def post_signed(router: RouterUnderTest, payload: Any) -> Any:
+    body, headers = signed(APP_SECRET, payload)
+    return await router.client.post("/webhook", content=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"{", b"not json", b'{"object": "whatsapp_business_account", ', b"\xff\xfe\x00"]
+)
+async def test_a_signed_body_that_is_not_json_is_400(router: RouterUnderTest, raw: bytes) -> None:
+    response = await post_signed(router, raw)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": "invalid_body", "message": "body is not valid JSON"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        "text",
+        42,
+        None,
+        {},
+        {"entry": []},
+        {"object": None},
+        {"object": "whatsapp_business_account", "entry": "nope"},
+        {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages"}]}]},
+        {"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {}}]}]},
+    ],
+)
+async def test_a_body_of_the_wrong_shape_is_422_with_a_reason(
+    router: RouterUnderTest, payload: Any
+) -> None:
+    response = await post_signed(router, payload)
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_shape"
+    assert error["message"].startswith("not a webhook body")
+
+
+async def test_another_object_is_ignored_with_200(router: RouterUnderTest) -> None:
+    response = await post_signed(router, {"object": "page", "entry": []})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+
+
+def _value(body: dict[str, Any]) -> dict[str, Any]:
+    value: dict[str, Any] = body["entry"][0]["changes"][0]["value"]
+    return value
+
+
+def _nulls() -> list[tuple[dict[str, Any], int]]:
+    """Bodies with nulls or broken items, and how many replies each still deserves."""
+    bodies = []
+    for key, replies in [("messages", 0), ("statuses", 1), ("contacts", 1), ("metadata", 0)]:
+        body = fixture("message_text")
+        _value(body)[key] = None
+        bodies.append((body, replies))
+    body = fixture("message_text")
+    body["entry"] = None
+    bodies.append((body, 0))
+    body = fixture("message_text")
+    body["entry"][0]["changes"] = None
+    bodies.append((body, 0))
+    body = fixture("message_text")
+    _value(body)["messages"] = [None, 7, "x", {"id": None}, {"type": "text"}]
+    bodies.append((body, 0))
+    body = fixture("message_text")
+    _value(body)["messages"][0]["text"] = None
+    bodies.append((body, 0))
+    body = fixture("message_text")
+    _value(body)["messages"][0]["text"] = {"body": None}
+    bodies.append((body, 0))
+    body = fixture("status_failed_130472")
+    _value(body)["statuses"][0]["errors"] = None
+    bodies.append((body, 0))
+    return bodies
+
+
+@pytest.mark.parametrize(("payload", "replies"), _nulls())
+async def test_nulls_and_broken_items_are_200_and_never_5xx(
+    router: RouterUnderTest, graph_route: respx.Route, payload: dict[str, Any], replies: int
+) -> None:
+    response = await post_signed(router, payload)
+    await router.settle()
+
+    assert response.status_code == 200
+    assert graph_route.call_count == replies
+
+
+async def test_unknown_fields_everywhere_are_ignored(
+    router: RouterUnderTest, graph_route: respx.Route
+) -> None:
+    body = fixture("message_text")
+    body["new_top"] = {"x": 1}
+    body["entry"][0]["new_entry_field"] = [1, 2]
+    body["entry"][0]["changes"][0]["new_change_field"] = None
+    _value(body)["new_value_field"] = "x"
+    _value(body)["messages"][0]["new_message_field"] = {"deep": True}
+
+    response = await post_signed(router, body)
+    await router.settle()
+
+    assert response.status_code == 200
+    assert graph_route.call_count == 1
+
+
+async def test_one_broken_message_does_not_hide_its_neighbours(
+    router: RouterUnderTest, graph_route: respx.Route
+) -> None:
+    body = text_message("wamid.good1", "first")
+    messages = _value(body)["messages"]
+    messages.insert(0, {"id": "wamid.broken", "type": None})
+    messages.append(_value(text_message("wamid.good2", "second"))["messages"][0])
+
+    response = await post_signed(router, body)
+    await router.settle()
+
+    assert response.json()["messages"] == 2
+    assert response.json()["skipped"] == 1
+    assert graph_route.call_count == 2
+
+
+async def test_a_change_for_another_field_is_skipped(
+    router: RouterUnderTest, graph_route: respx.Route
+) -> None:
+    body = fixture("message_text")
+    body["entry"][0]["changes"][0]["field"] = "account_update"
+
+    response = await post_signed(router, body)
+    await router.settle()
+
+    assert response.status_code == 200
+    assert response.json()["skipped"] == 1
+    assert not graph_route.called
+
+
+async def test_an_oversized_body_is_refused_before_reading(router: RouterUnderTest) -> None:
+    response = await router.client.post(
+        "/webhook",
+        content=b"{}",
+        headers={"Content-Length": str(2 * 1024 * 1024), "X-Hub-Signature-256": "sha256=00"},
+    )
+
+    assert response.status_code == 400
+    assert "larger" in response.json()["error"]["message"]
