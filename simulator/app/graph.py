@@ -1,0 +1,230 @@
+"""The Graph API side: what the Router's PyWA client calls, answered as Meta answers.
+
+Only `POST /{version}/{phone_id}/messages` is implemented: sends of every message type, and
+mark-as-read with the optional typing indicator. Every request is recorded with its answer.
+"""
+
+import asyncio
+import hmac
+import json
+import re
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from app.deps import SimulatorDep
+from app.errors import (
+    AuthError,
+    GraphError,
+    InvalidParameterError,
+    ReEngagementError,
+    UnknownObjectError,
+)
+from app.payloads import new_wamid
+from app.simulator import Simulator
+from app.store import GraphRequest, Message, User, now
+
+log = structlog.get_logger()
+router = APIRouter(tags=["graph api"])
+
+VERSION = re.compile(r"^v\d+\.\d+$")
+MAX_TEXT = 4096
+TYPING_SECONDS = 25
+MEDIA_TYPES = {"image", "video", "audio", "document", "sticker"}
+SEND_TYPES = MEDIA_TYPES | {"text", "location", "contacts", "interactive", "template", "reaction"}
+
+
+@router.post("/{version}/{phone_id}/messages")
+async def messages(
+    version: str, phone_id: str, request: Request, simulator: SimulatorDep
+) -> JSONResponse:
+    """Send a message, or mark one read (optionally showing a typing indicator)."""
+    raw = await request.body()
+    try:
+        body: Any = json.loads(raw)
+    except ValueError:
+        body = raw.decode(errors="replace")
+    try:
+        status_code, answer = 200, await _handle(simulator, version, phone_id, request, body)
+    except GraphError as exc:
+        status_code, answer = exc.status_code, exc.body()
+        log.info("graph.error", code=exc.code, status_code=status_code)
+    store = simulator.store
+    store.requests.append(
+        GraphRequest(
+            id=len(store.requests) + 1,
+            at=now(),
+            method=request.method,
+            path=request.url.path,
+            phone_id=phone_id,
+            authorization=request.headers.get("authorization"),
+            body=body,
+            status_code=status_code,
+            response=answer,
+        )
+    )
+    return JSONResponse(answer, status_code=status_code)
+
+
+async def _handle(
+    simulator: Simulator, version: str, phone_id: str, request: Request, body: Any
+) -> dict[str, Any]:
+    latency = simulator.faults.behaviour.latency_ms
+    if latency:
+        await asyncio.sleep(latency / 1000)
+    _authorize(simulator, request.headers.get("authorization", ""))
+    if not VERSION.match(version):
+        raise InvalidParameterError(f"Unknown API version {version!r}")
+    if phone_id != simulator.settings.whatsapp_phone_number_id:
+        raise UnknownObjectError(phone_id)
+    if not isinstance(body, dict):
+        raise InvalidParameterError("The request body must be a JSON object.")
+    is_read = body.get("status") == "read"
+    injected = simulator.faults.failure_for("read" if is_read else "send")
+    if injected is not None:
+        raise injected
+    if body.get("messaging_product") != "whatsapp":
+        raise InvalidParameterError("The parameter messaging_product is required.")
+    if is_read:
+        return _mark_read(simulator, body)
+    return _send(simulator, body)
+
+
+def _authorize(simulator: Simulator, header: str) -> None:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise AuthError("An active access token must be used to query information.")
+    expected = simulator.settings.whatsapp_access_token.get_secret_value()
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise AuthError("Invalid OAuth access token - Cannot parse access token")
+
+
+def _mark_read(simulator: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    store = simulator.store
+    target = store.messages.get(str(body.get("message_id", "")))
+    if target is None or target.direction != "inbound":
+        raise InvalidParameterError("Invalid message_id: not a message received by this number.")
+    # As on a phone, reading a message reads everything before it in the chat.
+    for message in store.conversation(target.wa_id):
+        if (
+            message.direction == "inbound"
+            and message.timestamp <= target.timestamp
+            and message.status not in ("failed", "dropped")
+        ):
+            store.set_status(message, "read")
+        if message is target:
+            break
+    indicator = body.get("typing_indicator")
+    if indicator is not None:
+        if not isinstance(indicator, dict) or indicator.get("type") != "text":
+            raise InvalidParameterError("Param typing_indicator['type'] must be 'text'.")
+        user = store.users[target.wa_id]
+        user.typing_until = now() + TYPING_SECONDS
+        store.hub.publish("typing", {"wa_id": user.wa_id, "until": user.typing_until})
+    return {"success": True}
+
+
+def _send(simulator: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    store = simulator.store
+    to, recipient = body.get("to"), body.get("recipient")
+    if body.get("recipient_type", "individual") != "individual":
+        raise InvalidParameterError("Param recipient_type must be 'individual'.")
+    user: User | None
+    if recipient is not None:
+        if not isinstance(recipient, str) or store.user_by_bsuid(recipient) is None:
+            raise InvalidParameterError(f"Param recipient is not a valid user id: {recipient!r}")
+        user = store.user_by_bsuid(recipient)
+    elif to is not None:
+        digits = re.sub(r"\D", "", str(to))
+        if not 6 <= len(digits) <= 15:
+            raise InvalidParameterError(f"Param to is not a valid phone number: {to!r}")
+        user = simulator.user_for_number(digits)
+    else:
+        raise InvalidParameterError("The parameter to is required.")
+    assert user is not None
+
+    kind = body.get("type", "text")
+    if kind not in SEND_TYPES:
+        raise InvalidParameterError(
+            f"Param type must be one of {{{', '.join(sorted(SEND_TYPES))}}}, got {kind!r}."
+        )
+    content = body.get(kind)
+    _validate(kind, content)
+    if kind != "template" and not simulator.in_window(user):
+        raise ReEngagementError()
+
+    context = body.get("context")
+    message = Message(
+        wamid=new_wamid(),
+        direction="outbound",
+        wa_id=user.wa_id,
+        type=kind,
+        payload=content,
+        context_id=context.get("message_id") if isinstance(context, dict) else None,
+        timestamp=int(now()),
+        status="accepted",
+    )
+    user.typing_until = None
+    store.add_message(message)
+    simulator.schedule_statuses(message, user)
+    log.info("graph.accepted", wamid=message.wamid, type=kind, wa_id=user.wa_id)
+
+    contact: dict[str, str] = {"input": str(recipient if recipient is not None else to)}
+    contact["wa_id"] = user.wa_id
+    if recipient is not None:
+        contact["user_id"] = user.user_id
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [contact],
+        "messages": [{"id": message.wamid}],
+    }
+
+
+def _validate(kind: str, content: Any) -> None:
+    """The checks Meta makes that a client can get wrong; not a full schema."""
+    if kind == "contacts":
+        if not isinstance(content, list) or not content:
+            raise InvalidParameterError("Param contacts must be a non-empty array.")
+        return
+    if not isinstance(content, dict):
+        raise InvalidParameterError(f"The parameter {kind} is required.")
+    if kind == "text":
+        text = content.get("body")
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidParameterError("The parameter text['body'] is required.")
+        if len(text) > MAX_TEXT:
+            raise InvalidParameterError(
+                f"Param text['body'] must be at most {MAX_TEXT} characters long."
+            )
+    elif kind in MEDIA_TYPES:
+        if not content.get("id") and not content.get("link"):
+            raise InvalidParameterError(f"Param {kind} must have an id or a link.")
+    elif kind == "location":
+        if not all(isinstance(content.get(k), int | float) for k in ("latitude", "longitude")):
+            raise InvalidParameterError(
+                "Params location['latitude'] and ['longitude'] are required."
+            )
+    elif kind == "interactive":
+        if not content.get("type"):
+            raise InvalidParameterError("The parameter interactive['type'] is required.")
+    elif kind == "template":
+        language = content.get("language")
+        if not content.get("name") or not isinstance(language, dict) or not language.get("code"):
+            raise InvalidParameterError(
+                "Params template['name'] and ['language']['code'] are required."
+            )
+    elif kind == "reaction" and not content.get("message_id"):
+        raise InvalidParameterError("The parameter reaction['message_id'] is required.")
+
+
+@router.api_route(
+    "/{version}/{path:path}", methods=["GET", "POST", "DELETE"], include_in_schema=False
+)
+async def unsupported(version: str, path: str) -> JSONResponse:
+    """Any other Graph API path: Meta's answer for an object it cannot act on."""
+    if not VERSION.match(version):
+        raise HTTPException(status_code=404)
+    error = UnknownObjectError(path.split("/")[0] or version)
+    return JSONResponse(error.body(), status_code=error.status_code)

@@ -1,0 +1,73 @@
+"""The Simulator: a local stand-in for Meta's WhatsApp Cloud API, for development and tests.
+
+It answers the Graph API as Meta does, delivers signed webhooks (messages from simulated users,
+statuses for the messages the Router sends), injects faults on demand, records everything for
+inspection, and serves a chat page at `/`.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from app import control, graph, inspection
+from app.delivery import WebhookSender
+from app.errors import GraphError, graph_error_handler
+from app.faults import Faults
+from app.logs import RequestIdMiddleware, configure_logging
+from app.settings import get_settings
+from app.simulator import Simulator
+from app.store import Store
+
+log = structlog.get_logger()
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Simulator]]:
+        timeout = httpx.Timeout(settings.simulator_webhook_timeout_s)
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            store = Store()
+            faults = Faults(settings)
+            sender = WebhookSender(client, store, faults, settings)
+            simulator = Simulator(settings, store, faults, sender)
+            log.info(
+                "simulator.started",
+                webhook_url=settings.simulator_webhook_url,
+                phone_number_id=settings.whatsapp_phone_number_id,
+            )
+            yield {"simulator": simulator}
+            await simulator.cancel_all()
+            log.info("simulator.stopped")
+
+    app = FastAPI(title="WhatsApp router: Cloud API simulator", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_exception_handler(GraphError, graph_error_handler)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        """Liveness: the Simulator depends on nothing (the Router may be down; that is a fault)."""
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(control.router)
+    app.include_router(inspection.router)
+    # Last: its catch-all answers unknown Graph API paths in Meta's shape.
+    app.include_router(graph.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,56 @@
+"""The Simulator's settings, read from the environment and the repo root's `.env`.
+
+The `WHATSAPP_*` names are shared with the Router: the token the Router sends is the one accepted
+here, and the app secret the Router checks is the one that signs these webhooks. Unlike the Router,
+the Simulator gives them development defaults so it starts with nothing configured.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=REPO_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    whatsapp_access_token: SecretStr = SecretStr("dev-token")
+    whatsapp_app_secret: SecretStr = SecretStr("dev-app-secret")
+    whatsapp_webhook_verify_token: SecretStr = SecretStr("dev-verify-token")
+    whatsapp_phone_number_id: str = "1122334455667"
+
+    simulator_webhook_url: str = "http://127.0.0.1:8000/webhook"
+    simulator_display_phone_number: str = "972123456789"
+    simulator_waba_id: str = "1234567890987654321"
+    # Delay before each status webhook, counted from the previous one.
+    simulator_sent_delay_ms: int = Field(default=200, ge=0)
+    simulator_delivered_delay_ms: int = Field(default=300, ge=0)
+    simulator_read_delay_ms: int = Field(default=500, ge=0)
+    # Meta retries a failed delivery for days; a dev tool gives up after a few seconds.
+    simulator_webhook_attempts: int = Field(default=4, ge=1)
+    simulator_webhook_backoff_ms: int = Field(default=200, ge=0)
+    simulator_webhook_backoff_max_ms: int = Field(default=2000, ge=0)
+    simulator_webhook_timeout_s: float = Field(default=10.0, gt=0)
+    simulator_window_hours: float = Field(default=24.0, gt=0)
+    # Fault defaults; the control API changes them at run time and /sim/reset restores these.
+    simulator_latency_ms: int = Field(default=0, ge=0)
+    simulator_error_rate: float = Field(default=0.0, ge=0, le=1)
+    simulator_error_status: int = Field(default=500, ge=400, le=599)
+    simulator_error_code: int = 131000
+    simulator_webhook_drop_rate: float = Field(default=0.0, ge=0, le=1)
+    simulator_webhook_duplicate_rate: float = Field(default=0.0, ge=0, le=1)
+    simulator_statuses_out_of_order: bool = False
+
+    log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,201 @@
+"""The Simulator's state and its two flows towards the Router.
+
+- inbound: a simulated user sends messages -> a signed webhook body -> the Router;
+- statuses: a message the Router sent -> sent, delivered, read webhooks after configured delays.
+
+Background work (the status flows) is tracked so `/sim/flush` can wait for it and shutdown can
+cancel it.
+"""
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+import structlog
+
+from app.delivery import WebhookSender
+from app.faults import Faults
+from app.payloads import (
+    default_content,
+    dumps,
+    envelope,
+    inbound_message,
+    messages_value,
+    new_bsuid,
+    new_parent_bsuid,
+    status_value,
+)
+from app.schemas import BatchLayout, Duplicate, InboundOut, InboundSpec, UserIn
+from app.settings import Settings
+from app.store import ContactShape, Message, MessageStatus, Store, User, now
+
+log = structlog.get_logger()
+
+
+class Simulator:
+    def __init__(self, settings: Settings, store: Store, faults: Faults, sender: WebhookSender):
+        self.settings = settings
+        self.store = store
+        self.faults = faults
+        self.sender = sender
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- background work ---------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def flush(self, seconds: float) -> int:
+        """Wait until no status flow runs (or `seconds` pass); return how many are left."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while self._tasks:
+                    await asyncio.wait(set(self._tasks))
+        return self.pending
+
+    async def cancel_all(self) -> None:
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def reset(self) -> None:
+        await self.cancel_all()
+        self.store.clear()
+        self.faults.reset()
+
+    # -- users -------------------------------------------------------------------------------
+
+    def create_user(self, spec: UserIn) -> User:
+        wa_id = spec.wa_id or "1555" + str(secrets.randbelow(10**7)).zfill(7)
+        existing = self.store.users.get(wa_id)
+        user = User(
+            wa_id=wa_id,
+            name=spec.name,
+            user_id=spec.user_id or (existing.user_id if existing else new_bsuid()),
+            parent_user_id=existing.parent_user_id if existing else new_parent_bsuid(),
+            contact_shape=spec.contact_shape,
+            reads=spec.reads,
+            outside_window=spec.outside_window,
+            last_inbound_at=existing.last_inbound_at if existing else None,
+        )
+        self.store.put_user(user)
+        return user
+
+    def user_for_number(self, wa_id: str) -> User:
+        """A send to a number nobody simulated yet creates that user (who never wrote)."""
+        user = self.store.users.get(wa_id)
+        if user is None:
+            user = self.create_user(UserIn(name=f"+{wa_id}", wa_id=wa_id))
+        return user
+
+    def in_window(self, user: User) -> bool:
+        if user.outside_window or user.last_inbound_at is None:
+            return False
+        return now() - user.last_inbound_at < self.settings.simulator_window_hours * 3600
+
+    # -- inbound: users write to the business --------------------------------------------------
+
+    async def send_inbound(
+        self,
+        items: Sequence[tuple[User, InboundSpec]],
+        layout: BatchLayout = "one_change",
+        duplicate: Duplicate = "none",
+    ) -> InboundOut:
+        timestamp = int(now())
+        built: list[tuple[User, ContactShape, dict[str, Any]]] = []
+        for user, spec in items:
+            shape = spec.contact_shape or user.contact_shape
+            built.append((user, shape, self._build_message(user, spec, timestamp)))
+
+        if layout == "one_change":
+            senders = [(user, shape) for user, shape, _ in built]
+            values = [[messages_value(self.settings, senders, [m for _, _, m in built])]]
+        else:
+            single = [messages_value(self.settings, [(u, s)], [m]) for u, s, m in built]
+            values = [single] if layout == "changes" else [[value] for value in single]
+        body = envelope(self.settings, values)
+
+        records: list[Message] = []
+        for user, _, message in built:
+            record = Message(
+                wamid=message["id"],
+                direction="inbound",
+                wa_id=user.wa_id,
+                type=message["type"],
+                payload=message,
+                context_id=message.get("context", {}).get("id"),
+                timestamp=timestamp,
+                status="pending",
+            )
+            user.last_inbound_at = now()
+            user.typing_until = None
+            self.store.add_message(record)
+            records.append(record)
+
+        wamids = [r.wamid for r in records]
+        deliveries = await self.sender.deliver("message", dumps(body), wamids, duplicate=duplicate)
+        outcome: MessageStatus = "delivered" if deliveries[0].state == "delivered" else "failed"
+        if deliveries[0].state == "dropped":
+            outcome = "dropped"
+        for record in records:
+            # The Router may already have marked it read while answering the webhook.
+            if record.status != "read":
+                self.store.set_status(record, outcome)
+        log.info("inbound.delivered", wamids=wamids, state=deliveries[0].state)
+        return InboundOut(messages=records, deliveries=deliveries, body=body)
+
+    def _build_message(self, user: User, spec: InboundSpec, timestamp: int) -> dict[str, Any]:
+        content = default_content(spec.type, spec.text)
+        if isinstance(spec.content, list) or not isinstance(content, dict):
+            content = spec.content if spec.content is not None else content
+        elif spec.content:
+            content = content | spec.content
+        last_outbound = self._last_outbound(user.wa_id)
+        if spec.type == "reaction" and isinstance(content, dict) and not content["message_id"]:
+            content["message_id"] = last_outbound or ""
+        context_id = spec.context_id
+        if context_id is None and spec.type in ("interactive", "button"):
+            # Button and list replies always quote the message that carried the buttons.
+            context_id = last_outbound
+        context = None
+        if context_id:
+            context = {"from": self.settings.simulator_display_phone_number, "id": context_id}
+        return inbound_message(user, spec.type, content, timestamp, context)
+
+    def _last_outbound(self, wa_id: str) -> str | None:
+        outbound = [
+            m
+            for m in self.store.messages.values()
+            if m.wa_id == wa_id and m.direction == "outbound"
+        ]
+        return outbound[-1].wamid if outbound else None
+
+    # -- statuses: the business's messages reach the user -------------------------------------
+
+    def schedule_statuses(self, message: Message, user: User) -> None:
+        self.spawn(self._status_flow(message, user))
+
+    async def _status_flow(self, message: Message, user: User) -> None:
+        b = self.faults.behaviour
+        order: list[MessageStatus] = ["sent", "delivered"]
+        if user.reads:
+            order.append("read")
+        if b.statuses_out_of_order:
+            order.reverse()
+        delays = [b.sent_delay_ms, b.delivered_delay_ms, b.read_delay_ms]
+        for delay_ms, status in zip(delays, order, strict=False):
+            await asyncio.sleep(delay_ms / 1000)
+            timestamp = int(now())
+            value = status_value(self.settings, message, user, status, timestamp)
+            body = envelope(self.settings, [[value]])
+            self.store.set_status(message, status)
+            await self.sender.deliver("status", dumps(body), [message.wamid])
