@@ -5,6 +5,7 @@ across both services' logs.
 """
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -14,7 +15,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 REQUEST_ID_HEADER = "x-request-id"
 
 
+# Meta's handshake puts the verify token in the query string; uvicorn's access log would print it.
+_SECRET_QUERY = re.compile(r"(hub\.verify_token=)[^&\s]*", re.IGNORECASE)
+
+
+class RedactQuerySecrets(logging.Filter):
+    """Masks secrets in the request line of access log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_QUERY.sub(r"\1***", record.msg)
+        return True
+
+
 def configure_logging(level: str, fmt: str) -> None:
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactQuerySecrets) for f in access_log.filters):
+        access_log.addFilter(RedactQuerySecrets())
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

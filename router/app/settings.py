@@ -5,9 +5,16 @@ A missing required secret stops start-up with a message naming the variable, nev
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pywa_async import utils as pywa_utils
 
@@ -28,7 +35,8 @@ class Settings(BaseSettings):
     whatsapp_phone_number_id: str = Field(min_length=1)
     whatsapp_access_token: SecretStr
     whatsapp_webhook_verify_token: SecretStr
-    whatsapp_app_secret: SecretStr | None = None
+    # Required; None only when ROUTER_ALLOW_UNSIGNED_WEBHOOKS is on.
+    whatsapp_app_secret: SecretStr | None
     whatsapp_graph_api_url: AnyHttpUrl = AnyHttpUrl("https://graph.facebook.com")
     whatsapp_graph_api_version: str = DEFAULT_GRAPH_API_VERSION
     whatsapp_send_timeout_seconds: float = Field(default=15.0, gt=0)
@@ -42,17 +50,24 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
 
-    @model_validator(mode="after")
-    def _require_app_secret(self) -> "Settings":
-        secret = self.whatsapp_app_secret
-        if (secret is None or not secret.get_secret_value()) and not (
-            self.router_allow_unsigned_webhooks
-        ):
-            raise ValueError(
-                "WHATSAPP_APP_SECRET is required to check webhook signatures "
-                "(set ROUTER_ALLOW_UNSIGNED_WEBHOOKS=true only for local development)"
-            )
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _require_app_secret(cls, data: Any) -> Any:
+        # Checked before the fields so that a missing secret is reported with the other missing
+        # settings, not after they are fixed.
+        if not isinstance(data, dict):
+            return data
+        allowed = TypeAdapter(bool).validate_python(
+            data.get("router_allow_unsigned_webhooks") or False
+        )
+        secret = data.get("whatsapp_app_secret")
+        if isinstance(secret, SecretStr):
+            secret = secret.get_secret_value()
+        if not secret:
+            data = {k: v for k, v in data.items() if k != "whatsapp_app_secret"}
+            if allowed:
+                data["whatsapp_app_secret"] = None
+        return data
 
     @property
     def graph_api_base_url(self) -> str:
@@ -69,6 +84,11 @@ def load_settings() -> Settings:
             name = "_".join(str(part) for part in error["loc"]).upper()
             reason = "is not set" if error["type"] == "missing" else error["msg"]
             problems.append(f"{name} {reason}" if name else reason)
+            if name == "WHATSAPP_APP_SECRET":
+                problems.append(
+                    "the app secret checks webhook signatures (ROUTER_ALLOW_UNSIGNED_WEBHOOKS=true "
+                    "turns the check off, for local development only)"
+                )
         raise SettingsError(
             "The router cannot start: "
             + "; ".join(problems)

@@ -1,4 +1,5 @@
 import pytest
+from pydantic import ValidationError
 
 from app.settings import Settings, SettingsError, load_settings
 
@@ -49,7 +50,7 @@ def test_the_app_secret_is_required(clean_env: pytest.MonkeyPatch) -> None:
 
 
 def test_an_empty_app_secret_counts_as_missing() -> None:
-    with pytest.raises(ValueError, match="WHATSAPP_APP_SECRET"):
+    with pytest.raises(ValidationError, match="whatsapp_app_secret"):
         make_settings(whatsapp_app_secret="")
 
 
@@ -78,3 +79,31 @@ def test_graph_api_url_defaults_to_meta() -> None:
     )
 
     assert settings.graph_api_base_url.startswith("https://graph.facebook.com/v")
+
+
+def test_the_verify_token_is_masked_in_access_logs() -> None:
+    import logging
+
+    from app.logs import RedactQuerySecrets
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        (
+            "127.0.0.1:5",
+            "GET",
+            "/webhook?hub.mode=subscribe&hub.verify_token=s3cr3t&hub.challenge=9",
+            "1.1",
+            200,
+        ),
+        None,
+    )
+
+    RedactQuerySecrets().filter(record)
+
+    line = record.getMessage()
+    assert "s3cr3t" not in line
+    assert "hub.verify_token=***&hub.challenge=9" in line
