@@ -32,7 +32,7 @@ async def list_messages(
     ]
 
 
-@router.get("/messages/{wamid}")
+@router.get("/messages/{wamid:path}")
 async def get_message(wamid: str, simulator: SimulatorDep) -> Message:
     """One message by its wamid."""
     message = simulator.store.messages.get(wamid)

@@ -97,7 +97,7 @@ def default_content(kind: str, text: str | None) -> Any:
                     "last_name": "Contact",
                     "formatted_name": "Test Contact",
                 },
-                "phones": [{"phone": "+1 555-555-0100", "type": "CELL"}],
+                "phones": [{"phone": "+1 555-555-0100", "wa_id": "15555550100", "type": "CELL"}],
             }
         ]
     if kind == "reaction":

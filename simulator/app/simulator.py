@@ -155,8 +155,13 @@ class Simulator:
 
     def _build_message(self, user: User, spec: InboundSpec, timestamp: int) -> dict[str, Any]:
         content = default_content(spec.type, spec.text)
-        if isinstance(spec.content, list) or not isinstance(content, dict):
-            content = spec.content if spec.content is not None else content
+        if spec.content is not None and (
+            not isinstance(spec.content, dict)
+            or not isinstance(content, dict)
+            or spec.content.get("type", content.get("type")) != content.get("type")
+        ):
+            # A list, or an object of another subtype (a list_reply, not a button_reply).
+            content = spec.content
         elif spec.content:
             content = content | spec.content
         last_outbound = self._last_outbound(user.wa_id)

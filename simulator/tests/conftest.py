@@ -1,4 +1,5 @@
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -8,9 +9,9 @@ from app.main import create_app
 from app.settings import get_settings
 from tests.receiver import Receiver, receiver_app, serve
 
-TOKEN = "test-token"
-APP_SECRET = "test-app-secret"
-VERIFY_TOKEN = "test-verify-token"
+TOKEN = "test-token"  # noqa: S105 - a test value
+APP_SECRET = "test-app-secret"  # noqa: S105
+VERIFY_TOKEN = "test-verify-token"  # noqa: S105
 PHONE_ID = "1122334455667"
 SEND_PATH = f"/v26.0/{PHONE_ID}/messages"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -58,15 +59,15 @@ async def client(settings_env: None) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def make_user(client: httpx.AsyncClient, **fields: object) -> dict[str, object]:
+async def make_user(client: httpx.AsyncClient, **fields: object) -> dict[str, Any]:
     response = await client.post("/sim/users", json={"name": "Test User", **fields})
     assert response.status_code == 201, response.text
-    user: dict[str, object] = response.json()
+    user: dict[str, Any] = response.json()
     return user
 
 
-async def user_writes(client: httpx.AsyncClient, wa_id: str, **fields: object) -> dict[str, object]:
+async def user_writes(client: httpx.AsyncClient, wa_id: str, **fields: object) -> dict[str, Any]:
     response = await client.post(f"/sim/users/{wa_id}/messages", json={"text": "hi", **fields})
     assert response.status_code == 200, response.text
-    result: dict[str, object] = response.json()
+    result: dict[str, Any] = response.json()
     return result

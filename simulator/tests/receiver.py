@@ -38,12 +38,6 @@ class Receiver:
     def bodies(self) -> list[bytes]:
         return [r.body for r in self.received]
 
-    async def wait_for(self, count: int, seconds: float = 5.0) -> list[Received]:
-        async with asyncio.timeout(seconds):
-            while len(self.received) < count:
-                await asyncio.sleep(0.01)
-        return self.received
-
 
 def receiver_app(receiver: Receiver) -> FastAPI:
     app = FastAPI()
