@@ -131,3 +131,15 @@ async def fail_next(body: FailNextIn, simulator: SimulatorDep) -> dict[str, int]
     failure = ForcedFailure(status=body.status, code=body.code, applies_to=body.applies_to)
     simulator.faults.forced.extend(failure.model_copy() for _ in range(body.count))
     return {"queued": len(simulator.faults.forced)}
+
+
+@router.get("/info")
+async def info(simulator: SimulatorDep) -> dict[str, str]:
+    """The business number this Simulator plays, and where its webhooks go."""
+    settings = simulator.settings
+    return {
+        "phone_number_id": settings.whatsapp_phone_number_id,
+        "display_phone_number": settings.simulator_display_phone_number,
+        "waba_id": settings.simulator_waba_id,
+        "webhook_url": simulator.faults.behaviour.webhook_url,
+    }

@@ -1,0 +1,367 @@
+// The chat page: you are the WhatsApp user, the router's bot answers.
+// State comes from the control/inspection API; live changes arrive over SSE (/sim/events).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { users: new Map(), messages: new Map(), current: null, unread: new Map(), typingTimer: null };
+const COLORS = ["#25a884", "#e2725b", "#7b68ee", "#3b9ae1", "#d7a83e", "#c2577e", "#5a9e6f", "#8a6fdb"];
+
+const TICK_PATHS = {
+  single: "M10.9 3.2 4.6 9.5 1.9 6.8l-.9.9 3.6 3.6 7.2-7.2z",
+  double: "M15.6 3.2 9.3 9.5l-.9-.9-.9.9 1.8 1.8 7.2-7.2zM10.9 3.2 4.6 9.5 1.9 6.8l-.9.9 3.6 3.6 7.2-7.2z",
+  clock: "M8.5 1.5a5.5 5.5 0 1 0 0 11 5.5 5.5 0 0 0 0-11zm0 1.2a4.3 4.3 0 1 1 0 8.6 4.3 4.3 0 0 1 0-8.6zM8 4.5v3.3l2.6 1.6.6-.9L9.1 7.2V4.5z",
+  failed: "M8.5 1.5a5.5 5.5 0 1 0 0 11 5.5 5.5 0 0 0 0-11zM7.8 4h1.4v4.2H7.8zm0 5.2h1.4v1.4H7.8z",
+};
+const TICK_OF = {
+  pending: "clock", accepted: "clock", sent: "single", delivered: "double", read: "double",
+  failed: "failed", dropped: "failed",
+};
+const TICK_TITLE = {
+  pending: "Sending to the router", accepted: "Accepted, not yet sent", sent: "Sent",
+  delivered: "Delivered", read: "Read", failed: "The router did not accept the webhook",
+  dropped: "Webhook dropped by fault injection",
+};
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = JSON.stringify((await response.json()).detail); } catch { /* not JSON */ }
+    throw new Error(`${response.status}: ${detail}`);
+  }
+  return response.json();
+}
+
+function toast(text) {
+  const el = $("toast");
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.hidden = true; }, 4000);
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function colorOf(waId) {
+  let hash = 0;
+  for (const c of waId) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+  return COLORS[hash % COLORS.length];
+}
+
+function avatar(node, user) {
+  node.textContent = (user.name.replace(/^\+/, "").trim()[0] || "?").toUpperCase();
+  node.style.background = colorOf(user.wa_id);
+}
+
+function clock(ts) {
+  return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function ticks(status) {
+  const span = el("span", "ticks");
+  span.dataset.status = status;
+  span.title = TICK_TITLE[status] || status;
+  const kind = TICK_OF[status] || "clock";
+  const viewBox = kind === "double" ? "0 0 17 12" : kind === "single" ? "0 0 13 12" : "0 0 17 14";
+  span.innerHTML = `<svg viewBox="${viewBox}" aria-hidden="true"><path fill="currentColor" d="${TICK_PATHS[kind]}"/></svg>`;
+  return span;
+}
+
+// -- what a message says, for a bubble and for the chat list ------------------------------------
+
+function content(message) {
+  // Inbound messages keep the whole webhook message object; outbound ones the type's object.
+  return message.direction === "inbound" ? message.payload[message.type] : message.payload;
+}
+
+function preview(message) {
+  const c = content(message) || {};
+  switch (message.type) {
+    case "text": return c.body || "";
+    case "image": return `📷 ${c.caption || "Photo"}`;
+    case "video": return `🎥 ${c.caption || "Video"}`;
+    case "audio": return c.voice ? "🎤 Voice message" : "🎵 Audio";
+    case "document": return `📄 ${c.filename || c.caption || "Document"}`;
+    case "sticker": return "🏷️ Sticker";
+    case "location": return `📍 ${c.name || "Location"}`;
+    case "contacts": return `👤 ${(Array.isArray(c) ? c : []).map((x) => x.name?.formatted_name).join(", ") || "Contact"}`;
+    case "reaction": return c.emoji ? `Reacted ${c.emoji}` : "Removed a reaction";
+    case "interactive":
+      if (message.direction === "inbound") return `↩ ${(c.button_reply || c.list_reply || {}).title || "Reply"}`;
+      return c.body?.text || "Interactive message";
+    case "button": return `↩ ${c.text || "Button"}`;
+    case "template": return `📋 Template: ${c.name || ""}`;
+    default: return message.type;
+  }
+}
+
+function bubbleBody(bubble, message) {
+  const c = content(message) || {};
+  const media = { image: "📷", video: "🎥", audio: "🎤", document: "📄", sticker: "🏷️" };
+  if (message.context_id && state.messages.has(message.context_id)) {
+    bubble.append(el("span", "quote", preview(state.messages.get(message.context_id))));
+  }
+  if (message.type === "text") {
+    bubble.append(document.createTextNode(c.body || ""));
+  } else if (media[message.type]) {
+    const label = c.filename || c.link || (message.type === "audio" && c.voice ? "Voice message" : message.type);
+    bubble.append(el("span", "media", `${media[message.type]}  ${label}`));
+    if (c.caption) bubble.append(document.createTextNode(c.caption));
+  } else if (message.type === "location") {
+    bubble.append(el("span", "media", `📍  ${c.name || "Location"}`));
+    bubble.append(document.createTextNode(`${c.latitude}, ${c.longitude}${c.address ? `\n${c.address}` : ""}`));
+  } else if (message.type === "interactive" && message.direction === "outbound") {
+    if (c.header?.text) bubble.append(el("strong", "", `${c.header.text}\n`));
+    bubble.append(document.createTextNode(c.body?.text || ""));
+    if (c.footer?.text) bubble.append(el("span", "kind", c.footer.text));
+    const choices = [];
+    for (const b of c.action?.buttons || []) choices.push(["button_reply", b.reply?.id, b.reply?.title]);
+    for (const s of c.action?.sections || []) for (const r of s.rows || []) choices.push(["list_reply", r.id, r.title]);
+    if (choices.length) {
+      const box = el("div", "buttons");
+      for (const [kind, id, title] of choices) {
+        const button = el("button", "", title);
+        button.type = "button";
+        button.onclick = () => sendSpec({ type: "interactive", context_id: message.wamid, content: { type: kind, [kind]: { id, title } } });
+        box.append(button);
+      }
+      bubble.append(box);
+    }
+  } else {
+    bubble.append(el("span", "kind", preview(message)));
+  }
+}
+
+function renderMessage(message) {
+  if (message.type === "reaction") return renderReaction(message);
+  const bubble = el("div", `msg ${message.direction === "inbound" ? "me" : "bot"}`);
+  bubble.dataset.wamid = message.wamid;
+  bubbleBody(bubble, message);
+  const meta = el("span", "meta", clock(message.timestamp));
+  meta.append(ticks(message.status));
+  bubble.append(meta);
+  return bubble;
+}
+
+function renderReaction(message) {
+  const c = content(message) || {};
+  const target = [...document.querySelectorAll(".msg")].find((n) => n.dataset.wamid === c.message_id);
+  if (!target) return null;
+  target.querySelector(".reactions")?.remove();
+  target.classList.toggle("has-reaction", Boolean(c.emoji));
+  if (c.emoji) target.append(el("span", "reactions", c.emoji));
+  return null;
+}
+
+// -- chat list and conversation ---------------------------------------------------------------------
+
+function lastMessage(waId) {
+  let last = null;
+  for (const m of state.messages.values()) if (m.wa_id === waId) last = m;
+  return last;
+}
+
+function renderChats() {
+  const list = $("chats");
+  list.replaceChildren();
+  const users = [...state.users.values()].sort((a, b) => {
+    const la = lastMessage(a.wa_id)?.timestamp ?? a.created_at;
+    const lb = lastMessage(b.wa_id)?.timestamp ?? b.created_at;
+    return lb - la;
+  });
+  for (const user of users) {
+    const item = el("li");
+    item.dataset.waId = user.wa_id;
+    if (user.wa_id === state.current) item.classList.add("active");
+    const face = el("div", "avatar");
+    avatar(face, user);
+    const text = el("div");
+    text.append(el("div", "chat-name", user.name));
+    const last = lastMessage(user.wa_id);
+    text.append(el("div", "chat-preview", last ? preview(last) : `+${user.wa_id}`));
+    const meta = el("div", "chat-meta", last ? clock(last.timestamp) : "");
+    const unread = state.unread.get(user.wa_id);
+    if (unread) meta.append(el("span", "badge", String(unread)));
+    item.append(face, text, meta);
+    item.onclick = () => openChat(user.wa_id);
+    list.append(item);
+  }
+}
+
+function renderHead() {
+  const user = state.users.get(state.current);
+  if (!user) return;
+  avatar($("head-avatar"), user);
+  $("head-name").textContent = user.name;
+  const typing = user.typing_until && user.typing_until * 1000 > Date.now();
+  const sub = $("head-sub");
+  sub.classList.toggle("typing", Boolean(typing));
+  sub.textContent = typing ? "typing…" : `+${user.wa_id} · ${user.contact_shape === "bsuid" ? user.user_id : "classic contact"}`;
+  $("opt-reads").checked = user.reads;
+  $("opt-window").checked = user.outside_window;
+  $("opt-shape").value = user.contact_shape;
+  renderTyping(typing);
+  clearTimeout(state.typingTimer);
+  if (typing) state.typingTimer = setTimeout(renderHead, user.typing_until * 1000 - Date.now() + 50);
+}
+
+function renderTyping(on) {
+  const box = $("messages");
+  box.querySelector(".typing-bubble")?.remove();
+  if (on) {
+    const bubble = el("div", "typing-bubble");
+    bubble.append(el("span"), el("span"), el("span"));
+    box.append(bubble);
+    box.scrollTop = box.scrollHeight;
+  }
+}
+
+function renderConversation() {
+  const box = $("messages");
+  box.replaceChildren();
+  let day = null;
+  for (const m of state.messages.values()) {
+    if (m.wa_id !== state.current) continue;
+    const label = new Date(m.timestamp * 1000).toLocaleDateString([], { day: "numeric", month: "long", year: "numeric" });
+    if (label !== day) { box.append(el("div", "day", label)); day = label; }
+    const node = renderMessage(m);
+    if (node) box.append(node);
+  }
+  renderHead();
+  box.scrollTop = box.scrollHeight;
+}
+
+function openChat(waId) {
+  state.current = waId;
+  state.unread.delete(waId);
+  for (const id of ["chat-head", "messages", "composer"]) $(id).hidden = false;
+  $("empty").hidden = true;
+  renderChats();
+  renderConversation();
+  $("composer-input").focus();
+}
+
+// -- sending ----------------------------------------------------------------------------------------
+
+async function sendSpec(spec) {
+  try {
+    await api("POST", `/sim/users/${state.current}/messages`, spec);
+  } catch (error) {
+    toast(`Not sent: ${error.message}`);
+  }
+}
+
+$("composer").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = $("composer-input");
+  const type = $("composer-type").value;
+  const text = input.value;
+  if (type === "text" && !text.trim()) return;
+  input.value = "";
+  const spec = { type, text: text.trim() ? text : null };
+  if (type === "location" && text.trim()) { spec.text = null; spec.content = { name: text }; }
+  if (type === "contacts" && text.trim()) {
+    spec.text = null;
+    spec.content = [{ name: { formatted_name: text, first_name: text }, phones: [{ phone: "+1 555-555-0100", type: "CELL" }] }];
+  }
+  $("composer-type").value = "text";
+  await sendSpec(spec);
+});
+
+$("new-chat").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const phone = $("new-phone").value.replace(/\D/g, "");
+  const body = { name: $("new-name").value.trim() || "Test User", contact_shape: $("new-shape").value };
+  if (phone) body.wa_id = phone;
+  try {
+    const user = await api("POST", "/sim/users", body);
+    state.users.set(user.wa_id, user);
+    $("new-name").value = "";
+    $("new-phone").value = "";
+    openChat(user.wa_id);
+  } catch (error) {
+    toast(`Could not create the user: ${error.message}`);
+  }
+});
+
+async function patchUser(change) {
+  try {
+    const user = await api("PATCH", `/sim/users/${state.current}`, change);
+    state.users.set(user.wa_id, user);
+    renderHead();
+  } catch (error) {
+    toast(error.message);
+  }
+}
+$("opt-reads").onchange = (e) => patchUser({ reads: e.target.checked });
+$("opt-window").onchange = (e) => patchUser({ outside_window: e.target.checked });
+$("opt-shape").onchange = (e) => patchUser({ contact_shape: e.target.value });
+
+// -- live updates -----------------------------------------------------------------------------------
+
+async function load() {
+  const [info, users, messages] = await Promise.all([
+    api("GET", "/sim/info"), api("GET", "/sim/users"), api("GET", "/sim/messages"),
+  ]);
+  $("business").title = `phone_number_id ${info.phone_number_id} · webhooks to ${info.webhook_url}`;
+  $("business").textContent = `Business +${info.display_phone_number}`;
+  state.users = new Map(users.map((u) => [u.wa_id, u]));
+  state.messages = new Map(messages.map((m) => [m.wamid, m]));
+  if (state.current && !state.users.has(state.current)) {
+    state.current = null;
+    for (const id of ["chat-head", "messages", "composer"]) $(id).hidden = true;
+    $("empty").hidden = false;
+  }
+  renderChats();
+  if (state.current) renderConversation();
+}
+
+function connect() {
+  const source = new EventSource("/sim/events");
+  source.onopen = () => { $("live").textContent = "live"; $("live").classList.add("on"); load(); };
+  source.onerror = () => { $("live").textContent = "offline"; $("live").classList.remove("on"); };
+  source.addEventListener("user", (e) => {
+    const user = JSON.parse(e.data);
+    state.users.set(user.wa_id, user);
+    renderChats();
+    if (user.wa_id === state.current) renderHead();
+  });
+  source.addEventListener("message", (e) => {
+    const message = JSON.parse(e.data);
+    state.messages.set(message.wamid, message);
+    if (message.wa_id === state.current) {
+      const user = state.users.get(message.wa_id);
+      if (user && message.direction === "outbound") user.typing_until = null;
+      renderConversation();
+    } else if (message.direction === "outbound") {
+      state.unread.set(message.wa_id, (state.unread.get(message.wa_id) || 0) + 1);
+    }
+    renderChats();
+  });
+  source.addEventListener("status", (e) => {
+    const { wamid, status } = JSON.parse(e.data);
+    const message = state.messages.get(wamid);
+    if (message) message.status = status;
+    const node = [...document.querySelectorAll(".msg")].find((n) => n.dataset.wamid === wamid);
+    node?.querySelector(".ticks")?.replaceWith(ticks(status));
+  });
+  source.addEventListener("typing", (e) => {
+    const { wa_id, until } = JSON.parse(e.data);
+    const user = state.users.get(wa_id);
+    if (!user) return;
+    user.typing_until = until;
+    if (wa_id === state.current) renderHead();
+  });
+  source.addEventListener("reset", () => load());
+}
+
+connect();
