@@ -1,12 +1,16 @@
-"""The channel's backend: the reply Server's `POST /process`."""
+"""The channel's backend: the reply Server's `POST /process`, behind a circuit breaker."""
 
 import httpx
 import structlog
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
 from pydantic import BaseModel, ValidationError
 
-from app.errors import BackendError
+from app.errors import BackendError, BackendUnavailable
 
 log = structlog.get_logger()
+
+CIRCUIT = "server"
 
 
 class _ProcessResponse(BaseModel):
@@ -15,12 +19,31 @@ class _ProcessResponse(BaseModel):
 
 
 class Backend:
-    """Asks the Server for the reply to a text. One pooled client, created in the lifespan."""
+    """Asks the Server for the reply to a text. One pooled client, created in the lifespan.
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    After `threshold` failures in a row the breaker opens: calls fail at once, without touching the
+    Server, until `ttl` seconds have passed and one trial call succeeds.
+    """
+
+    def __init__(
+        self, client: httpx.AsyncClient, *, breaker_threshold: int = 5, breaker_ttl: float = 10
+    ) -> None:
         self._client = client
+        self._breakers = AsyncCircuitBreakerFactory(
+            default_threshold=breaker_threshold, default_ttl=breaker_ttl
+        )
 
     async def reply_for(self, text: str, *, request_id: str) -> str:
+        breaker = await self._breakers.get_breaker(CIRCUIT)
+        try:
+            async with breaker:
+                return await self._call(text, request_id)
+        except OpenedState:
+            raise BackendUnavailable(
+                "the Server's circuit is open after repeated failures"
+            ) from None
+
+    async def _call(self, text: str, request_id: str) -> str:
         try:
             response = await self._client.post(
                 "/process", json={"text": text}, headers={"X-Request-ID": request_id}

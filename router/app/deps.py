@@ -1,12 +1,16 @@
 """Typed dependencies: the long-lived objects the lifespan opened, for the endpoints."""
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
 
 from app.backend import Backend
-from app.pipeline import Pipeline
+from app.errors import NotConfigured, Unauthorized
+from app.queue import JobQueue
 from app.settings import Settings
+from app.store.repository import MessageRepository
 
 
 def get_settings(request: Request) -> Settings:
@@ -14,9 +18,14 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_pipeline(request: Request) -> Pipeline:
-    pipeline: Pipeline = request.state.pipeline
-    return pipeline
+def get_repository(request: Request) -> MessageRepository:
+    repository: MessageRepository = request.state.repository
+    return repository
+
+
+def get_queue(request: Request) -> JobQueue:
+    queue: JobQueue = request.state.queue
+    return queue
 
 
 def get_backend(request: Request) -> Backend:
@@ -25,5 +34,24 @@ def get_backend(request: Request) -> Backend:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+RepositoryDep = Annotated[MessageRepository, Depends(get_repository)]
+QueueDep = Annotated[JobQueue, Depends(get_queue)]
 BackendDep = Annotated[Backend, Depends(get_backend)]
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def require_admin(
+    settings: SettingsDep, api_key: Annotated[str | None, Depends(_api_key_header)]
+) -> None:
+    """The management API's key, sent as `X-API-Key`."""
+    expected = settings.router_admin_api_key
+    if expected is None or not expected.get_secret_value():
+        raise NotConfigured("the management API is off: set ROUTER_ADMIN_API_KEY to turn it on")
+    if api_key is None or not hmac.compare_digest(
+        api_key.encode(), expected.get_secret_value().encode()
+    ):
+        raise Unauthorized("a valid X-API-Key header is required")
+
+
+AdminDep = Depends(require_admin)

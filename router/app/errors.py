@@ -6,9 +6,15 @@ Hierarchy:
     ├── SignatureMissing         401: a webhook POST without X-Hub-Signature-256
     ├── SignatureInvalid         403: a signature that does not match the body
     ├── VerificationFailed       403: Meta's GET handshake with a wrong mode or token
-    └── InvalidWebhookBody       400/422: a body that is not JSON or not a webhook envelope
+    ├── InvalidWebhookBody       400/422: a body that is not JSON or not a webhook envelope
+    ├── Unauthorized, NotFound, Conflict, NotConfigured   401/404/409/503: the management API
+    └── StoreUnavailable         503: the database is down, so a webhook cannot be accepted safely
 
-    BackendError                 the Server gave no reply (timeout, transport, bad answer)
+    TransientError               worth another try later (see app/retries.py)
+    ├── BackendError             the Server gave no reply (timeout, transport, bad answer)
+    │   └── BackendUnavailable   the Server's circuit breaker is open
+    └── SendRetryable            the Graph API failed in a way that passes (5xx, throttling)
+    SendFailed                   the Graph API refused for good (Meta's code and title kept)
 
 Every RouterError renders as `{"error": {"code": ..., "message": ...}}` with its status code, so an
 expected failure is never a 500.
@@ -54,8 +60,56 @@ class InvalidWebhookShape(InvalidWebhookBody):
     code = "invalid_shape"
 
 
-class BackendError(Exception):
+class NotFound(RouterError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(RouterError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unauthorized(RouterError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class NotConfigured(RouterError):
+    status_code = 503
+    code = "not_configured"
+
+
+class StoreUnavailable(RouterError):
+    status_code = 503
+    code = "store_unavailable"
+
+
+class TransientError(Exception):
+    """A failure that is expected to pass: the work is retried with backoff."""
+
+
+class BackendError(TransientError):
     """The reply Server failed: timed out, unreachable, or answered something unusable."""
+
+
+class BackendUnavailable(BackendError):
+    """The circuit breaker is open: the Server is not called at all for now."""
+
+
+class SendRetryable(TransientError):
+    def __init__(self, reason: str, error_code: int | None = None) -> None:
+        super().__init__(reason)
+        self.error_code = error_code
+
+
+class SendFailed(Exception):
+    """Meta refused the message for good (outside the 24 h window, bad parameter, ...)."""
+
+    def __init__(self, error_code: int | None, title: str) -> None:
+        super().__init__(f"{error_code}: {title}")
+        self.error_code = error_code
+        self.title = title
 
 
 async def _render_router_error(_: Request, exc: Exception) -> JSONResponse:

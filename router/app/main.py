@@ -9,21 +9,28 @@ import httpx
 import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from httpx_aiohttp import AiohttpTransport
 from pywa_async.client import WhatsApp
 
+from app.api.messages import router as messages_router
 from app.backend import Backend
-from app.deps import BackendDep
-from app.dispatch import Dispatcher, RecentIds
+from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.logs import RequestIdMiddleware, configure_logging
 from app.pipeline import Pipeline
+from app.queue import JobQueue, Sweeper
+from app.ratelimit import SendRateLimiter, storage_for
+from app.retries import RetryPolicy
 from app.sender import Sender
 from app.settings import Settings, SettingsError, load_settings
+from app.store.engine import create_engine, migrate, session_factory
+from app.store.repository import MessageRepository
 from app.webhook import router as webhook_router
 
 log = structlog.get_logger()
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+POOL = httpx.Limits(max_connections=256, max_keepalive_connections=64)
 
 
 def build_whatsapp(settings: Settings, client: httpx.AsyncClient) -> WhatsApp:
@@ -41,6 +48,11 @@ def build_whatsapp(settings: Settings, client: httpx.AsyncClient) -> WhatsApp:
     return whatsapp
 
 
+def http_client(**kwargs: Any) -> httpx.AsyncClient:
+    # httpx's own pool stalls at a few hundred requests/s under concurrency; aiohttp's does not.
+    return httpx.AsyncClient(transport=AiohttpTransport(), limits=POOL, **kwargs)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -53,47 +65,110 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 detail="ROUTER_ALLOW_UNSIGNED_WEBHOOKS is on: anyone can post to /webhook. "
                 "Never run this way in production.",
             )
+        engine = create_engine(settings.database_url)
+        if settings.router_migrate_on_start:
+            await migrate(engine)
+        repository = MessageRepository(engine, session_factory(engine))
+        queue = JobQueue(settings.queue_url, settings.router_workers)
         async with (
-            httpx.AsyncClient(
-                base_url=str(settings.server_base_url),
-                timeout=settings.server_timeout_seconds,
+            http_client(
+                base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
             ) as server_client,
-            httpx.AsyncClient(timeout=settings.whatsapp_send_timeout_seconds) as graph_client,
+            http_client(timeout=settings.whatsapp_send_timeout_seconds) as graph_client,
         ):
-            whatsapp = build_whatsapp(settings, graph_client)
-            backend = Backend(server_client)
-            dispatcher = Dispatcher()
-            pipeline = Pipeline(
-                backend=backend,
-                sender=Sender(whatsapp, settings.whatsapp_phone_number_id),
-                dispatcher=dispatcher,
-                seen=RecentIds(),
+            backend = Backend(
+                server_client,
+                breaker_threshold=settings.router_breaker_threshold,
+                breaker_ttl=settings.router_breaker_ttl_seconds,
             )
+            sender = Sender(
+                build_whatsapp(settings, graph_client),
+                SendRateLimiter(
+                    storage_for(settings.queue_url), settings.whatsapp_messages_per_second
+                ),
+            )
+            pipeline = Pipeline(
+                repository,
+                backend,
+                sender,
+                RetryPolicy(
+                    max_attempts=settings.router_retry_max_attempts,
+                    max_age_seconds=settings.router_retry_max_age_seconds,
+                    initial_seconds=settings.router_retry_initial_seconds,
+                    max_seconds=settings.router_retry_max_seconds,
+                ),
+                settings.router_lease_seconds,
+            )
+
+            async def process(message_id: int) -> None:
+                await pipeline.process(message_id, queue.enqueue)
+
+            queue.register(process)
+            await queue.start()
+
+            async def resumable(everything_unheld: bool) -> list[int]:
+                stale = None if everything_unheld else settings.router_lease_seconds
+                return await repository.resumable(stale)
+
+            sweeper = Sweeper(resumable, queue.enqueue, settings.router_sweep_seconds)
+            # An in-process queue starts empty: whatever the store holds unfinished is ours.
+            try:
+                await sweeper.sweep(everything_unheld=queue.in_process)
+            except Exception:
+                log.exception("router.resume_failed", detail="the periodic sweep will try again")
+            sweeper.start()
             log.info(
                 "router.started",
                 graph_api=settings.graph_api_base_url,
                 server=str(settings.server_base_url),
+                database=engine.url.render_as_string(hide_password=True),
+                queue="memory" if queue.in_process else "redis",
             )
-            yield {"settings": settings, "pipeline": pipeline, "backend": backend}
-            await dispatcher.drain(SHUTDOWN_GRACE_SECONDS)
-            log.info("router.stopped")
+            try:
+                yield {
+                    "settings": settings,
+                    "repository": repository,
+                    "queue": queue,
+                    "backend": backend,
+                    "sweeper": sweeper,
+                }
+            finally:
+                await sweeper.stop()
+                stopped = await queue.drain(SHUTDOWN_GRACE_SECONDS)
+                await repository.release(stopped)
+                await queue.stop()
+                await engine.dispose()
+                log.info("router.stopped", released=len(stopped))
 
     app = FastAPI(
         title="WhatsApp router",
-        version="0.1.0",
+        version="0.2.0",
         description="Receives WhatsApp Cloud API webhooks and replies through the reply Server.",
         lifespan=lifespan,
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(webhook_router)
+    app.include_router(messages_router)
 
     @app.get("/health")
-    async def health(backend: BackendDep) -> JSONResponse:
-        """Liveness and readiness, with the reply Server's state for information."""
-        server_up = await backend.is_up()
+    async def health(
+        repository: RepositoryDep, queue: QueueDep, backend: BackendDep
+    ) -> JSONResponse:
+        """Readiness: 200 when the database and the queue answer, 503 when one does not."""
+        checks: dict[str, str] = {}
+        for name, probe in (("database", repository.ping), ("queue", queue.ping)):
+            try:
+                await probe()
+                checks[name] = "up"
+            except Exception as exc:
+                checks[name] = f"down: {type(exc).__name__}"
+        # The Server is reported, not required: messages wait in the store while it is down.
+        checks["server"] = "up" if await backend.is_up() else "down"
+        healthy = checks["database"] == "up" and checks["queue"] == "up"
         return JSONResponse(
-            {"status": "ok", "checks": {"server": "up" if server_up else "down"}},
+            {"status": "ok" if healthy else "unavailable", "checks": checks},
+            status_code=200 if healthy else 503,
         )
 
     return app

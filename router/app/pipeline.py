@@ -1,68 +1,128 @@
-"""The message path: accept what a webhook brought, then route, ask the backend and send."""
+"""The job for one inbound message: route it, ask the backend, send the reply, record it all.
 
-import httpx
+Exactly one reply per message, across redeliveries, concurrent jobs, retries and restarts:
+- the webhook stored the message once (unique wamid) before Meta got its 200;
+- a worker must claim the message (a lease in the store) and may only claim its contact's first
+  unfinished message, so one contact's messages are answered in order;
+- the reply is stored as outbound parts before anything is sent, so a retry sends the same text, and
+  a part the Graph API accepted (it has a wamid) is never sent again.
+The one gap left: a crash after the Graph API accepted a part and before its wamid was stored sends
+that part again on resume; Meta offers no idempotency key to close it.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import structlog
-from pywa_async.errors import WhatsAppError
+from tenacity import RetryCallState
 
 from app.backend import Backend
-from app.dispatch import Dispatcher, RecentIds
-from app.errors import BackendError
-from app.payload import InboundMessage, ParsedBody, StatusUpdate
-from app.sender import Sender
+from app.errors import BackendError, SendFailed, SendRetryable
+from app.retries import RetryPolicy
+from app.sender import Sender, split_text
+from app.store.models import InboundStatus, Message, OutboundStatus
+from app.store.repository import MessageRepository
 
 log = structlog.get_logger()
+
+T = TypeVar("T")
+Enqueue = Callable[[int], Awaitable[None]]
 
 
 class Pipeline:
     def __init__(
-        self, backend: Backend, sender: Sender, dispatcher: Dispatcher, seen: RecentIds
+        self,
+        repository: MessageRepository,
+        backend: Backend,
+        sender: Sender,
+        retry: RetryPolicy,
+        lease_seconds: float,
     ) -> None:
+        self._repository = repository
         self._backend = backend
         self._sender = sender
-        self._dispatcher = dispatcher
-        self._seen = seen
+        self._retry = retry
+        self._lease_seconds = lease_seconds
 
-    def accept(self, body: ParsedBody) -> tuple[int, int]:
-        """Queue each new message of a body; returns (new, duplicates). Does no I/O."""
-        new = [m for m in body.messages if self._seen.add(m.wamid)]
-        for message in new:
-            log.info("message.received", wamid=message.wamid, type=message.type)
-        for status in body.statuses:
-            self._record_status(status)
-        if new:
-            self._dispatcher.submit(self._handle_in_order(new))
-        return len(new), len(body.messages) - len(new)
+    async def process(self, message_id: int, enqueue: Enqueue) -> None:
+        message = await self._repository.claim(message_id, self._lease_seconds)
+        if message is None:
+            return  # finished, held by another worker, or not its contact's turn yet
+        with structlog.contextvars.bound_contextvars(
+            wamid=message.wamid, message_id=message.id, request_id=message.request_id
+        ):
+            try:
+                await self._handle(message)
+            except Exception as exc:
+                log.exception("message.crashed")
+                await self._repository.finish(
+                    message.id, InboundStatus.FAILED, None, f"router error: {type(exc).__name__}"
+                )
+        following = await self._repository.next_of_contact(message)
+        if following is not None:
+            await enqueue(following)
 
-    async def _handle_in_order(self, messages: list[InboundMessage]) -> None:
-        for message in messages:
-            with structlog.contextvars.bound_contextvars(wamid=message.wamid):
-                await self.handle(message)
-
-    async def handle(self, message: InboundMessage) -> None:
+    async def _handle(self, message: Message) -> None:
+        # Routing: only texts are answered, by the channel's backend (the Server).
         if message.type != "text" or message.text is None:
-            log.info("message.not_answered", type=message.type, reason="not a text message")
+            log.info("message.ignored", type=message.type)
+            await self._repository.finish(message.id, InboundStatus.IGNORED)
             return
-        request_id = structlog.contextvars.get_contextvars().get("request_id", message.wamid)
-        try:
-            reply = await self._backend.reply_for(message.text, request_id=str(request_id))
-        except BackendError as exc:
-            log.warning("message.backend_failed", reason=str(exc))
-            return
-        try:
-            await self._sender.send_text(message.reply_to, reply)
-        except WhatsAppError as exc:
-            log.warning("message.send_failed", error_code=exc.code, reason=exc.message)
-        except httpx.HTTPError as exc:
-            log.warning("message.send_failed", reason=type(exc).__name__)
 
-    async def join(self) -> None:
-        """Wait for every accepted message to be handled (tests, shutdown)."""
-        await self._dispatcher.join()
+        parts = await self._repository.replies_to(message.id)
+        if not parts:
+            text = message.text
+            try:
+                reply = await self._retrying(
+                    message,
+                    lambda: self._backend.reply_for(text, request_id=message.request_id or ""),
+                )
+            except BackendError as exc:
+                log.warning("message.backend_failed", reason=str(exc))
+                await self._repository.finish(message.id, InboundStatus.FAILED, None, str(exc))
+                return
+            parts = await self._repository.add_replies(message, split_text(reply))
 
-    def _record_status(self, status: StatusUpdate) -> None:
-        log.info(
-            "status.received",
-            wamid=status.wamid,
-            status=status.status,
-            error_code=status.error_code,
-        )
+        for part in parts:
+            if part.status != OutboundStatus.PENDING:
+                continue  # accepted by the Graph API before a restart: never sent twice
+            if not await self._send(message, part):
+                return
+        log.info("message.replied", parts=len(parts))
+        await self._repository.finish(message.id, InboundStatus.REPLIED)
+
+    async def _send(self, message: Message, part: Message) -> bool:
+        text = part.text or ""
+        try:
+            wamid = await self._retrying(
+                message,
+                lambda: self._sender.send_text(part.phone_number_id, part.contact, text),
+            )
+        except (SendFailed, SendRetryable) as exc:
+            code = exc.error_code
+            title = exc.title if isinstance(exc, SendFailed) else str(exc)
+            log.warning("message.send_failed", error_code=code, reason=title)
+            await self._repository.mark_failed(part.id, code, title)
+            await self._repository.finish(message.id, InboundStatus.FAILED, code, title)
+            return False
+        await self._repository.mark_accepted(part.id, wamid)
+        return True
+
+    async def _retrying(self, message: Message, call: Callable[[], Awaitable[T]]) -> T:
+        async def before_sleep(state: RetryCallState) -> None:
+            wait = state.next_action.sleep if state.next_action else 0.0
+            error = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "message.retrying",
+                attempt=state.attempt_number,
+                wait=round(wait, 2),
+                reason=str(error),
+            )
+            await self._repository.count_attempt(message.id)
+            # Keep the message ours while we wait, so no other worker takes it over.
+            await self._repository.extend_lease(message.id, wait + self._lease_seconds)
+
+        async for attempt in self._retry.retrying(message.created_at, before_sleep):
+            with attempt:
+                return await call()
+        raise AssertionError("unreachable: tenacity re-raises the last error")

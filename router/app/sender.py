@@ -1,9 +1,12 @@
 """Sending replies through the Graph API with PyWA."""
 
-from dataclasses import dataclass
-
+import httpx
 import structlog
 from pywa_async.client import WhatsApp
+from pywa_async.errors import WhatsAppError
+
+from app.errors import SendFailed, SendRetryable
+from app.ratelimit import SendRateLimiter
 
 log = structlog.get_logger()
 
@@ -31,25 +34,33 @@ def split_text(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
     return parts
 
 
-@dataclass(frozen=True, slots=True)
-class SentPart:
-    wamid: str
-    text: str
+# Meta's codes for failures that pass: throughput (130429, 80007), pair rate (131056), and its own
+# temporary errors (1, 2, 131000, 131016). Everything else with a code is Meta's final word.
+TRANSIENT_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056})
 
 
 class Sender:
-    """Sends texts from one phone number. PyWA does the Graph API call; this owns the splitting."""
+    """Sends texts from a phone number: waits for the number's rate limit, then PyWA's call.
 
-    def __init__(self, whatsapp: WhatsApp, phone_number_id: str) -> None:
+    Failures come out classified: SendRetryable (5xx, timeouts, throttling) or SendFailed (Meta's
+    final answer, with its code and title).
+    """
+
+    def __init__(self, whatsapp: WhatsApp, limiter: SendRateLimiter) -> None:
         self._whatsapp = whatsapp
-        self._phone_number_id = phone_number_id
+        self._limiter = limiter
 
-    async def send_text(self, to: str, text: str) -> list[SentPart]:
-        sent = []
-        for part in split_text(text):
-            message = await self._whatsapp.send_message(
-                to=to, text=part, sender=self._phone_number_id
-            )
-            log.info("message.sent", to_wamid=message.id, length=len(part))
-            sent.append(SentPart(wamid=message.id, text=part))
-        return sent
+    async def send_text(self, phone_number_id: str, to: str, text: str) -> str:
+        """Send one text (at most MAX_TEXT_LENGTH characters); return Meta's wamid for it."""
+        await self._limiter.wait(phone_number_id)
+        try:
+            sent = await self._whatsapp.send_message(to=to, text=text, sender=phone_number_id)
+        except WhatsAppError as exc:
+            status = exc.status_code or 0
+            if exc.code in TRANSIENT_CODES or status >= 500 or status == 429 or exc.is_transient:
+                raise SendRetryable(f"Graph API error {exc.code}: {exc.message}", exc.code) from exc
+            raise SendFailed(exc.code, exc.message) from exc
+        except httpx.TransportError as exc:
+            raise SendRetryable(f"Graph API unreachable ({type(exc).__name__})") from exc
+        log.info("message.sent", sent_wamid=sent.id, length=len(text))
+        return str(sent.id)

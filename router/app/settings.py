@@ -18,7 +18,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pywa_async import utils as pywa_utils
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+ROUTER_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = ROUTER_ROOT.parent
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{ROUTER_ROOT / 'data' / 'router.db'}"
 
 DEFAULT_GRAPH_API_VERSION = str(pywa_utils.Version.GRAPH_API.value)
 
@@ -41,8 +43,34 @@ class Settings(BaseSettings):
     whatsapp_graph_api_version: str = DEFAULT_GRAPH_API_VERSION
     whatsapp_send_timeout_seconds: float = Field(default=15.0, gt=0)
 
+    # Outbound messages per second per phone number (Meta's default throughput is 80).
+    whatsapp_messages_per_second: int = Field(default=80, ge=1, le=1000)
+
     server_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8001")
     server_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # The store and the queue. Embedded defaults: a SQLite file and an in-process queue.
+    database_url: str = DEFAULT_DATABASE_URL
+    queue_url: str = "memory://"
+    router_migrate_on_start: bool = True
+
+    # Retries of transient failures (the Server, Graph API 5xx/throttling), with backoff and jitter.
+    router_retry_max_attempts: int = Field(default=8, ge=1)
+    router_retry_max_age_seconds: float = Field(default=600.0, gt=0)
+    router_retry_initial_seconds: float = Field(default=0.5, gt=0)
+    router_retry_max_seconds: float = Field(default=30.0, gt=0)
+    # The Server's circuit breaker: opens after this many failures in a row, half-opens after ttl.
+    router_breaker_threshold: int = Field(default=5, ge=1)
+    router_breaker_ttl_seconds: float = Field(default=10.0, gt=0)
+    # How long a worker owns a message before another may take it over (a crashed worker's work).
+    router_lease_seconds: float = Field(default=30.0, gt=0)
+    # How often unfinished work in the store is looked for and queued again.
+    router_sweep_seconds: float = Field(default=5.0, gt=0)
+    # Concurrent jobs per process.
+    router_workers: int = Field(default=200, ge=1)
+
+    # The management API's key (dead letters); the API answers 503 while it is unset.
+    router_admin_api_key: SecretStr | None = None
 
     # Development only: accept webhooks without a valid X-Hub-Signature-256.
     router_allow_unsigned_webhooks: bool = False
@@ -94,6 +122,18 @@ def load_settings() -> Settings:
             + "; ".join(problems)
             + ". Set them in the environment or in .env at the repo root (see .env.example)."
         ) from None
+
+
+def database_url_from_environment() -> str:
+    """DATABASE_URL alone, for tools (migrations) that need no WhatsApp secrets."""
+
+    class _Database(BaseSettings):
+        model_config = SettingsConfigDict(
+            env_file=REPO_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+        )
+        database_url: str = DEFAULT_DATABASE_URL
+
+    return _Database().database_url
 
 
 @lru_cache

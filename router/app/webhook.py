@@ -11,9 +11,15 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.deps import PipelineDep, SettingsDep
-from app.errors import InvalidWebhookBody, InvalidWebhookShape, VerificationFailed
+from app.deps import QueueDep, RepositoryDep, SettingsDep
+from app.errors import (
+    InvalidWebhookBody,
+    InvalidWebhookShape,
+    StoreUnavailable,
+    VerificationFailed,
+)
 from app.payload import WHATSAPP_OBJECT, parse_body, parse_envelope
 from app.signature import SIGNATURE_HEADER, check_signature
 
@@ -47,8 +53,10 @@ async def verify(
 
 
 @router.post("/webhook")
-async def receive(request: Request, settings: SettingsDep, pipeline: PipelineDep) -> dict[str, Any]:
-    """Accept a webhook delivery from Meta: messages are queued for a reply, statuses recorded."""
+async def receive(
+    request: Request, settings: SettingsDep, repository: RepositoryDep, queue: QueueDep
+) -> dict[str, Any]:
+    """Accept a webhook delivery from Meta: messages and statuses are stored, replies queued."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise InvalidWebhookBody(f"body larger than {MAX_BODY_BYTES} bytes")
@@ -74,11 +82,31 @@ async def receive(request: Request, settings: SettingsDep, pipeline: PipelineDep
     body = parse_body(envelope)
     for reason in body.skipped:
         log.info("webhook.item_skipped", reason=reason)
-    new, duplicates = pipeline.accept(body)
+    request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+    # Stored before the 200: from here on, nothing Meta delivered can be lost.
+    try:
+        new_ids = await repository.store_webhook(body.messages, body.statuses, str(request_id))
+    except SQLAlchemyError:
+        log.exception("webhook.store_failed")
+        # Not a 200: that would tell Meta the messages are safe. Meta redelivers later.
+        raise StoreUnavailable("the message store is unavailable; deliver again later") from None
+    for message_id in new_ids:
+        try:
+            await queue.enqueue(message_id)
+        except Exception:
+            # Stored already; the sweep will queue it once the queue is back.
+            log.exception("webhook.enqueue_failed", message_id=message_id)
+    if body.messages or body.statuses:
+        log.info(
+            "webhook.stored",
+            messages=len(new_ids),
+            duplicates=len(body.messages) - len(new_ids),
+            statuses=len(body.statuses),
+        )
     return {
         "status": "accepted",
-        "messages": new,
-        "duplicates": duplicates,
+        "messages": len(new_ids),
+        "duplicates": len(body.messages) - len(new_ids),
         "statuses": len(body.statuses),
         "skipped": len(body.skipped),
     }

@@ -1,8 +1,10 @@
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +25,7 @@ for _name, _value in {
 
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from app.store.repository import MessageRepository  # noqa: E402
 
 from .meta import PHONE_NUMBER_ID  # noqa: E402
 
@@ -32,11 +35,21 @@ VERIFY_TOKEN = "test-verify-token"
 GRAPH_URL = "http://graph.test"
 SERVER_URL = "http://server.test"
 GRAPH_VERSION = "26.0"
+ADMIN_KEY = "test-admin-key"
 MESSAGES_URL = f"{GRAPH_URL}/v{GRAPH_VERSION}/{PHONE_NUMBER_ID}/messages"
 
 
 def make_settings(**overrides: Any) -> Settings:
+    """Settings for a router under test: fast retries, the store given by `database_url`."""
     values: dict[str, Any] = {
+        "database_url": "sqlite+aiosqlite:///:memory:",
+        "router_retry_initial_seconds": 0.01,
+        "router_retry_max_seconds": 0.05,
+        "router_retry_max_attempts": 4,
+        "router_breaker_threshold": 1000,
+        "router_sweep_seconds": 0.2,
+        "router_lease_seconds": 2,
+        "router_admin_api_key": ADMIN_KEY,
         "whatsapp_phone_number_id": PHONE_NUMBER_ID,
         "whatsapp_access_token": ACCESS_TOKEN,
         "whatsapp_webhook_verify_token": VERIFY_TOKEN,
@@ -63,9 +76,20 @@ class RouterUnderTest:
     client: httpx.AsyncClient
     state: dict[str, Any]
 
-    async def settle(self) -> None:
-        """Wait until every accepted message has been handled."""
-        await self.state["pipeline"].join()
+    async def settle(self, timeout: float = 10) -> None:
+        """Wait until this process has no job queued or running."""
+        async with asyncio.timeout(timeout):
+            while self.state["queue"].busy:
+                await asyncio.sleep(0.01)
+
+    @property
+    def repository(self) -> MessageRepository:
+        repository: MessageRepository = self.state["repository"]
+        return repository
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"X-API-Key": ADMIN_KEY}
+        return await self.client.request(method, path, headers=headers, **kwargs)
 
 
 @asynccontextmanager
@@ -81,7 +105,9 @@ async def running_router(settings: Settings) -> AsyncIterator[RouterUnderTest]:
 @pytest.fixture
 def mock_http() -> Iterator[respx.MockRouter]:
     """The Server and the Graph API, mocked at the HTTP layer."""
-    with respx.mock(assert_all_called=False, assert_all_mocked=True) as mock:
+    # using="httpx" mocks at the client, whatever transport it has (the router uses aiohttp's).
+    with respx.mock(assert_all_called=False, assert_all_mocked=True, using="httpx") as mock:
+        mock.route(host="router").pass_through()  # the test's own client to the app
         yield mock
 
 
@@ -117,8 +143,13 @@ def graph_route(mock_http: respx.MockRouter) -> respx.Route:
 
 
 @pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
+
+
+@pytest.fixture
 async def router(
-    server_route: respx.Route, graph_route: respx.Route
+    server_route: respx.Route, graph_route: respx.Route, database_url: str
 ) -> AsyncIterator[RouterUnderTest]:
-    async with running_router(make_settings()) as under_test:
+    async with running_router(make_settings(database_url=database_url)) as under_test:
         yield under_test

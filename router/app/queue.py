@@ -1,0 +1,138 @@
+"""The job queue (taskiq): in-process by default, Redis when `QUEUE_URL=redis://...`.
+
+The store is the source of truth and the queue only says "look at message N": a job lost with a
+crashed process is found again by the sweep, which re-queues unfinished work nobody holds.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from redis.asyncio import Redis
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.api import run_receiver_task
+from taskiq_redis import RedisStreamBroker
+
+log = structlog.get_logger()
+
+TASK_NAME = "router.process_message"
+
+
+class JobQueue:
+    def __init__(self, url: str, workers: int) -> None:
+        self.url = url
+        self._workers = asyncio.Semaphore(workers)
+        self._concurrency = workers
+        self._redis_url = url if url.startswith(("redis://", "rediss://")) else None
+        if self._redis_url is None and url != "memory://":
+            raise ValueError(f"QUEUE_URL must be memory:// or redis://..., not {url.split(':')[0]}")
+        self.broker: AsyncBroker = (
+            RedisStreamBroker(self._redis_url, idle_timeout=60_000)
+            if self._redis_url
+            else InMemoryBroker(max_async_tasks=workers)
+        )
+        self._receiver: asyncio.Task[None] | None = None
+        self._in_flight: dict[asyncio.Task[object], int] = {}
+        # In-process only: jobs queued and not finished yet (a Redis queue is shared, not ours).
+        self._queued_here = 0
+
+    @property
+    def in_process(self) -> bool:
+        return self._redis_url is None
+
+    def register(self, handler: Callable[[int], Awaitable[None]]) -> None:
+        async def process_message(message_id: int) -> None:
+            try:
+                async with self._workers:
+                    task = asyncio.current_task()
+                    assert task is not None
+                    self._in_flight[task] = message_id
+                    try:
+                        await handler(message_id)
+                    finally:
+                        self._in_flight.pop(task, None)
+            finally:
+                if self.in_process:
+                    self._queued_here -= 1
+
+        self._task = self.broker.register_task(process_message, task_name=TASK_NAME)
+
+    async def enqueue(self, message_id: int) -> None:
+        if self.in_process:
+            self._queued_here += 1
+        await self._task.kiq(message_id)
+
+    async def start(self) -> None:
+        await self.broker.startup()
+        if not self.in_process:
+            self._receiver = asyncio.create_task(
+                run_receiver_task(self.broker, max_async_tasks=self._concurrency)
+            )
+
+    @property
+    def busy(self) -> bool:
+        """Jobs running or waiting in this process (the in-process broker's included)."""
+        return bool(self._in_flight) or self._queued_here > 0
+
+    async def drain(self, grace_seconds: float) -> list[int]:
+        """Let running jobs finish for a while; cancel the rest and return their message ids."""
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
+        # Jobs still waiting for a worker hold no lease: the next start's sweep finds them.
+        stopped = list(self._in_flight.values())
+        for task in list(self._in_flight):
+            task.cancel()
+        return stopped
+
+    async def stop(self) -> None:
+        if self._receiver is not None:
+            self._receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._receiver
+        await self.broker.shutdown()
+
+    async def ping(self) -> None:
+        if self._redis_url is not None:
+            async with Redis.from_url(self._redis_url, socket_timeout=2) as redis:
+                await redis.ping()
+
+
+class Sweeper:
+    """Every few seconds, queue again the unfinished messages nobody holds."""
+
+    def __init__(
+        self,
+        find: Callable[[bool], Awaitable[list[int]]],
+        enqueue: Callable[[int], Awaitable[None]],
+        interval: float,
+    ) -> None:
+        self._find = find
+        self._enqueue = enqueue
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep(self, *, everything_unheld: bool = False) -> int:
+        ids = await self._find(everything_unheld)
+        for message_id in ids:
+            await self._enqueue(message_id)
+        if ids:
+            log.info("sweep.requeued", messages=len(ids))
+        return len(ids)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("sweep.failed")
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,33 @@
+"""Outbound throughput per phone number, with the `limits` library.
+
+In memory by default; in Redis when the queue is Redis, so that every router process shares one
+budget per number.
+"""
+
+import asyncio
+import time
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+
+def storage_for(queue_url: str) -> Storage:
+    if queue_url.startswith(("redis://", "rediss://")):
+        storage = storage_from_string(f"async+{queue_url}")
+        assert isinstance(storage, Storage)
+        return storage
+    return MemoryStorage()
+
+
+class SendRateLimiter:
+    def __init__(self, storage: Storage, per_second: int) -> None:
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._item = RateLimitItemPerSecond(per_second)
+
+    async def wait(self, phone_number_id: str) -> None:
+        """Return once one more message may go out from this number."""
+        while not await self._limiter.hit(self._item, "send", phone_number_id):
+            stats = await self._limiter.get_window_stats(self._item, "send", phone_number_id)
+            await asyncio.sleep(min(max(stats.reset_time - time.time(), 0.001), 1.0))

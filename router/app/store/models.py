@@ -1,0 +1,101 @@
+"""Tables. One row per message, both directions, so a message's whole life is in one place."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Naive UTC: both SQLite and PostgreSQL compare these the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"  # stored, waiting for its turn
+    PROCESSING = "processing"  # claimed by a worker (see lease_until)
+    REPLIED = "replied"
+    IGNORED = "ignored"  # not a text, nothing to answer
+    FAILED = "failed"  # gave up; error_code/error_title say why; replayable
+
+
+class OutboundStatus(StrEnum):
+    PENDING = "pending"  # reply computed, not yet accepted by the Graph API
+    ACCEPTED = "accepted"  # the Graph API returned its wamid
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+UNFINISHED_INBOUND = (InboundStatus.RECEIVED.value, InboundStatus.PROCESSING.value)
+
+# Where an outbound message stands; a status update never moves it to a lower rank.
+OUTBOUND_RANK = {
+    OutboundStatus.PENDING: 0,
+    OutboundStatus.ACCEPTED: 1,
+    OutboundStatus.SENT: 2,
+    OutboundStatus.DELIVERED: 3,
+    OutboundStatus.READ: 4,
+    OutboundStatus.FAILED: 5,
+}
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("wamid", name="uq_messages_wamid"),
+        UniqueConstraint("reply_to_id", "part", name="uq_messages_reply_part"),
+        Index("ix_messages_contact_order", "phone_number_id", "contact", "id"),
+        Index("ix_messages_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    wamid: Mapped[str | None] = mapped_column(String(255))
+    phone_number_id: Mapped[str] = mapped_column(String(64))
+    # Whom the message is from (inbound) or to (outbound): the wa_id, else the BSUID.
+    contact: Mapped[str] = mapped_column(String(128))
+    wa_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(128))
+    contact_name: Mapped[str | None] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_title: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    part: Mapped[int | None] = mapped_column(Integer)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StatusEvent(Base):
+    """Every status webhook as Meta sent it; the outbound message keeps the highest one."""
+
+    __tablename__ = "status_events"
+    __table_args__ = (
+        UniqueConstraint("wamid", "status", name="uq_status_events_wamid_status"),
+        Index("ix_status_events_wamid", "wamid"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    wamid: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_title: Mapped[str | None] = mapped_column(Text)
+    meta_timestamp: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
