@@ -81,12 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 breaker_threshold=settings.router_breaker_threshold,
                 breaker_ttl=settings.router_breaker_ttl_seconds,
             )
-            sender = Sender(
-                build_whatsapp(settings, graph_client),
-                SendRateLimiter(
-                    storage_for(settings.queue_url), settings.whatsapp_messages_per_second
-                ),
+            limiter = SendRateLimiter(
+                storage_for(settings.queue_url), settings.whatsapp_messages_per_second
             )
+            sender = Sender(build_whatsapp(settings, graph_client), limiter)
             pipeline = Pipeline(
                 repository,
                 backend,
@@ -137,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stopped = await queue.drain(SHUTDOWN_GRACE_SECONDS)
                 await repository.release(stopped)
                 await queue.stop()
+                await limiter.aclose()
                 await engine.dispose()
                 log.info("router.stopped", released=len(stopped))
 

@@ -15,7 +15,8 @@ from limits.storage import storage_from_string
 
 def storage_for(queue_url: str) -> Storage:
     if queue_url.startswith(("redis://", "rediss://")):
-        storage = storage_from_string(f"async+{queue_url}")
+        # redis-py, the client the queue uses too (limits' default, coredis, would be a second one).
+        storage = storage_from_string(f"async+{queue_url}", implementation="redispy")
         assert isinstance(storage, Storage)
         return storage
     return MemoryStorage()
@@ -23,6 +24,7 @@ def storage_for(queue_url: str) -> Storage:
 
 class SendRateLimiter:
     def __init__(self, storage: Storage, per_second: int) -> None:
+        self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self._item = RateLimitItemPerSecond(per_second)
 
@@ -31,3 +33,9 @@ class SendRateLimiter:
         while not await self._limiter.hit(self._item, "send", phone_number_id):
             stats = await self._limiter.get_window_stats(self._item, "send", phone_number_id)
             await asyncio.sleep(min(max(stats.reset_time - time.time(), 0.001), 1.0))
+
+    async def aclose(self) -> None:
+        """Close the Redis connections, if any (limits has no public close for them)."""
+        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()

@@ -27,6 +27,7 @@ from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.store.repository import MessageRepository  # noqa: E402
 
+from .backends import fresh_postgres, fresh_redis  # noqa: E402
 from .meta import PHONE_NUMBER_ID  # noqa: E402
 
 APP_SECRET = "test-app-secret"
@@ -76,10 +77,10 @@ class RouterUnderTest:
     client: httpx.AsyncClient
     state: dict[str, Any]
 
-    async def settle(self, timeout: float = 10) -> None:
-        """Wait until this process has no job queued or running."""
+    async def settle(self, timeout: float = 15) -> None:
+        """Wait until no job runs here and no message in the store is unfinished."""
         async with asyncio.timeout(timeout):
-            while self.state["queue"].busy:
+            while self.state["queue"].busy or await self.repository.unfinished():
                 await asyncio.sleep(0.01)
 
     @property
@@ -145,6 +146,16 @@ def graph_route(mock_http: respx.MockRouter) -> respx.Route:
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
+
+
+@pytest.fixture(params=["sqlite/memory", "postgresql/memory", "sqlite/redis", "postgresql/redis"])
+async def backends(request: pytest.FixtureRequest, database_url: str) -> dict[str, str]:
+    """DATABASE_URL and QUEUE_URL for each store and queue the router supports."""
+    store, queue = request.param.split("/")
+    return {
+        "database_url": await fresh_postgres() if store == "postgresql" else database_url,
+        "queue_url": await fresh_redis() if queue == "redis" else "memory://",
+    }
 
 
 @pytest.fixture

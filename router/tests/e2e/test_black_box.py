@@ -48,6 +48,7 @@ def system(
             "WHATSAPP_GRAPH_API_URL": graph_url,
             "SERVER_BASE_URL": server.url,
             "LOG_FORMAT": "json",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{logs / 'router.db'}",
         }
         with service("router", env, logs) as router:
             yield router, standin

@@ -1,0 +1,45 @@
+import asyncio
+
+import pytest
+
+from app.ratelimit import SendRateLimiter, storage_for
+
+from .backends import fresh_redis
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def queue_url(request: pytest.FixtureRequest) -> str:
+    return "memory://" if request.param == "memory" else await fresh_redis()
+
+
+async def test_a_number_gets_its_budget_then_waits_for_the_next_second(queue_url: str) -> None:
+    limiter = SendRateLimiter(storage_for(queue_url), per_second=3)
+    try:
+        for _ in range(3):
+            await asyncio.wait_for(limiter.wait("111"), timeout=0.5)
+
+        fourth = asyncio.create_task(limiter.wait("111"))
+        await asyncio.sleep(0.3)
+        assert not fourth.done()  # over budget: it waits
+        # Another number has a budget of its own.
+        await asyncio.wait_for(limiter.wait("222"), timeout=0.5)
+        await asyncio.wait_for(fourth, timeout=2)
+    finally:
+        await limiter.aclose()
+
+
+async def test_processes_sharing_redis_share_one_budget() -> None:
+    url = await fresh_redis()
+    first = SendRateLimiter(storage_for(url), per_second=2)
+    second = SendRateLimiter(storage_for(url), per_second=2)
+    try:
+        await first.wait("333")
+        await second.wait("333")
+
+        third = asyncio.create_task(first.wait("333"))
+        await asyncio.sleep(0.3)
+        assert not third.done()
+        await asyncio.wait_for(third, timeout=2)
+    finally:
+        await first.aclose()
+        await second.aclose()
