@@ -71,11 +71,9 @@ class GraphError(Exception):
 class AuthError(GraphError):
     status_code = 401
     code = 190
-    subcode = 463
+    subcode = 467  # "invalid access token"; 463 would say "expired"
 
-    def __init__(
-        self, message: str = "Error validating access token: Session has expired."
-    ) -> None:
+    def __init__(self, message: str = "Invalid OAuth access token.") -> None:
         super().__init__(message)
 
 

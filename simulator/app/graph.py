@@ -108,11 +108,7 @@ def _mark_read(simulator: Simulator, body: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParameterError("Invalid message_id: not a message received by this number.")
     # As on a phone, reading a message reads everything before it in the chat.
     for message in store.conversation(target.wa_id):
-        if (
-            message.direction == "inbound"
-            and message.timestamp <= target.timestamp
-            and message.status not in ("failed", "dropped")
-        ):
+        if message.direction == "inbound" and message.timestamp <= target.timestamp:
             store.set_status(message, "read")
         if message is target:
             break

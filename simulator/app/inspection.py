@@ -94,12 +94,21 @@ async def events(request: Request, simulator: SimulatorDep) -> StreamingResponse
     async def stream() -> AsyncIterator[str]:
         try:
             yield "retry: 1000\n\n"
-            while not await request.is_disconnected():
-                try:
-                    event, data = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    yield ": keepalive\n\n"
+            while not hub.closing.is_set() and not await request.is_disconnected():
+                next_event = asyncio.ensure_future(queue.get())
+                closing = asyncio.ensure_future(hub.closing.wait())
+                done, _ = await asyncio.wait(
+                    {next_event, closing},
+                    timeout=KEEPALIVE_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                closing.cancel()
+                if next_event not in done:
+                    next_event.cancel()
+                    if not done:
+                        yield ": keepalive\n\n"
                     continue
+                event, data = next_event.result()
                 yield f"event: {event}\ndata: {json.dumps(data)}\n\n"
         finally:
             hub.unsubscribe(queue)

@@ -21,6 +21,7 @@ from app.errors import GraphError, graph_error_handler
 from app.faults import Faults
 from app.logs import RequestIdMiddleware, configure_logging
 from app.settings import get_settings
+from app.shutdown import on_stop_signal
 from app.simulator import Simulator
 from app.store import Store
 
@@ -35,8 +36,8 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Simulator]]:
         timeout = httpx.Timeout(settings.simulator_webhook_timeout_s)
+        store = Store()
         async with httpx.AsyncClient(timeout=timeout) as client:
-            store = Store()
             faults = Faults(settings)
             sender = WebhookSender(client, store, faults, settings)
             simulator = Simulator(settings, store, faults, sender)
@@ -45,7 +46,8 @@ def create_app() -> FastAPI:
                 webhook_url=settings.simulator_webhook_url,
                 phone_number_id=settings.whatsapp_phone_number_id,
             )
-            yield {"simulator": simulator}
+            with on_stop_signal(store.hub.close):
+                yield {"simulator": simulator}
             await simulator.cancel_all()
             log.info("simulator.stopped")
 

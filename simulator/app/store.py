@@ -101,6 +101,11 @@ class Hub:
 
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[tuple[str, Any]]] = set()
+        self.closing = asyncio.Event()
+
+    def close(self) -> None:
+        """The server is stopping: every stream ends so that it can."""
+        self.closing.set()
 
     def subscribe(self) -> "asyncio.Queue[tuple[str, Any]]":
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=1000)
