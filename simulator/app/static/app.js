@@ -83,42 +83,76 @@ function content(message) {
   return message.direction === "inbound" ? message.payload[message.type] : message.payload;
 }
 
+// Icons drawn inline: emoji fonts are not on every machine (headless browsers often lack them).
+const ICONS = {
+  image: "M21 19V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2zM8.5 13.5l2.5 3 3.5-4.5 4.5 6H5z",
+  video: "M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z",
+  audio: "M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5.3-3a5.3 5.3 0 0 1-10.6 0H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 6-6.9z",
+  document: "M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zm-1 7V3.5L18.5 9z",
+  sticker: "M12 2a10 10 0 1 0 10 10A10 10 0 0 0 12 2zm-3.5 7A1.5 1.5 0 1 1 7 10.5 1.5 1.5 0 0 1 8.5 9zm7 0a1.5 1.5 0 1 1-1.5 1.5A1.5 1.5 0 0 1 15.5 9zM12 17.5A5.5 5.5 0 0 1 6.9 14h10.2a5.5 5.5 0 0 1-5.1 3.5z",
+  location: "M12 2a7 7 0 0 0-7 7c0 5.3 7 13 7 13s7-7.7 7-13a7 7 0 0 0-7-7zm0 9.5A2.5 2.5 0 1 1 14.5 9 2.5 2.5 0 0 1 12 11.5z",
+  contacts: "M12 12a4 4 0 1 0-4-4 4 4 0 0 0 4 4zm0 2c-2.7 0-8 1.3-8 4v2h16v-2c0-2.7-5.3-4-8-4z",
+  template: "M19 3H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm-5 14H7v-2h7zm3-4H7v-2h10zm0-4H7V7h10z",
+};
+
+function icon(kind) {
+  const span = el("span", "icon");
+  span.innerHTML = `<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><path fill="currentColor" d="${ICONS[kind] || ICONS.template}"/></svg>`;
+  return span;
+}
+
+function replyTitle(message) {
+  const c = content(message) || {};
+  if (message.type === "button") return c.text || "Button";
+  return (c.button_reply || c.list_reply || {}).title || "Reply";
+}
+
 function preview(message) {
   const c = content(message) || {};
   switch (message.type) {
     case "text": return c.body || "";
-    case "image": return `📷 ${c.caption || "Photo"}`;
-    case "video": return `🎥 ${c.caption || "Video"}`;
-    case "audio": return c.voice ? "🎤 Voice message" : "🎵 Audio";
-    case "document": return `📄 ${c.filename || c.caption || "Document"}`;
-    case "sticker": return "🏷️ Sticker";
-    case "location": return `📍 ${c.name || "Location"}`;
-    case "contacts": return `👤 ${(Array.isArray(c) ? c : []).map((x) => x.name?.formatted_name).join(", ") || "Contact"}`;
+    case "image": return c.caption ? `Photo · ${c.caption}` : "Photo";
+    case "video": return c.caption ? `Video · ${c.caption}` : "Video";
+    case "audio": return c.voice ? "Voice message" : "Audio";
+    case "document": return `Document · ${c.filename || c.caption || "file"}`;
+    case "sticker": return "Sticker";
+    case "location": return `Location${c.name ? ` · ${c.name}` : ""}`;
+    case "contacts": return `Contact · ${(Array.isArray(c) ? c : []).map((x) => x.name?.formatted_name).join(", ") || "card"}`;
     case "reaction": return c.emoji ? `Reacted ${c.emoji}` : "Removed a reaction";
     case "interactive":
-      if (message.direction === "inbound") return `↩ ${(c.button_reply || c.list_reply || {}).title || "Reply"}`;
+      if (message.direction === "inbound") return replyTitle(message);
       return c.body?.text || "Interactive message";
-    case "button": return `↩ ${c.text || "Button"}`;
-    case "template": return `📋 Template: ${c.name || ""}`;
+    case "button": return replyTitle(message);
+    case "template": return `Template · ${c.name || ""}`;
     default: return message.type;
   }
 }
 
 function bubbleBody(bubble, message) {
   const c = content(message) || {};
-  const media = { image: "📷", video: "🎥", audio: "🎤", document: "📄", sticker: "🏷️" };
+  const media = { image: "Photo", video: "Video", audio: "Audio", document: "Document", sticker: "Sticker" };
   if (message.context_id && state.messages.has(message.context_id)) {
     bubble.append(el("span", "quote", preview(state.messages.get(message.context_id))));
   }
   if (message.type === "text") {
     bubble.append(document.createTextNode(c.body || ""));
   } else if (media[message.type]) {
-    const label = c.filename || c.link || (message.type === "audio" && c.voice ? "Voice message" : message.type);
-    bubble.append(el("span", "media", `${media[message.type]}  ${label}`));
+    const label = c.filename || c.link || (message.type === "audio" && c.voice ? "Voice message" : media[message.type]);
+    const box = el("span", "media");
+    box.append(icon(message.type), el("span", "", label));
+    bubble.append(box);
     if (c.caption) bubble.append(document.createTextNode(c.caption));
   } else if (message.type === "location") {
-    bubble.append(el("span", "media", `📍  ${c.name || "Location"}`));
+    const box = el("span", "media");
+    box.append(icon("location"), el("span", "", c.name || "Location"));
+    bubble.append(box);
     bubble.append(document.createTextNode(`${c.latitude}, ${c.longitude}${c.address ? `\n${c.address}` : ""}`));
+  } else if (message.type === "contacts" || message.type === "template") {
+    const box = el("span", "media");
+    box.append(icon(message.type), el("span", "", preview(message).replace(/^\w+ · /, "")));
+    bubble.append(box);
+  } else if (message.direction === "inbound" && (message.type === "interactive" || message.type === "button")) {
+    bubble.append(document.createTextNode(replyTitle(message)));
   } else if (message.type === "interactive" && message.direction === "outbound") {
     if (c.header?.text) bubble.append(el("strong", "", `${c.header.text}\n`));
     bubble.append(document.createTextNode(c.body?.text || ""));
