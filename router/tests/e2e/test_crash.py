@@ -1,0 +1,111 @@
+"""SIGKILL the router with work in flight, start it again: every message is answered exactly once."""
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from ..meta import PHONE_NUMBER_ID, signed, text_message
+from .graph_standin import GraphStandIn
+from .processes import free_port, in_thread, service
+
+pytestmark = pytest.mark.e2e
+
+APP_SECRET = "crash-app-secret"
+ACCESS_TOKEN = "crash-access-token"
+ADMIN_KEY = "crash-admin-key"
+
+
+class HoldingServer:
+    """A stand-in for the Server that answers some texts at once and holds the others."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.app = FastAPI()
+
+        @self.app.post("/process")
+        async def process(body: dict[str, Any]) -> dict[str, str]:
+            text = body["text"]
+            while text.startswith("hold") and not self.release.is_set():
+                await asyncio.sleep(0.02)
+            return {"original": text, "reply": f"re: {text}"}
+
+        @self.app.get("/health")
+        async def health() -> dict[str, str]:
+            return {"status": "ok"}
+
+
+@pytest.fixture
+def standins() -> Iterator[tuple[HoldingServer, str, GraphStandIn, str]]:
+    server = HoldingServer()
+    graph = GraphStandIn(ACCESS_TOKEN)
+    with in_thread(server.app) as server_url, in_thread(graph.app) as graph_url:
+        yield server, server_url, graph, graph_url
+
+
+def test_a_killed_router_finishes_everything_once_after_restart(
+    standins: tuple[HoldingServer, str, GraphStandIn, str], tmp_path: Path
+) -> None:
+    server, server_url, graph, graph_url = standins
+    env = {
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+        "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
+        "WHATSAPP_WEBHOOK_VERIFY_TOKEN": "crash-verify",
+        "WHATSAPP_APP_SECRET": APP_SECRET,
+        "WHATSAPP_GRAPH_API_URL": graph_url,
+        "SERVER_BASE_URL": server_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'router.db'}",
+        "ROUTER_ADMIN_API_KEY": ADMIN_KEY,
+        "ROUTER_LEASE_SECONDS": "2",
+        "ROUTER_SWEEP_SECONDS": "0.3",
+    }
+    quick = [(f"1555111{i:04d}", f"quick {i}") for i in range(10)]
+    held = [(f"1555222{i:04d}", f"hold {i}") for i in range(20)]
+    # Behind five held ones, a second message of the same contact: it must wait its turn.
+    behind = [(held[i][0], f"after {i}") for i in range(5)]
+    port = free_port()
+
+    with service("router", env, tmp_path, port=port) as router:
+        for n, (user, text) in enumerate(quick + held + behind):
+            body, headers = signed(APP_SECRET, text_message(f"wamid.crash.{n}", text, wa_id=user))
+            response = httpx.post(f"{router.url}/webhook", content=body, headers=headers)
+            assert response.status_code == 200
+
+        _wait(lambda: _replied(router.url) == len(quick), "the quick replies")
+        assert all(not graph.texts_to(user) for user, _ in held)
+        os.killpg(router.process.pid, signal.SIGKILL)
+        router.process.wait()
+
+    server.release.set()
+    with service("router", env, tmp_path, port=port) as router:
+        total = len(quick) + len(held) + len(behind)
+        _wait(lambda: _replied(router.url) == total, "every reply after the restart", timeout=30)
+
+    for user, text in quick + held:
+        replies = graph.texts_to(user)
+        expected = [f"re: {text}"] + [f"re: {t}" for u, t in behind if u == user]
+        assert replies == expected, user
+
+
+def _replied(router_url: str) -> int:
+    response = httpx.get(
+        f"{router_url}/api/v1/messages",
+        params={"status": "replied", "limit": 500},
+        headers={"X-API-Key": ADMIN_KEY},
+    )
+    return len(response.json()["items"])
+
+
+def _wait(check: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
