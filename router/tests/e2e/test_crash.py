@@ -1,4 +1,4 @@
-"""SIGKILL the router with work in flight, start it again: every message is answered exactly once."""
+"""SIGKILL the router with work in flight, start it again: every message answered exactly once."""
 
 import asyncio
 import os
