@@ -343,6 +343,18 @@ async def test_the_management_api_needs_the_admin_key(
     assert off.status_code == 503
 
 
+async def test_stats_count_messages_by_direction_and_status(router: RouterUnderTest) -> None:
+    await post(router, fixture("message_text"))
+    image = fixture("message_image")
+    image["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.image"
+    await post(router, image)
+    await router.settle()
+
+    stats = (await router.admin("GET", "/api/v1/messages/stats")).json()
+
+    assert stats == {"inbound": {"replied": 1, "ignored": 1}, "outbound": {"accepted": 1}}
+
+
 async def test_only_failed_messages_are_replayed(router: RouterUnderTest) -> None:
     await post(router, fixture("message_text"))
     await router.settle()

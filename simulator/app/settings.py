@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     simulator_webhook_backoff_max_ms: int = Field(default=2000, ge=0)
     simulator_webhook_timeout_s: float = Field(default=10.0, gt=0)
     simulator_window_hours: float = Field(default=24.0, gt=0)
+    # false: a user who never wrote here is inside the window (only `outside_window` closes it).
+    simulator_enforce_window: bool = True
     # Fault defaults; the control API changes them at run time and /sim/reset restores these.
     simulator_latency_ms: int = Field(default=0, ge=0)
     simulator_error_rate: float = Field(default=0.0, ge=0, le=1)

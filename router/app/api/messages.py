@@ -66,6 +66,12 @@ async def list_messages(
     )
 
 
+@router.get("/stats")
+async def message_stats(repository: RepositoryDep) -> dict[str, dict[str, int]]:
+    """How many messages stand in each status, inbound and outbound."""
+    return await repository.counts()
+
+
 @router.get("/{message_id}")
 async def get_message(message_id: int, repository: RepositoryDep) -> MessageOut:
     """One message, with its status, Meta's error and the attempts made."""

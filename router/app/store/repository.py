@@ -340,6 +340,19 @@ class MessageRepository:
 
     # --- the management API ------------------------------------------------------------------
 
+    async def counts(self) -> dict[str, dict[str, int]]:
+        """How many messages stand in each status, per direction."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Message.direction, Message.status, func.count(Message.id)).group_by(
+                    Message.direction, Message.status
+                )
+            )
+            counts: dict[str, dict[str, int]] = {d.value: {} for d in Direction}
+            for direction, status, count in rows.all():
+                counts[direction][status] = count
+            return counts
+
     async def get(self, message_id: int) -> Message | None:
         async with self._sessions() as session:
             return await session.get(Message, message_id)
