@@ -78,6 +78,14 @@ status: ## Show the containers and their health
 run: .uv ## Run the services locally with uv, no Docker (Ctrl-C stops them all)
 	@scripts/run-local.sh $(PRESENT)
 
+.PHONY: demo
+demo: .uv ## Run server, router and simulator together, no .env or Meta account; chat at http://127.0.0.1:8002/
+	@scripts/demo.sh
+
+.PHONY: migrate
+migrate: .uv ## Upgrade the router's database (DATABASE_URL, else router/data/router.db) to the newest schema
+	@cd router && $(UV) run --locked python -m alembic upgrade head && echo "==> the router's database is at the newest schema"
+
 .PHONY: ngrok
 ngrok: ## Expose the router (port 8000) through ngrok and print what to paste in Meta's dashboard
 	@scripts/ngrok.sh
@@ -93,6 +101,10 @@ test: $(addprefix test-,$(SERVICES)) ## Run every service's tests
 
 test-%: FORCE .uv ## Run one service's tests, e.g. make test-router
 	@$(call in-service,$*,$(UV) run --locked pytest)
+
+.PHONY: screenshot
+screenshot: .uv ## Regenerate docs/chat.png: the three services end to end, the chat page in headless Chromium
+	@cd simulator && SIMULATOR_SCREENSHOT=$(CURDIR)/docs/chat.png $(UV) run --locked pytest tests/e2e -k chat_page
 
 .PHONY: lint
 lint: $(addprefix lint-,$(SERVICES)) lint-docker ## Lint everything: ruff and mypy per service, hadolint, dclint
