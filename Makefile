@@ -80,7 +80,11 @@ run: .uv ## Run the services locally with uv, no Docker (Ctrl-C stops them all)
 
 .PHONY: demo
 demo: .uv ## Run server, router and simulator together, no .env or Meta account; chat at http://127.0.0.1:8002/
-	@scripts/demo.sh
+	@if [ -n "$(DOCKER)" ]; then \
+		scripts/check-env.sh .env $(REQUIRED_ENV); \
+		echo "==> compose, demo profile: the chat page will be at http://127.0.0.1:8002/"; \
+		WHATSAPP_GRAPH_API_URL=http://simulator:8002 $(COMPOSE) --profile demo up --build; \
+	else scripts/demo.sh; fi
 
 .PHONY: migrate
 migrate: .uv ## Upgrade the router's database (DATABASE_URL, else router/data/router.db) to the newest schema
