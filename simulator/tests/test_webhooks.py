@@ -10,9 +10,8 @@ import pytest
 from tests.conftest import APP_SECRET, AUTH, SEND_PATH, make_user, user_writes
 from tests.receiver import Receiver
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "meta"
-if not FIXTURES.is_dir():  # the shared folder sits beside the repo in some checkouts
-    FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "meta"
+# Meta's real webhook bodies, kept once in the repo (the router's tests use them too).
+FIXTURES = Path(__file__).resolve().parents[2] / "router" / "tests" / "fixtures" / "meta"
 
 
 def fixture(name: str) -> Any:
