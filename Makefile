@@ -110,13 +110,17 @@ test-%: FORCE .uv ## Run one service's tests, e.g. make test-router
 screenshot: .uv ## Regenerate docs/chat.png: the three services end to end, the chat page in headless Chromium
 	@cd simulator && SIMULATOR_SCREENSHOT=$(CURDIR)/docs/chat.png $(UV) run --locked pytest tests/e2e -k chat_page
 
+.PHONY: bench
+bench: .uv ## Benchmark the router with real processes: ack latency, replies/s, peak memory
+	@cd router && $(UV) run --locked python -m bench $(BENCH_ARGS)
+
 .PHONY: lint
 lint: $(addprefix lint-,$(SERVICES)) lint-docker ## Lint everything: ruff and mypy per service, hadolint, dclint
 
 lint-%: FORCE .uv ## Lint one service: ruff check, ruff format --check, mypy
 	@$(call in-service,$*,$(UV) run --locked ruff check .)
 	@$(call in-service,$*,$(UV) run --locked ruff format --check .)
-	@$(call in-service,$*,$(UV) run --locked mypy app tests)
+	@$(call in-service,$*,$(UV) run --locked mypy app tests $$(test -d bench && echo bench))
 
 .PHONY: lint-docker
 lint-docker: .uv ## Lint the Dockerfiles (hadolint) and docker-compose.yml (dclint)

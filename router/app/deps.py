@@ -1,4 +1,7 @@
-"""Typed dependencies: the long-lived objects the lifespan opened, for the endpoints."""
+"""Typed dependencies: the long-lived objects the lifespan opened, for the endpoints.
+
+All async: FastAPI runs a plain `def` dependency in a thread pool, a hop each request pays for.
+"""
 
 import hmac
 from typing import Annotated
@@ -13,22 +16,22 @@ from app.settings import Settings
 from app.store.repository import MessageRepository
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.state.settings
     return settings
 
 
-def get_repository(request: Request) -> MessageRepository:
+async def get_repository(request: Request) -> MessageRepository:
     repository: MessageRepository = request.state.repository
     return repository
 
 
-def get_queue(request: Request) -> JobQueue:
+async def get_queue(request: Request) -> JobQueue:
     queue: JobQueue = request.state.queue
     return queue
 
 
-def get_backend(request: Request) -> Backend:
+async def get_backend(request: Request) -> Backend:
     backend: Backend = request.state.backend
     return backend
 
@@ -41,7 +44,7 @@ BackendDep = Annotated[Backend, Depends(get_backend)]
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def require_admin(
+async def require_admin(
     settings: SettingsDep, api_key: Annotated[str | None, Depends(_api_key_header)]
 ) -> None:
     """The management API's key, sent as `X-API-Key`."""

@@ -50,7 +50,7 @@ def build_whatsapp(settings: Settings, client: httpx.AsyncClient) -> WhatsApp:
 
 def http_client(**kwargs: Any) -> httpx.AsyncClient:
     # httpx's own pool stalls at a few hundred requests/s under concurrency; aiohttp's does not.
-    return httpx.AsyncClient(transport=AiohttpTransport(), limits=POOL, **kwargs)
+    return httpx.AsyncClient(transport=AiohttpTransport(limits=POOL), **kwargs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

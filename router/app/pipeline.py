@@ -27,6 +27,8 @@ log = structlog.get_logger()
 
 T = TypeVar("T")
 Enqueue = Callable[[int], Awaitable[None]]
+# How a message's processing ended: its status, and Meta's error code and title when it failed.
+Outcome = tuple[InboundStatus, int | None, str | None]
 
 
 class Pipeline:
@@ -52,22 +54,20 @@ class Pipeline:
             wamid=message.wamid, message_id=message.id, request_id=message.request_id
         ):
             try:
-                await self._handle(message)
+                outcome = await self._handle(message)
             except Exception as exc:
                 log.exception("message.crashed")
-                await self._repository.finish(
-                    message.id, InboundStatus.FAILED, None, f"router error: {type(exc).__name__}"
-                )
-        following = await self._repository.next_of_contact(message)
+                outcome = (InboundStatus.FAILED, None, f"router error: {type(exc).__name__}")
+            status, error_code, error_title = outcome
+            following = await self._repository.finish(message, status, error_code, error_title)
         if following is not None:
             await enqueue(following)
 
-    async def _handle(self, message: Message) -> None:
+    async def _handle(self, message: Message) -> Outcome:
         # Routing: only texts are answered, by the channel's backend (the Server).
         if message.type != "text" or message.text is None:
             log.info("message.ignored", type=message.type)
-            await self._repository.finish(message.id, InboundStatus.IGNORED)
-            return
+            return InboundStatus.IGNORED, None, None
 
         parts = await self._repository.replies_to(message.id)
         if not parts:
@@ -79,19 +79,20 @@ class Pipeline:
                 )
             except BackendError as exc:
                 log.warning("message.backend_failed", reason=str(exc))
-                await self._repository.finish(message.id, InboundStatus.FAILED, None, str(exc))
-                return
+                return InboundStatus.FAILED, None, str(exc)
             parts = await self._repository.add_replies(message, split_text(reply))
 
         for part in parts:
             if part.status != OutboundStatus.PENDING:
                 continue  # accepted by the Graph API before a restart: never sent twice
-            if not await self._send(message, part):
-                return
+            failure = await self._send(message, part)
+            if failure is not None:
+                return failure
         log.info("message.replied", parts=len(parts))
-        await self._repository.finish(message.id, InboundStatus.REPLIED)
+        return InboundStatus.REPLIED, None, None
 
-    async def _send(self, message: Message, part: Message) -> bool:
+    async def _send(self, message: Message, part: Message) -> Outcome | None:
+        """Send one part; None when the Graph API accepted it, else the message's failure."""
         text = part.text or ""
         try:
             wamid = await self._retrying(
@@ -103,10 +104,9 @@ class Pipeline:
             title = exc.title if isinstance(exc, SendFailed) else str(exc)
             log.warning("message.send_failed", error_code=code, reason=title)
             await self._repository.mark_failed(part.id, code, title)
-            await self._repository.finish(message.id, InboundStatus.FAILED, code, title)
-            return False
+            return InboundStatus.FAILED, code, title
         await self._repository.mark_accepted(part.id, wamid)
-        return True
+        return None
 
     async def _retrying(self, message: Message, call: Callable[[], Awaitable[T]]) -> T:
         async def before_sleep(state: RetryCallState) -> None:

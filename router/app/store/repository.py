@@ -1,6 +1,8 @@
 """All SQL the router runs. Each method is one short transaction."""
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +53,23 @@ class MessageRepository:
         self._engine = engine
         self._sessions = sessions
         self._dialect = engine.dialect.name
+        # SQLite has one writer at a time. Queueing writers here, on the event loop, is far cheaper
+        # than letting connections sleep in SQLite's busy handler, which backs off up to 100 ms.
+        self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: committed on exit, rolled back on error."""
+        if self._write_lock is None:
+            async with self._sessions.begin() as session:
+                yield session
+            return
+        async with self._write_lock, self._sessions.begin() as session:
+            yield session
+
+    async def _update(self, session: AsyncSession, statement: Any) -> Any:
+        # The ORM would otherwise evaluate each UPDATE's WHERE against the identity map.
+        return await session.execute(statement, execution_options={"synchronize_session": False})
 
     def _insert(self, table: Any) -> Any:
         module = postgresql if self._dialect == "postgresql" else sqlite
@@ -68,7 +87,7 @@ class MessageRepository:
         """Store new inbound messages (once per wamid) and every status; return the new ids."""
         now = utcnow()
         new_ids: list[int] = []
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             if messages:
                 rows = [
                     {
@@ -133,14 +152,15 @@ class MessageRepository:
         values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
         if status == OutboundStatus.FAILED:
             values |= {"error_code": error_code, "error_title": error_title}
-        await session.execute(
+        await self._update(
+            session,
             update(Message)
             .where(
                 Message.wamid == wamid,
                 Message.direction == Direction.OUTBOUND.value,
                 threshold > _RANK,
             )
-            .values(**values)
+            .values(**values),
         )
 
     # --- workers -----------------------------------------------------------------------------
@@ -153,8 +173,9 @@ class MessageRepository:
         """
         now = utcnow()
         earlier = aliased(Message)
-        async with self._sessions.begin() as session:
-            claimed = await session.execute(
+        async with self._write() as session:
+            claimed = await self._update(
+                session,
                 update(Message)
                 .where(
                     Message.id == message_id,
@@ -174,40 +195,51 @@ class MessageRepository:
                     attempts=Message.attempts + 1,
                     updated_at=now,
                 )
-                .returning(Message.id)
+                .returning(Message),
             )
-            if claimed.scalar_one_or_none() is None:
-                return None
-            return await session.get(Message, message_id)
+            message: Message | None = claimed.scalar_one_or_none()
+            return message
 
     async def extend_lease(self, message_id: int, lease_seconds: float) -> None:
         now = utcnow()
-        async with self._sessions.begin() as session:
-            await session.execute(
+        async with self._write() as session:
+            await self._update(
+                session,
                 update(Message)
                 .where(Message.id == message_id, Message.status == InboundStatus.PROCESSING.value)
-                .values(lease_until=_after(now, lease_seconds), updated_at=now)
+                .values(lease_until=_after(now, lease_seconds), updated_at=now),
             )
 
     async def finish(
         self,
-        message_id: int,
+        message: Message,
         status: InboundStatus,
         error_code: int | None = None,
         error_title: str | None = None,
-    ) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
+    ) -> int | None:
+        """End an inbound message's processing; return its contact's next unfinished message."""
+        async with self._write() as session:
+            await self._update(
+                session,
                 update(Message)
-                .where(Message.id == message_id)
+                .where(Message.id == message.id)
                 .values(
                     status=status.value,
                     lease_until=None,
                     error_code=error_code,
                     error_title=error_title,
                     updated_at=utcnow(),
+                ),
+            )
+            following: int | None = await session.scalar(
+                select(func.min(Message.id)).where(
+                    Message.direction == Direction.INBOUND.value,
+                    Message.phone_number_id == message.phone_number_id,
+                    Message.contact == message.contact,
+                    Message.status.in_(UNFINISHED_INBOUND),
                 )
             )
+            return following
 
     async def replies_to(self, message_id: int) -> list[Message]:
         async with self._sessions() as session:
@@ -219,7 +251,7 @@ class MessageRepository:
     async def add_replies(self, inbound: Message, parts: Sequence[str]) -> list[Message]:
         """Store the reply's parts before sending them, so a retry sends the same text."""
         now = utcnow()
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             await session.execute(
                 self._insert(Message)
                 .values(
@@ -245,19 +277,23 @@ class MessageRepository:
                 )
                 .on_conflict_do_nothing(index_elements=["reply_to_id", "part"])
             )
-        return await self.replies_to(inbound.id)
+            result = await session.scalars(
+                select(Message).where(Message.reply_to_id == inbound.id).order_by(Message.part)
+            )
+            return list(result.all())
 
     async def release(self, message_ids: Sequence[int]) -> None:
         """Give up the leases of work stopped at shutdown, so a restart takes it at once."""
         if not message_ids:
             return
-        async with self._sessions.begin() as session:
-            await session.execute(
+        async with self._write() as session:
+            await self._update(
+                session,
                 update(Message)
                 .where(
                     Message.id.in_(message_ids), Message.status == InboundStatus.PROCESSING.value
                 )
-                .values(status=InboundStatus.RECEIVED.value, lease_until=None)
+                .values(status=InboundStatus.RECEIVED.value, lease_until=None),
             )
 
     async def unfinished(self) -> int:
@@ -271,20 +307,22 @@ class MessageRepository:
             return int(count or 0)
 
     async def count_attempt(self, message_id: int) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
+        async with self._write() as session:
+            await self._update(
+                session,
                 update(Message)
                 .where(Message.id == message_id)
-                .values(attempts=Message.attempts + 1, updated_at=utcnow())
+                .values(attempts=Message.attempts + 1, updated_at=utcnow()),
             )
 
     async def mark_accepted(self, message_id: int, wamid: str) -> None:
         """Record the wamid Meta gave a sent part, then any status that arrived before it."""
-        async with self._sessions.begin() as session:
-            await session.execute(
+        async with self._write() as session:
+            await self._update(
+                session,
                 update(Message)
                 .where(Message.id == message_id, Message.status == OutboundStatus.PENDING.value)
-                .values(wamid=wamid, status=OutboundStatus.ACCEPTED.value, updated_at=utcnow())
+                .values(wamid=wamid, status=OutboundStatus.ACCEPTED.value, updated_at=utcnow()),
             )
             early = await session.scalars(
                 select(StatusEvent).where(StatusEvent.wamid == wamid).order_by(StatusEvent.id)
@@ -295,8 +333,9 @@ class MessageRepository:
                 )
 
     async def mark_failed(self, message_id: int, error_code: int | None, error_title: str) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
+        async with self._write() as session:
+            await self._update(
+                session,
                 update(Message)
                 .where(Message.id == message_id)
                 .values(
@@ -304,18 +343,7 @@ class MessageRepository:
                     error_code=error_code,
                     error_title=error_title,
                     updated_at=utcnow(),
-                )
-            )
-
-    async def next_of_contact(self, inbound: Message) -> int | None:
-        async with self._sessions() as session:
-            return await session.scalar(
-                select(func.min(Message.id)).where(
-                    Message.direction == Direction.INBOUND.value,
-                    Message.phone_number_id == inbound.phone_number_id,
-                    Message.contact == inbound.contact,
-                    Message.status.in_(UNFINISHED_INBOUND),
-                )
+                ),
             )
 
     async def resumable(self, stale_seconds: float | None, limit: int = 1000) -> list[int]:
@@ -386,7 +414,7 @@ class MessageRepository:
         """
         now = utcnow()
         inbound_id = message.reply_to_id if message.reply_to_id is not None else message.id
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             if message.direction == Direction.OUTBOUND.value:
                 parts = [message.id]
                 inbound_filter = Message.id == inbound_id
@@ -404,7 +432,8 @@ class MessageRepository:
                 inbound_filter = and_(
                     Message.id == inbound_id, Message.status == InboundStatus.FAILED.value
                 )
-            reset_parts = await session.execute(
+            reset_parts = await self._update(
+                session,
                 update(Message)
                 .where(Message.id.in_(parts), Message.status == OutboundStatus.FAILED.value)
                 .values(
@@ -414,11 +443,12 @@ class MessageRepository:
                     error_title=None,
                     updated_at=now,
                 )
-                .returning(Message.id)
+                .returning(Message.id),
             )
             if message.direction == Direction.OUTBOUND.value and not reset_parts.scalars().all():
                 return None  # the reply has not failed
-            reopened = await session.execute(
+            reopened = await self._update(
+                session,
                 update(Message)
                 .where(inbound_filter, Message.status.not_in(UNFINISHED_INBOUND))
                 .values(
@@ -429,7 +459,7 @@ class MessageRepository:
                     lease_until=None,
                     updated_at=now,
                 )
-                .returning(Message.id)
+                .returning(Message.id),
             )
             if reopened.scalar_one_or_none() is None and message.direction != Direction.OUTBOUND:
                 await session.rollback()
