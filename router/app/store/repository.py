@@ -56,15 +56,22 @@ class MessageRepository:
         # SQLite has one writer at a time. Queueing writers here, on the event loop, is far cheaper
         # than letting connections sleep in SQLite's busy handler, which backs off up to 100 ms.
         self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
+        # Workers queue for the writer a few at a time, so a webhook waiting to store (and to ack)
+        # is never behind more than these, however many jobs are running.
+        self._worker_writes = asyncio.Semaphore(2)
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
+    async def _write(self, *, webhook: bool = False) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed on exit, rolled back on error."""
         if self._write_lock is None:
             async with self._sessions.begin() as session:
                 yield session
             return
-        async with self._write_lock, self._sessions.begin() as session:
+        if webhook:
+            async with self._write_lock, self._sessions.begin() as session:
+                yield session
+            return
+        async with self._worker_writes, self._write_lock, self._sessions.begin() as session:
             yield session
 
     async def _update(self, session: AsyncSession, statement: Any) -> Any:
@@ -87,7 +94,7 @@ class MessageRepository:
         """Store new inbound messages (once per wamid) and every status; return the new ids."""
         now = utcnow()
         new_ids: list[int] = []
-        async with self._write() as session:
+        async with self._write(webhook=True) as session:
             if messages:
                 rows = [
                     {
