@@ -46,6 +46,13 @@ def accepted(wamid: str) -> httpx.Response:
     )
 
 
+def status_of(wamid: str, fixture_name: str) -> dict[str, Any]:
+    """A status fixture about the message `wamid`."""
+    body = fixture(fixture_name)
+    body["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = wamid
+    return body
+
+
 async def messages(router: RouterUnderTest, **params: Any) -> list[dict[str, Any]]:
     response = await router.admin("GET", "/api/v1/messages", params=params)
     assert response.status_code == 200
@@ -195,14 +202,9 @@ async def test_statuses_never_move_a_message_backwards(
         await router.settle()
         [outbound] = await messages(router, direction="outbound")
 
-        def status(name: str) -> dict[str, Any]:
-            body = fixture(f"status_{name}" if name != "failed" else "status_failed_130472")
-            body["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = outbound["wamid"]
-            return body
-
         seen = []
-        for name in ["read", "sent", "delivered", "failed", "read"]:
-            await post(router, status(name))
+        for name in ["read", "sent", "delivered", "failed_130472", "read"]:
+            await post(router, status_of(outbound["wamid"], f"status_{name}"))
             [now] = await messages(router, direction="outbound")
             seen.append(now["status"])
 
@@ -217,14 +219,9 @@ async def test_failed_status_is_kept_with_metas_error_and_statuses_move_forward(
         await router.settle()
         [outbound] = await messages(router, direction="outbound")
 
-        def status(name: str) -> dict[str, Any]:
-            body = fixture(name)
-            body["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = outbound["wamid"]
-            return body
-
         seen = []
         for name in ["status_sent", "status_sent", "status_delivered", "status_failed_130472"]:
-            await post(router, status(name))
+            await post(router, status_of(outbound["wamid"], name))
             [now] = await messages(router, direction="outbound")
             seen.append(now["status"])
 
@@ -239,9 +236,7 @@ async def test_a_status_that_arrives_before_the_send_returns_is_applied(
 
     async def answers_after_the_status(request: httpx.Request) -> httpx.Response:
         # Meta's status webhook can overtake the Graph API's answer.
-        body = fixture("status_delivered")
-        body["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = "wamid.out.early"
-        await post(holder["router"], body)
+        await post(holder["router"], status_of("wamid.out.early", "status_delivered"))
         return accepted("wamid.out.early")
 
     mock_http.post(MESSAGES_URL).mock(side_effect=answers_after_the_status)
