@@ -102,25 +102,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await pipeline.process(message_id, queue.enqueue)
 
             queue.register(process)
-            await queue.start()
+            await queue.start(receive=settings.router_process_jobs)
 
             async def resumable(everything_unheld: bool) -> list[int]:
                 stale = None if everything_unheld else settings.router_lease_seconds
                 return await repository.resumable(stale)
 
             sweeper = Sweeper(resumable, queue.enqueue, settings.router_sweep_seconds)
-            # An in-process queue starts empty: whatever the store holds unfinished is ours.
-            try:
-                await sweeper.sweep(everything_unheld=queue.in_process)
-            except Exception:
-                log.exception("router.resume_failed", detail="the periodic sweep will try again")
-            sweeper.start()
+            if settings.router_process_jobs:
+                # An in-process queue starts empty: whatever the store holds unfinished is ours.
+                try:
+                    await sweeper.sweep(everything_unheld=queue.in_process)
+                except Exception:
+                    log.exception("router.resume_failed", detail="the periodic sweep will retry")
+                sweeper.start()
             log.info(
                 "router.started",
                 graph_api=settings.graph_api_base_url,
                 server=str(settings.server_base_url),
                 database=engine.url.render_as_string(hide_password=True),
                 queue="memory" if queue.in_process else "redis",
+                jobs="here" if settings.router_process_jobs else "in worker processes",
             )
             try:
                 yield {

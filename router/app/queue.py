@@ -63,9 +63,10 @@ class JobQueue:
             self._queued_here += 1
         await self._task.kiq(message_id)
 
-    async def start(self) -> None:
+    async def start(self, *, receive: bool = True) -> None:
+        """Open the broker; with `receive`, also run this process's share of the jobs."""
         await self.broker.startup()
-        if not self.in_process:
+        if receive and not self.in_process:
             self._receiver = asyncio.create_task(
                 run_receiver_task(self.broker, max_async_tasks=self._concurrency)
             )

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     queue_url: str = "memory://"
     router_migrate_on_start: bool = True
+    # false: this process only takes webhooks (and serves the API); worker processes, started with
+    # true against the same Redis queue and database, run the jobs. Needs QUEUE_URL=redis://...
+    router_process_jobs: bool = True
 
     # Retries of transient failures (the Server, Graph API 5xx/throttling), with backoff and jitter.
     router_retry_max_attempts: int = Field(default=8, ge=1)
@@ -96,6 +99,15 @@ class Settings(BaseSettings):
             if allowed:
                 data["whatsapp_app_secret"] = None
         return data
+
+    @model_validator(mode="after")
+    def _jobs_need_a_shared_queue(self) -> "Settings":
+        if not self.router_process_jobs and not self.queue_url.startswith(("redis://", "rediss://")):
+            raise ValueError(
+                "ROUTER_PROCESS_JOBS=false needs a queue shared with worker processes "
+                "(QUEUE_URL=redis://...): the in-process queue would never run its jobs"
+            )
+        return self
 
     @property
     def graph_api_base_url(self) -> str:

@@ -12,6 +12,7 @@ service that stops is a broken run (exit 1). A missed target is only reported (e
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import platform
 import secrets
@@ -59,6 +60,7 @@ class Options:
     reply_timeout: float
     access_log: bool
     profile: Path | None
+    workers: int
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,16 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         metavar="DIR",
         help="record every service with py-spy meanwhile (figures are then lower)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run jobs in this many worker router processes, the measured router taking only "
+        "webhooks (ROUTER_PROCESS_JOBS=false; needs --queue redis://...)",
+    )
     args = parser.parse_args(argv)
+    if args.workers < 0 or (args.workers and not args.queue.startswith("redis")):
+        parser.error("--workers needs --queue redis://...")
     if args.rate < 1 or args.seconds <= 0 or args.burst < 1 or args.concurrency < 1:
         parser.error("--rate, --seconds, --burst and --concurrency must be positive")
     if args.per_webhook < 1:
@@ -139,6 +150,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         reply_timeout=args.reply_timeout,
         access_log=args.access_log,
         profile=args.profile,
+        workers=args.workers,
     )
 
 
@@ -592,8 +604,8 @@ async def measure(
 
 def start_services(
     stack: ExitStack, options: Options, keys: Secrets, workdir: Path
-) -> tuple[Service, Service, Service]:
-    """The Server, the Simulator and the Router, each on a free port, in that order."""
+) -> tuple[Service, Service, Service, list[Service]]:
+    """The Server, the Simulator, the Router and its worker processes, each on a free port."""
     router_port = free_port()
     logs = logging_env(options)
     server = stack.enter_context(service("server", logs, workdir))
@@ -602,8 +614,18 @@ def start_services(
     )
     database = options.database or f"sqlite+aiosqlite:///{workdir / 'router.db'}"
     env = logs | router_env(keys, options, database, server.url, simulator.url)
-    router = stack.enter_context(service("router", env, workdir, port=router_port))
-    return server, simulator, router
+    if not options.workers:
+        router = stack.enter_context(service("router", env, workdir, port=router_port))
+        return server, simulator, router, []
+    web = env | {"ROUTER_PROCESS_JOBS": "false"}
+    router = stack.enter_context(service("router", web, workdir, port=router_port))
+    workers = []
+    for number in range(options.workers):
+        logs_dir = workdir / f"worker{number}"
+        logs_dir.mkdir()
+        worker = stack.enter_context(service("router", env, logs_dir))
+        workers.append(dataclasses.replace(worker, name=f"worker {number}"))
+    return server, simulator, router, workers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -613,7 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(
         f"settings: every service LOG_LEVEL={LOG_LEVEL}, uvicorn "
         f"{'access log on' if options.access_log else '--log-level warning (no access log)'}; "
-        f"router QUEUE_URL={options.queue}, "
+        f"router QUEUE_URL={options.queue}, workers={options.workers}, "
         f"DATABASE_URL={options.database or 'a new SQLite file'}, "
         "WHATSAPP_MESSAGES_PER_SECOND=1000, the rest at their defaults; simulator "
         f"SIMULATOR_LATENCY_MS={options.latency_ms}, SIMULATOR_ENFORCE_WINDOW=false, "
@@ -623,9 +645,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with ExitStack() as stack:
             started = time.perf_counter()
-            server, simulator, router = start_services(stack, options, keys, workdir)
+            server, simulator, router, workers = start_services(stack, options, keys, workdir)
             say(f"services up in {time.perf_counter() - started:.1f} s: router {router.url}")
-            services = [server, simulator, router]
+            if workers:
+                say(f"jobs run in {len(workers)} worker router(s); the router takes webhooks")
+            services = [server, simulator, router, *workers]
             with profiled(services, options.profile):
                 rows = asyncio.run(measure(options, keys, router, simulator, services))
     except (RuntimeError, TimeoutError, httpx.HTTPError) as exc:

@@ -10,6 +10,7 @@ import respx
 
 from app.payload import InboundMessage
 
+from .backends import fresh_postgres, fresh_redis
 from .conftest import (
     APP_SECRET,
     MESSAGES_URL,
@@ -358,3 +359,31 @@ async def test_only_failed_messages_are_replayed(router: RouterUnderTest) -> Non
     response = await router.admin("POST", f"/api/v1/messages/{inbound['id']}/retry")
 
     assert response.status_code == 409
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+async def test_webhook_only_routers_leave_the_jobs_to_worker_processes(
+    store: str, database_url: str, server_route: respx.Route, graph_route: respx.Route
+) -> None:
+    shared = {
+        "database_url": await fresh_postgres() if store == "postgresql" else database_url,
+        "queue_url": await fresh_redis(),
+    }
+    async with running_router(make_settings(**shared, router_process_jobs=False)) as web:
+        response = await post(web, text_message("wamid.split", "hi"))
+        await asyncio.sleep(0.5)
+        assert response.status_code == 200
+        assert not graph_route.called  # nothing here runs jobs
+
+        async with running_router(make_settings(**shared)) as worker:
+            await worker.settle()
+
+        [inbound] = await messages(web, direction="inbound")
+
+    assert inbound["status"] == "replied"
+    assert graph_route.call_count == 1
+
+
+def test_a_webhook_only_router_needs_a_shared_queue() -> None:
+    with pytest.raises(ValueError, match="QUEUE_URL=redis"):
+        make_settings(router_process_jobs=False, queue_url="memory://")
