@@ -102,7 +102,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _jobs_need_a_shared_queue(self) -> "Settings":
-        if not self.router_process_jobs and not self.queue_url.startswith(("redis://", "rediss://")):
+        if not self.router_process_jobs and not self.queue_url.startswith(
+            ("redis://", "rediss://")
+        ):
             raise ValueError(
                 "ROUTER_PROCESS_JOBS=false needs a queue shared with worker processes "
                 "(QUEUE_URL=redis://...): the in-process queue would never run its jobs"
