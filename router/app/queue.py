@@ -14,6 +14,8 @@ from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
 from taskiq_redis import RedisStreamBroker
 
+from app.settings import redis_url_of
+
 log = structlog.get_logger()
 
 TASK_NAME = "router.process_message"
@@ -21,12 +23,10 @@ TASK_NAME = "router.process_message"
 
 class JobQueue:
     def __init__(self, url: str, workers: int) -> None:
-        self.url = url
+        """`url` is QUEUE_URL, already checked by the settings: memory:// or redis://..."""
         self._workers = asyncio.Semaphore(workers)
         self._concurrency = workers
-        self._redis_url = url if url.startswith(("redis://", "rediss://")) else None
-        if self._redis_url is None and url != "memory://":
-            raise ValueError(f"QUEUE_URL must be memory:// or redis://..., not {url.split(':')[0]}")
+        self._redis_url = redis_url_of(url)
         self.broker: AsyncBroker = (
             RedisStreamBroker(self._redis_url, idle_timeout=60_000)
             if self._redis_url

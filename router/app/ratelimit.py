@@ -12,11 +12,14 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from app.settings import redis_url_of
+
 
 def storage_for(queue_url: str) -> Storage:
-    if queue_url.startswith(("redis://", "rediss://")):
+    redis_url = redis_url_of(queue_url)
+    if redis_url is not None:
         # redis-py, the client the queue uses too (limits' default, coredis, would be a second one).
-        storage = storage_from_string(f"async+{queue_url}", implementation="redispy")
+        storage = storage_from_string(f"async+{redis_url}", implementation="redispy")
         assert isinstance(storage, Storage)
         return storage
     return MemoryStorage()

@@ -3,7 +3,6 @@
 A missing required secret stops start-up with a message naming the variable, never its value.
 """
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,6 +12,7 @@ from pydantic import (
     SecretStr,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,10 +29,19 @@ class SettingsError(RuntimeError):
     """Start-up configuration is incomplete or invalid."""
 
 
+# The environment first, then the repo root's .env.
+ENV_SOURCES = SettingsConfigDict(
+    env_file=REPO_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+)
+
+
+def redis_url_of(queue_url: str) -> str | None:
+    """The Redis URL when QUEUE_URL names Redis; None for the in-process queue."""
+    return queue_url if queue_url.startswith(("redis://", "rediss://")) else None
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=REPO_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = ENV_SOURCES
 
     whatsapp_phone_number_id: str = Field(min_length=1)
     whatsapp_access_token: SecretStr
@@ -100,11 +109,16 @@ class Settings(BaseSettings):
                 data["whatsapp_app_secret"] = None
         return data
 
+    @field_validator("queue_url")
+    @classmethod
+    def _known_queue(cls, url: str) -> str:
+        if url != "memory://" and redis_url_of(url) is None:
+            raise ValueError(f"must be memory:// or redis://..., not {url.split(':')[0]}://")
+        return url
+
     @model_validator(mode="after")
     def _jobs_need_a_shared_queue(self) -> "Settings":
-        if not self.router_process_jobs and not self.queue_url.startswith(
-            ("redis://", "rediss://")
-        ):
+        if not self.router_process_jobs and redis_url_of(self.queue_url) is None:
             raise ValueError(
                 "ROUTER_PROCESS_JOBS=false needs a queue shared with worker processes "
                 "(QUEUE_URL=redis://...): the in-process queue would never run its jobs"
@@ -142,14 +156,7 @@ def database_url_from_environment() -> str:
     """DATABASE_URL alone, for tools (migrations) that need no WhatsApp secrets."""
 
     class _Database(BaseSettings):
-        model_config = SettingsConfigDict(
-            env_file=REPO_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
-        )
+        model_config = ENV_SOURCES
         database_url: str = DEFAULT_DATABASE_URL
 
     return _Database().database_url
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return load_settings()

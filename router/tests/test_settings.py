@@ -107,3 +107,8 @@ def test_the_verify_token_is_masked_in_access_logs() -> None:
     line = record.getMessage()
     assert "s3cr3t" not in line
     assert "hub.verify_token=***&hub.challenge=9" in line
+
+
+def test_an_unknown_queue_is_a_settings_error() -> None:
+    with pytest.raises(ValidationError, match="must be memory:// or redis://"):
+        make_settings(queue_url="amqp://127.0.0.1")
