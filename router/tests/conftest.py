@@ -28,7 +28,7 @@ from app.settings import Settings  # noqa: E402
 from app.store.repository import MessageRepository  # noqa: E402
 
 from .backends import fresh_postgres, fresh_redis  # noqa: E402
-from .meta import PHONE_NUMBER_ID  # noqa: E402
+from .meta import PHONE_NUMBER_ID, WA_ID  # noqa: E402
 
 APP_SECRET = "test-app-secret"
 ACCESS_TOKEN = "test-access-token"
@@ -123,22 +123,26 @@ def server_route(mock_http: respx.MockRouter) -> respx.Route:
     return mock_http.post(f"{SERVER_URL}/process").mock(side_effect=process)
 
 
+def graph_accepted(wamid: str, to: str = WA_ID) -> httpx.Response:
+    """The Graph API's answer to an accepted send, as Meta gives it."""
+    return httpx.Response(
+        200,
+        json={
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": WA_ID}],
+            "messages": [{"id": wamid}],
+        },
+    )
+
+
 @pytest.fixture
 def graph_route(mock_http: respx.MockRouter) -> respx.Route:
     counter = iter(range(1, 1_000_000))
 
     def send(request: httpx.Request) -> httpx.Response:
-
         payload = json.loads(request.content)
-        contact = {"input": payload.get("to") or payload.get("recipient"), "wa_id": "972987654321"}
-        return httpx.Response(
-            200,
-            json={
-                "messaging_product": "whatsapp",
-                "contacts": [contact],
-                "messages": [{"id": f"wamid.sent{next(counter)}"}],
-            },
-        )
+        to = payload.get("to") or payload.get("recipient")
+        return graph_accepted(f"wamid.sent{next(counter)}", to)
 
     return mock_http.post(MESSAGES_URL).mock(side_effect=send)
 

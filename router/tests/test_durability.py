@@ -16,10 +16,11 @@ from .conftest import (
     MESSAGES_URL,
     SERVER_URL,
     RouterUnderTest,
+    graph_accepted,
     make_settings,
     running_router,
 )
-from .meta import PHONE_NUMBER_ID, WA_ID, fixture, signed, text_message
+from .meta import PHONE_NUMBER_ID, fixture, signed, text_message
 
 
 async def post(router: RouterUnderTest, payload: Any) -> httpx.Response:
@@ -32,17 +33,6 @@ def meta_error(status: int, code: int, message: str) -> httpx.Response:
         status,
         json={
             "error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "x"}
-        },
-    )
-
-
-def accepted(wamid: str) -> httpx.Response:
-    return httpx.Response(
-        200,
-        json={
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": WA_ID, "wa_id": WA_ID}],
-            "messages": [{"id": wamid}],
         },
     )
 
@@ -129,7 +119,7 @@ async def test_transient_graph_errors_are_retried_to_one_reply(
     transient: httpx.Response | Exception,
 ) -> None:
     send = mock_http.post(MESSAGES_URL).mock(
-        side_effect=[transient, transient, accepted("wamid.out.ok")]
+        side_effect=[transient, transient, graph_accepted("wamid.out.ok")]
     )
     async with running_router(make_settings(database_url=database_url)) as router:
         await post(router, text_message("wamid.in.flaky", "hi"))
@@ -146,7 +136,7 @@ async def test_a_permanent_error_fails_without_retry_and_replays(
     send = mock_http.post(MESSAGES_URL).mock(
         side_effect=[
             meta_error(400, 131047, "Re-engagement message"),
-            accepted("wamid.out.replayed"),
+            graph_accepted("wamid.out.replayed"),
         ]
     )
     async with running_router(make_settings(**backends)) as router:
@@ -238,7 +228,7 @@ async def test_a_status_that_arrives_before_the_send_returns_is_applied(
     async def answers_after_the_status(request: httpx.Request) -> httpx.Response:
         # Meta's status webhook can overtake the Graph API's answer.
         await post(holder["router"], status_of("wamid.out.early", "status_delivered"))
-        return accepted("wamid.out.early")
+        return graph_accepted("wamid.out.early")
 
     mock_http.post(MESSAGES_URL).mock(side_effect=answers_after_the_status)
     async with running_router(make_settings(database_url=database_url)) as router:
