@@ -177,7 +177,7 @@ def _message(raw: Any, metadata: Metadata, contacts: list[Contact]) -> InboundMe
     try:
         message = _RawMessage.model_validate(raw)
     except ValidationError as exc:
-        return f"message skipped: {_first_error(exc)}"
+        return f"message skipped: {first_error(exc)}"
     contact = _sender_contact(message, contacts)
     wa_id = message.from_ or (contact.wa_id if contact else None)
     user_id = message.from_user_id or (contact.user_id if contact else None)
@@ -200,7 +200,7 @@ def _status(raw: Any, metadata: Metadata) -> StatusUpdate | str:
     try:
         status = _RawStatus.model_validate(raw)
     except ValidationError as exc:
-        return f"status skipped: {_first_error(exc)}"
+        return f"status skipped: {first_error(exc)}"
     error = status.errors[0] if status.errors else {}
     code = error.get("code")
     return StatusUpdate(
@@ -214,7 +214,8 @@ def _status(raw: Any, metadata: Metadata) -> StatusUpdate | str:
     )
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError, whole: str = "item") -> str:
+    """Pydantic's first complaint as `where: what`; `whole` names the value itself."""
     error = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in error["loc"]) or "item"
+    where = ".".join(str(part) for part in error["loc"]) or whole
     return f"{where}: {error['msg']}"

@@ -20,7 +20,7 @@ from app.errors import (
     StoreUnavailable,
     VerificationFailed,
 )
-from app.payload import WHATSAPP_OBJECT, parse_body, parse_envelope
+from app.payload import WHATSAPP_OBJECT, first_error, parse_body, parse_envelope
 from app.signature import SIGNATURE_HEADER, check_signature
 
 log = structlog.get_logger()
@@ -74,7 +74,7 @@ async def receive(
     try:
         envelope = parse_envelope(data)
     except ValidationError as exc:
-        raise InvalidWebhookShape(f"not a webhook body: {_describe(exc)}") from None
+        raise InvalidWebhookShape(f"not a webhook body: {first_error(exc, 'body')}") from None
     if envelope.object != WHATSAPP_OBJECT:
         log.info("webhook.ignored", object=envelope.object)
         return {"status": "ignored", "reason": f"object {envelope.object!r} is not handled"}
@@ -96,23 +96,15 @@ async def receive(
         except Exception:
             # Stored already; the sweep will queue it once the queue is back.
             log.exception("webhook.enqueue_failed", message_id=message_id)
-    if body.messages or body.statuses:
-        log.info(
-            "webhook.stored",
-            messages=len(new_ids),
-            duplicates=len(body.messages) - len(new_ids),
-            statuses=len(body.statuses),
-        )
-    return {
-        "status": "accepted",
+    counts = {
         "messages": len(new_ids),
         "duplicates": len(body.messages) - len(new_ids),
         "statuses": len(body.statuses),
+    }
+    if body.messages or body.statuses:
+        log.info("webhook.stored", **counts)
+    return {
+        "status": "accepted",
+        **counts,
         "skipped": len(body.skipped),
     }
-
-
-def _describe(exc: ValidationError) -> str:
-    error = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in error["loc"]) or "body"
-    return f"{where}: {error['msg']}"
