@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await repository.release(stopped)
                 await queue.stop()
                 await limiter.aclose()
+                await repository.aclose()
                 await engine.dispose()
                 log.info("router.stopped", released=len(stopped))
 

@@ -21,14 +21,12 @@ from app.errors import BackendError, SendFailed, SendRetryable
 from app.retries import RetryPolicy
 from app.sender import Sender, split_text
 from app.store.models import InboundStatus, Message, OutboundStatus
-from app.store.repository import MessageRepository
+from app.store.repository import Claim, Ending, MessageRepository
 
 log = structlog.get_logger()
 
 T = TypeVar("T")
 Enqueue = Callable[[int], Awaitable[None]]
-# How a message's processing ended: its status, and Meta's error code and title when it failed.
-Outcome = tuple[InboundStatus, int | None, str | None]
 
 
 class Pipeline:
@@ -47,29 +45,34 @@ class Pipeline:
         self._lease_seconds = lease_seconds
 
     async def process(self, message_id: int, enqueue: Enqueue) -> None:
-        message = await self._repository.claim(message_id, self._lease_seconds)
-        if message is None:
+        claim = await self._repository.claim(message_id, self._lease_seconds)
+        if claim is None:
             return  # finished, held by another worker, or not its contact's turn yet
+        message = claim.message
         with structlog.contextvars.bound_contextvars(
             wamid=message.wamid, message_id=message.id, request_id=message.request_id
         ):
             try:
-                outcome = await self._handle(message)
+                following = await self._handle(claim)
             except Exception as exc:
                 log.exception("message.crashed")
-                outcome = (InboundStatus.FAILED, None, f"router error: {type(exc).__name__}")
-            status, error_code, error_title = outcome
-            following = await self._repository.finish(message, status, error_code, error_title)
+                following = await self._repository.finish(
+                    Ending(
+                        message, InboundStatus.FAILED, None, f"router error: {type(exc).__name__}"
+                    )
+                )
         if following is not None:
             await enqueue(following)
 
-    async def _handle(self, message: Message) -> Outcome:
+    async def _handle(self, claim: Claim) -> int | None:
+        """Answer the message and end it; return its contact's next unfinished message."""
+        message = claim.message
         # Routing: only texts are answered, by the channel's backend (the Server).
         if message.type != "text" or message.text is None:
             log.info("message.ignored", type=message.type)
-            return InboundStatus.IGNORED, None, None
+            return await self._repository.finish(Ending(message, InboundStatus.IGNORED))
 
-        parts = await self._repository.replies_to(message.id)
+        parts = claim.replies
         if not parts:
             text = message.text
             try:
@@ -79,34 +82,39 @@ class Pipeline:
                 )
             except BackendError as exc:
                 log.warning("message.backend_failed", reason=str(exc))
-                return InboundStatus.FAILED, None, str(exc)
+                return await self._repository.finish(
+                    Ending(message, InboundStatus.FAILED, None, str(exc))
+                )
             parts = await self._repository.add_replies(message, split_text(reply))
 
-        for part in parts:
-            if part.status != OutboundStatus.PENDING:
-                continue  # accepted by the Graph API before a restart: never sent twice
-            failure = await self._send(message, part)
-            if failure is not None:
-                return failure
-        log.info("message.replied", parts=len(parts))
-        return InboundStatus.REPLIED, None, None
+        pending = [part for part in parts if part.status == OutboundStatus.PENDING]
+        if not pending:  # every part accepted by the Graph API before a restart: never sent twice
+            return await self._repository.finish(Ending(message, InboundStatus.REPLIED))
+        for number, part in enumerate(pending, start=1):
+            last = number == len(pending)
+            try:
+                wamid = await self._send(message, part)
+            except (SendFailed, SendRetryable) as exc:
+                code = exc.error_code
+                title = exc.title if isinstance(exc, SendFailed) else str(exc)
+                log.warning("message.send_failed", error_code=code, reason=title)
+                await self._repository.mark_failed(part.id, code, title)
+                return await self._repository.finish(
+                    Ending(message, InboundStatus.FAILED, code, title)
+                )
+            # The last part's wamid and the message's end are stored in one transaction.
+            ending = Ending(message, InboundStatus.REPLIED) if last else None
+            following = await self._repository.accept(part.id, wamid, ending)
+            if last:
+                log.info("message.replied", parts=len(parts))
+                return following
+        raise AssertionError("unreachable: the last part returns")
 
-    async def _send(self, message: Message, part: Message) -> Outcome | None:
-        """Send one part; None when the Graph API accepted it, else the message's failure."""
+    async def _send(self, message: Message, part: Message) -> str:
         text = part.text or ""
-        try:
-            wamid = await self._retrying(
-                message,
-                lambda: self._sender.send_text(part.phone_number_id, part.contact, text),
-            )
-        except (SendFailed, SendRetryable) as exc:
-            code = exc.error_code
-            title = exc.title if isinstance(exc, SendFailed) else str(exc)
-            log.warning("message.send_failed", error_code=code, reason=title)
-            await self._repository.mark_failed(part.id, code, title)
-            return InboundStatus.FAILED, code, title
-        await self._repository.mark_accepted(part.id, wamid)
-        return None
+        return await self._retrying(
+            message, lambda: self._sender.send_text(part.phone_number_id, part.contact, text)
+        )
 
     async def _retrying(self, message: Message, call: Callable[[], Awaitable[T]]) -> T:
         async def before_sleep(state: RetryCallState) -> None:

@@ -34,8 +34,12 @@ class JobQueue:
         )
         self._receiver: asyncio.Task[None] | None = None
         self._in_flight: dict[asyncio.Task[object], int] = {}
-        # In-process only: jobs queued and not finished yet (a Redis queue is shared, not ours).
-        self._queued_here = 0
+        # In-process only (a Redis queue is shared, not ours to know): the messages queued here and
+        # not started yet, and those running with whether they were asked for again meanwhile.
+        # A message is queued once however often it is asked for: the sweep and a finished
+        # predecessor may both ask while it waits behind a long backlog.
+        self._waiting: set[int] = set()
+        self._running: dict[int, bool] = {}
 
     @property
     def in_process(self) -> bool:
@@ -43,25 +47,38 @@ class JobQueue:
 
     def register(self, handler: Callable[[int], Awaitable[None]]) -> None:
         async def process_message(message_id: int) -> None:
-            try:
-                async with self._workers:
-                    task = asyncio.current_task()
-                    assert task is not None
-                    self._in_flight[task] = message_id
-                    try:
-                        await handler(message_id)
-                    finally:
-                        self._in_flight.pop(task, None)
-            finally:
+            async with self._workers:
+                task = asyncio.current_task()
+                assert task is not None
+                self._in_flight[task] = message_id
                 if self.in_process:
-                    self._queued_here -= 1
+                    self._waiting.discard(message_id)
+                    self._running[message_id] = False
+                try:
+                    await handler(message_id)
+                finally:
+                    self._in_flight.pop(task, None)
+                    asked_again = self._running.pop(message_id, False)
+            if asked_again:
+                # Asked for while it ran (say its predecessor finished just after this job found
+                # it not yet its turn): look at it once more.
+                await self.enqueue(message_id)
 
         self._task = self.broker.register_task(process_message, task_name=TASK_NAME)
 
     async def enqueue(self, message_id: int) -> None:
         if self.in_process:
-            self._queued_here += 1
-        await self._task.kiq(message_id)
+            if message_id in self._waiting:
+                return
+            if message_id in self._running:
+                self._running[message_id] = True
+                return
+            self._waiting.add(message_id)
+        try:
+            await self._task.kiq(message_id)
+        except BaseException:
+            self._waiting.discard(message_id)
+            raise
 
     async def start(self, *, receive: bool = True) -> None:
         """Open the broker; with `receive`, also run this process's share of the jobs."""
@@ -74,7 +91,7 @@ class JobQueue:
     @property
     def busy(self) -> bool:
         """Jobs running or waiting in this process (the in-process broker's included)."""
-        return bool(self._in_flight) or self._queued_here > 0
+        return bool(self._in_flight) or bool(self._waiting)
 
     async def drain(self, grace_seconds: float) -> list[int]:
         """Let running jobs finish for a while; cancel the rest and return their message ids."""

@@ -1,18 +1,35 @@
-"""All SQL the router runs. Each method is one short transaction."""
+"""All SQL the router runs.
 
-import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+Writes go through one group-commit writer (`batch.GroupCommit`): the writes that concurrent
+webhooks and jobs ask for at the same moment share a transaction, and each kind of write is one
+statement for all of them. The statements are built once, with bind parameters, so a write costs
+the database's time and not SQLAlchemy's. Reads use their own connections.
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.payload import InboundMessage, StatusUpdate
+from app.store.batch import GroupCommit
 from app.store.models import (
     OUTBOUND_RANK,
     UNFINISHED_INBOUND,
@@ -24,8 +41,12 @@ from app.store.models import (
     utcnow,
 )
 
+messages: Table = Message.__table__  # type: ignore[assignment]
+events: Table = StatusEvent.__table__  # type: ignore[assignment]
+COLUMNS = tuple(messages.columns)
+
 _RANK = case(
-    *((Message.status == status.value, rank) for status, rank in OUTBOUND_RANK.items()),
+    *((messages.c.status == status.value, rank) for status, rank in OUTBOUND_RANK.items()),
     else_=-1,
 )
 
@@ -48,261 +69,459 @@ class Page:
     next_before_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    message: Message
+    replies: list[Message]  # reply parts an earlier attempt stored, in order; usually none
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How an inbound message's processing ended."""
+
+    message: Message
+    status: InboundStatus
+    error_code: int | None = None
+    error_title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    part_id: int
+    wamid: str
+    ending: Ending | None  # the last part: the message ends in the same transaction
+
+
+@dataclass(frozen=True, slots=True)
+class _Webhook:
+    rows: list[dict[str, Any]]
+    statuses: Sequence[StatusUpdate]
+
+
+Write = Callable[[AsyncConnection], Awaitable[Any]]
+
+
 class MessageRepository:
     def __init__(self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._engine = engine
         self._sessions = sessions
-        self._dialect = engine.dialect.name
-        # SQLite has one writer at a time. Queueing writers here, on the event loop, is far cheaper
-        # than letting connections sleep in SQLite's busy handler, which backs off up to 100 ms.
-        self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
-        # Workers queue for the writer a few at a time, so a webhook waiting to store (and to ack)
-        # is never behind more than these, however many jobs are running.
-        self._worker_writes = asyncio.Semaphore(2)
+        self._build_statements(postgresql if engine.dialect.name == "postgresql" else sqlite)
+        # Listed in the order they run within a round: the webhook's writes first.
+        self._writer = GroupCommit(
+            engine,
+            [
+                self._store_webhooks,
+                self._finish_many,
+                self._accept_many,
+                self._claim_many,
+                self._add_replies_many,
+                self._each,
+            ],
+        )
 
-    @asynccontextmanager
-    async def _write(self, *, webhook: bool = False) -> AsyncIterator[AsyncSession]:
-        """A write transaction: committed on exit, rolled back on error."""
-        if self._write_lock is None:
-            async with self._sessions.begin() as session:
-                yield session
-            return
-        if webhook:
-            async with self._write_lock, self._sessions.begin() as session:
-                yield session
-            return
-        async with self._worker_writes, self._write_lock, self._sessions.begin() as session:
-            yield session
-
-    async def _update(self, session: AsyncSession, statement: Any) -> Any:
-        # Straight to the connection: the ORM's bulk-DML path costs more than the query itself.
-        connection = await session.connection()
-        return await connection.execute(statement)
-
-    def _insert(self, table: Any) -> Any:
-        module = postgresql if self._dialect == "postgresql" else sqlite
-        return module.insert(table)
+    def _build_statements(self, dialect: Any) -> None:
+        c = messages.c
+        self._insert_inbound = (
+            dialect.insert(messages)
+            .on_conflict_do_nothing(index_elements=["wamid"])
+            .returning(c.id, c.wamid)
+        )
+        self._insert_event = dialect.insert(events).on_conflict_do_nothing(
+            index_elements=["wamid", "status"]
+        )
+        moves_up = and_(
+            c.wamid == bindparam("b_wamid"),
+            c.direction == Direction.OUTBOUND.value,
+            bindparam("b_threshold") > _RANK,
+        )
+        self._apply_status = (
+            update(messages)
+            .where(moves_up)
+            .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
+        )
+        self._apply_failure = (
+            update(messages)
+            .where(moves_up)
+            .values(
+                status=OutboundStatus.FAILED.value,
+                error_code=bindparam("b_code"),
+                error_title=bindparam("b_title"),
+                updated_at=bindparam("b_now"),
+            )
+        )
+        earlier = messages.alias("earlier")
+        self._claim = (
+            update(messages)
+            .where(
+                c.id.in_(bindparam("b_ids", expanding=True)),
+                c.status.in_(UNFINISHED_INBOUND),
+                or_(c.lease_until.is_(None), c.lease_until < bindparam("b_now")),
+                # Only a contact's first unfinished message: one contact is answered in order.
+                ~exists()
+                .where(
+                    earlier.c.direction == Direction.INBOUND.value,
+                    earlier.c.phone_number_id == c.phone_number_id,
+                    earlier.c.contact == c.contact,
+                    earlier.c.id < c.id,
+                    earlier.c.status.in_(UNFINISHED_INBOUND),
+                )
+                .correlate(messages),
+            )
+            .values(
+                status=InboundStatus.PROCESSING.value,
+                lease_until=bindparam("b_lease"),
+                attempts=c.attempts + 1,
+                updated_at=bindparam("b_now"),
+            )
+            .returning(*COLUMNS)
+        )
+        self._insert_replies = (
+            dialect.insert(messages)
+            .on_conflict_do_nothing(index_elements=["reply_to_id", "part"])
+            .returning(*COLUMNS)
+        )
+        self._select_replies = (
+            select(*COLUMNS)
+            .where(c.reply_to_id.in_(bindparam("b_ids", expanding=True)))
+            .order_by(c.reply_to_id, c.part)
+        )
+        self._accept = (
+            update(messages)
+            .where(c.id == bindparam("b_id"), c.status == OutboundStatus.PENDING.value)
+            .values(
+                wamid=bindparam("b_wamid"),
+                status=OutboundStatus.ACCEPTED.value,
+                updated_at=bindparam("b_now"),
+            )
+        )
+        self._early_events = (
+            select(events.c.wamid, events.c.status, events.c.error_code, events.c.error_title)
+            .where(events.c.wamid.in_(bindparam("b_wamids", expanding=True)))
+            .order_by(events.c.id)
+        )
+        self._finish = (
+            update(messages)
+            .where(c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                lease_until=None,
+                error_code=bindparam("b_code"),
+                error_title=bindparam("b_title"),
+                updated_at=bindparam("b_now"),
+            )
+        )
+        self._following = (
+            select(c.phone_number_id, c.contact, func.min(c.id))
+            .where(
+                c.direction == Direction.INBOUND.value,
+                c.status.in_(UNFINISHED_INBOUND),
+                tuple_(c.phone_number_id, c.contact).in_(bindparam("b_pairs", expanding=True)),
+            )
+            .group_by(c.phone_number_id, c.contact)
+        )
 
     async def ping(self) -> None:
         async with self._engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
+    async def aclose(self) -> None:
+        """Commit the writes already asked for; call before disposing of the engine."""
+        await self._writer.aclose()
+
     # --- the webhook -------------------------------------------------------------------------
 
     async def store_webhook(
-        self, messages: Sequence[InboundMessage], statuses: Sequence[StatusUpdate], request_id: str
+        self, inbound: Sequence[InboundMessage], statuses: Sequence[StatusUpdate], request_id: str
     ) -> list[int]:
         """Store new inbound messages (once per wamid) and every status; return the new ids."""
         now = utcnow()
-        new_ids: list[int] = []
-        async with self._write(webhook=True) as session:
-            if messages:
-                rows = [
-                    {
-                        "direction": Direction.INBOUND.value,
-                        "wamid": m.wamid,
-                        "phone_number_id": m.phone_number_id,
-                        "contact": m.reply_to,
-                        "wa_id": m.wa_id,
-                        "user_id": m.user_id,
-                        "contact_name": m.name,
-                        "type": m.type,
-                        "text": m.text,
-                        "status": InboundStatus.RECEIVED.value,
-                        "attempts": 0,
-                        "request_id": request_id,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for m in _unique_by_wamid(messages)
-                ]
-                inserted = await session.execute(
-                    self._insert(Message)
-                    .values(rows)
-                    .on_conflict_do_nothing(index_elements=["wamid"])
-                    .returning(Message.id)
-                )
-                new_ids = sorted(inserted.scalars().all())
-            for status in statuses:
-                await self._record_status(session, status, now)
+        rows = [
+            {
+                "direction": Direction.INBOUND.value,
+                "wamid": m.wamid,
+                "phone_number_id": m.phone_number_id,
+                "contact": m.reply_to,
+                "wa_id": m.wa_id,
+                "user_id": m.user_id,
+                "contact_name": m.name,
+                "type": m.type,
+                "text": m.text,
+                "status": InboundStatus.RECEIVED.value,
+                "attempts": 0,
+                "request_id": request_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for m in _unique_by_wamid(inbound)
+        ]
+        new_ids: list[int] = await self._writer.write(
+            self._store_webhooks, _Webhook(rows, statuses)
+        )
         return new_ids
 
-    async def _record_status(
-        self, session: AsyncSession, status: StatusUpdate, now: datetime
-    ) -> None:
-        await session.execute(
-            self._insert(StatusEvent)
-            .values(
-                wamid=status.wamid,
-                status=status.status,
-                error_code=status.error_code,
-                error_title=status.error_title,
-                meta_timestamp=status.timestamp,
-                received_at=now,
+    async def _store_webhooks(
+        self, connection: AsyncConnection, webhooks: list[_Webhook]
+    ) -> list[list[int]]:
+        rows = [row for webhook in webhooks for row in webhook.rows]
+        ids: dict[str, int] = {}
+        if rows:
+            # Two webhooks of one round may carry the same wamid (a redelivery): stored once.
+            # Ids follow the order of arrival: one contact's messages are answered in that order.
+            fresh: dict[str, dict[str, Any]] = {}
+            for row in rows:
+                fresh.setdefault(row["wamid"], row)
+            inserted = await connection.execute(self._insert_inbound, list(fresh.values()))
+            ids = {wamid: id_ for id_, wamid in inserted.all()}
+        statuses = [status for webhook in webhooks for status in webhook.statuses]
+        if statuses:
+            now = utcnow()
+            await connection.execute(
+                self._insert_event,
+                [
+                    {
+                        "wamid": s.wamid,
+                        "status": s.status,
+                        "error_code": s.error_code,
+                        "error_title": s.error_title,
+                        "meta_timestamp": s.timestamp,
+                        "received_at": now,
+                    }
+                    for s in statuses
+                ],
             )
-            .on_conflict_do_nothing(index_elements=["wamid", "status"])
-        )
-        await self._apply_status(
-            session, status.wamid, status.status, status.error_code, status.error_title
-        )
+            await self._apply_statuses(
+                connection, [(s.wamid, s.status, s.error_code, s.error_title) for s in statuses]
+            )
+        results = []
+        for webhook in webhooks:
+            mine = []
+            for row in webhook.rows:
+                new_id = ids.pop(row["wamid"], None)  # the first webhook with a wamid has it
+                if new_id is not None:
+                    mine.append(new_id)
+            results.append(sorted(mine))
+        return results
 
-    async def _apply_status(
+    async def _apply_statuses(
         self,
-        session: AsyncSession,
-        wamid: str,
-        status: str,
-        error_code: int | None,
-        error_title: str | None,
+        connection: AsyncConnection,
+        statuses: Sequence[tuple[str, str, int | None, str | None]],
     ) -> None:
-        threshold = _threshold(status)
-        if threshold is None:
-            return
-        values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
-        if status == OutboundStatus.FAILED:
-            values |= {"error_code": error_code, "error_title": error_title}
-        await self._update(
-            session,
-            update(Message)
-            .where(
-                Message.wamid == wamid,
-                Message.direction == Direction.OUTBOUND.value,
-                threshold > _RANK,
-            )
-            .values(**values),
-        )
+        """Move outbound messages to a status, never backwards."""
+        now = utcnow()
+        moves, failures = [], []
+        for wamid, status, error_code, error_title in statuses:
+            threshold = _threshold(status)
+            if threshold is None:
+                continue
+            params = {"b_wamid": wamid, "b_threshold": threshold, "b_now": now}
+            if status == OutboundStatus.FAILED:
+                failures.append(params | {"b_code": error_code, "b_title": error_title})
+            else:
+                moves.append(params | {"b_status": status})
+        if moves:
+            await connection.execute(self._apply_status, moves)
+        if failures:
+            await connection.execute(self._apply_failure, failures)
 
     # --- workers -----------------------------------------------------------------------------
 
-    async def claim(self, message_id: int, lease_seconds: float) -> Message | None:
+    async def claim(self, message_id: int, lease_seconds: float) -> Claim | None:
         """Take an inbound message for processing, if it is the next one of its contact.
 
         Wins for exactly one worker: the row must be unfinished and unleased (or its lease
         expired), and no earlier message of the same contact may be unfinished.
         """
+        claimed: Claim | None = await self._writer.write(
+            self._claim_many, (message_id, lease_seconds)
+        )
+        return claimed
+
+    async def _claim_many(
+        self, connection: AsyncConnection, requests: list[tuple[int, float]]
+    ) -> list[Claim | None]:
         now = utcnow()
-        earlier = aliased(Message)
-        async with self._write() as session:
-            claimed = await self._update(
-                session,
-                update(Message)
-                .where(
-                    Message.id == message_id,
-                    Message.status.in_(UNFINISHED_INBOUND),
-                    or_(Message.lease_until.is_(None), Message.lease_until < now),
-                    ~exists().where(
-                        earlier.direction == Direction.INBOUND.value,
-                        earlier.phone_number_id == Message.phone_number_id,
-                        earlier.contact == Message.contact,
-                        earlier.id < Message.id,
-                        earlier.status.in_(UNFINISHED_INBOUND),
-                    ),
-                )
-                .values(
-                    status=InboundStatus.PROCESSING.value,
-                    lease_until=_after(now, lease_seconds),
-                    attempts=Message.attempts + 1,
-                    updated_at=now,
-                )
-                .returning(*Message.__table__.columns),
+        claims: dict[int, Claim] = {}
+        # One statement per lease length (in practice, one for the whole round).
+        by_lease: dict[float, set[int]] = {}
+        for message_id, lease_seconds in requests:
+            by_lease.setdefault(lease_seconds, set()).add(message_id)
+        for lease_seconds, ids in by_lease.items():
+            rows = await connection.execute(
+                self._claim,
+                {"b_ids": sorted(ids), "b_now": now, "b_lease": _after(now, lease_seconds)},
             )
-            row = claimed.mappings().one_or_none()
-            return Message(**row) if row is not None else None
+            for row in rows.mappings():
+                claims[row["id"]] = Claim(_message(row), [])
+        if claims:
+            # Parts stored by an earlier attempt: sent as they are, never computed again.
+            stored = await connection.execute(self._select_replies, {"b_ids": sorted(claims)})
+            for row in stored.mappings():
+                claims[row["reply_to_id"]].replies.append(_message(row))
+        # A message asked for twice in one round is given to the first asker only.
+        return [claims.pop(message_id, None) for message_id, _ in requests]
 
     async def extend_lease(self, message_id: int, lease_seconds: float) -> None:
-        now = utcnow()
-        async with self._write() as session:
-            await self._update(
-                session,
-                update(Message)
-                .where(Message.id == message_id, Message.status == InboundStatus.PROCESSING.value)
-                .values(lease_until=_after(now, lease_seconds), updated_at=now),
-            )
-
-    async def finish(
-        self,
-        message: Message,
-        status: InboundStatus,
-        error_code: int | None = None,
-        error_title: str | None = None,
-    ) -> int | None:
-        """End an inbound message's processing; return its contact's next unfinished message."""
-        async with self._write() as session:
-            await self._update(
-                session,
-                update(Message)
-                .where(Message.id == message.id)
-                .values(
-                    status=status.value,
-                    lease_until=None,
-                    error_code=error_code,
-                    error_title=error_title,
-                    updated_at=utcnow(),
-                ),
-            )
-            following: int | None = await session.scalar(
-                select(func.min(Message.id)).where(
-                    Message.direction == Direction.INBOUND.value,
-                    Message.phone_number_id == message.phone_number_id,
-                    Message.contact == message.contact,
-                    Message.status.in_(UNFINISHED_INBOUND),
+        async def extend(connection: AsyncConnection) -> None:
+            now = utcnow()
+            await connection.execute(
+                update(messages)
+                .where(
+                    messages.c.id == message_id,
+                    messages.c.status == InboundStatus.PROCESSING.value,
                 )
+                .values(lease_until=_after(now, lease_seconds), updated_at=now)
             )
-            return following
 
-    async def replies_to(self, message_id: int) -> list[Message]:
-        async with self._sessions() as session:
-            result = await session.scalars(
-                select(Message).where(Message.reply_to_id == message_id).order_by(Message.part)
-            )
-            return list(result.all())
+        await self._writer.write(self._each, extend)
+
+    async def finish(self, ending: Ending) -> int | None:
+        """End an inbound message's processing; return its contact's next unfinished message."""
+        following: int | None = await self._writer.write(self._finish_many, ending)
+        return following
+
+    async def _finish_many(
+        self, connection: AsyncConnection, endings: list[Ending]
+    ) -> list[int | None]:
+        now = utcnow()
+        await connection.execute(
+            self._finish,
+            [
+                {
+                    "b_id": e.message.id,
+                    "b_status": e.status.value,
+                    "b_code": e.error_code,
+                    "b_title": e.error_title,
+                    "b_now": now,
+                }
+                for e in endings
+            ],
+        )
+        pairs = sorted({(e.message.phone_number_id, e.message.contact) for e in endings})
+        rows = await connection.execute(self._following, {"b_pairs": pairs})
+        following = {(phone, contact): id_ for phone, contact, id_ in rows.all()}
+        return [following.get((e.message.phone_number_id, e.message.contact)) for e in endings]
 
     async def add_replies(self, inbound: Message, parts: Sequence[str]) -> list[Message]:
         """Store the reply's parts before sending them, so a retry sends the same text."""
+        stored: list[Message] = await self._writer.write(self._add_replies_many, (inbound, parts))
+        return stored
+
+    async def _add_replies_many(
+        self, connection: AsyncConnection, requests: list[tuple[Message, Sequence[str]]]
+    ) -> list[list[Message]]:
         now = utcnow()
-        async with self._write() as session:
-            await session.execute(
-                self._insert(Message)
+        rows = [
+            {
+                "direction": Direction.OUTBOUND.value,
+                "phone_number_id": inbound.phone_number_id,
+                "contact": inbound.contact,
+                "wa_id": inbound.wa_id,
+                "user_id": inbound.user_id,
+                "type": "text",
+                "text": part,
+                "status": OutboundStatus.PENDING.value,
+                "attempts": 0,
+                "reply_to_id": inbound.id,
+                "part": index,
+                "request_id": inbound.request_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for inbound, parts in requests
+            for index, part in enumerate(parts)
+        ]
+        inserted = await connection.execute(self._insert_replies, rows)
+        stored: dict[int, list[Message]] = {}
+        for row in inserted.mappings():
+            stored.setdefault(row["reply_to_id"], []).append(_message(row))
+        # Parts stored by an earlier attempt were not inserted again: read them.
+        missing = [
+            inbound.id
+            for inbound, parts in requests
+            if len(stored.get(inbound.id, [])) < len(parts)
+        ]
+        if missing:
+            for id_ in missing:
+                stored.pop(id_, None)
+            found = await connection.execute(self._select_replies, {"b_ids": missing})
+            for row in found.mappings():
+                stored.setdefault(row["reply_to_id"], []).append(_message(row))
+        return [
+            sorted(stored.get(inbound.id, []), key=lambda m: m.part or 0) for inbound, _ in requests
+        ]
+
+    async def accept(self, part_id: int, wamid: str, ending: Ending | None = None) -> int | None:
+        """Record the wamid Meta gave a sent part, and any status that arrived before it.
+
+        With `ending` (the last part was sent), the inbound message ends in the same transaction;
+        its contact's next unfinished message is returned.
+        """
+        following: int | None = await self._writer.write(
+            self._accept_many, _Accepted(part_id, wamid, ending)
+        )
+        return following
+
+    async def _accept_many(
+        self, connection: AsyncConnection, accepted: list[_Accepted]
+    ) -> list[int | None]:
+        now = utcnow()
+        await connection.execute(
+            self._accept, [{"b_id": a.part_id, "b_wamid": a.wamid, "b_now": now} for a in accepted]
+        )
+        early = await connection.execute(
+            self._early_events, {"b_wamids": [a.wamid for a in accepted]}
+        )
+        await self._apply_statuses(connection, [tuple(row) for row in early.all()])
+        endings = [a.ending for a in accepted if a.ending is not None]
+        following = iter(await self._finish_many(connection, endings) if endings else [])
+        return [next(following) if a.ending is not None else None for a in accepted]
+
+    async def mark_failed(self, message_id: int, error_code: int | None, error_title: str) -> None:
+        async def fail(connection: AsyncConnection) -> None:
+            await connection.execute(
+                update(messages)
+                .where(messages.c.id == message_id)
                 .values(
-                    [
-                        {
-                            "direction": Direction.OUTBOUND.value,
-                            "phone_number_id": inbound.phone_number_id,
-                            "contact": inbound.contact,
-                            "wa_id": inbound.wa_id,
-                            "user_id": inbound.user_id,
-                            "type": "text",
-                            "text": part,
-                            "status": OutboundStatus.PENDING.value,
-                            "attempts": 0,
-                            "reply_to_id": inbound.id,
-                            "part": index,
-                            "request_id": inbound.request_id,
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                        for index, part in enumerate(parts)
-                    ]
+                    status=OutboundStatus.FAILED.value,
+                    error_code=error_code,
+                    error_title=error_title,
+                    updated_at=utcnow(),
                 )
-                .on_conflict_do_nothing(index_elements=["reply_to_id", "part"])
             )
-            result = await session.scalars(
-                select(Message).where(Message.reply_to_id == inbound.id).order_by(Message.part)
+
+        await self._writer.write(self._each, fail)
+
+    async def count_attempt(self, message_id: int) -> None:
+        async def count(connection: AsyncConnection) -> None:
+            await connection.execute(
+                update(messages)
+                .where(messages.c.id == message_id)
+                .values(attempts=messages.c.attempts + 1, updated_at=utcnow())
             )
-            return list(result.all())
+
+        await self._writer.write(self._each, count)
 
     async def release(self, message_ids: Sequence[int]) -> None:
         """Give up the leases of work stopped at shutdown, so a restart takes it at once."""
         if not message_ids:
             return
-        async with self._write() as session:
-            await self._update(
-                session,
-                update(Message)
+
+        async def release(connection: AsyncConnection) -> None:
+            await connection.execute(
+                update(messages)
                 .where(
-                    Message.id.in_(message_ids), Message.status == InboundStatus.PROCESSING.value
+                    messages.c.id.in_(message_ids),
+                    messages.c.status == InboundStatus.PROCESSING.value,
                 )
-                .values(status=InboundStatus.RECEIVED.value, lease_until=None),
+                .values(status=InboundStatus.RECEIVED.value, lease_until=None)
             )
+
+        await self._writer.write(self._each, release)
+
+    async def _each(self, connection: AsyncConnection, writes: list[Write]) -> list[Any]:
+        """Writes too rare to deserve a statement of their own kind: one after the other."""
+        return [await write(connection) for write in writes]
 
     async def unfinished(self) -> int:
         async with self._sessions() as session:
@@ -313,46 +532,6 @@ class MessageRepository:
                 )
             )
             return int(count or 0)
-
-    async def count_attempt(self, message_id: int) -> None:
-        async with self._write() as session:
-            await self._update(
-                session,
-                update(Message)
-                .where(Message.id == message_id)
-                .values(attempts=Message.attempts + 1, updated_at=utcnow()),
-            )
-
-    async def mark_accepted(self, message_id: int, wamid: str) -> None:
-        """Record the wamid Meta gave a sent part, then any status that arrived before it."""
-        async with self._write() as session:
-            await self._update(
-                session,
-                update(Message)
-                .where(Message.id == message_id, Message.status == OutboundStatus.PENDING.value)
-                .values(wamid=wamid, status=OutboundStatus.ACCEPTED.value, updated_at=utcnow()),
-            )
-            early = await session.scalars(
-                select(StatusEvent).where(StatusEvent.wamid == wamid).order_by(StatusEvent.id)
-            )
-            for event in early.all():
-                await self._apply_status(
-                    session, wamid, event.status, event.error_code, event.error_title
-                )
-
-    async def mark_failed(self, message_id: int, error_code: int | None, error_title: str) -> None:
-        async with self._write() as session:
-            await self._update(
-                session,
-                update(Message)
-                .where(Message.id == message_id)
-                .values(
-                    status=OutboundStatus.FAILED.value,
-                    error_code=error_code,
-                    error_title=error_title,
-                    updated_at=utcnow(),
-                ),
-            )
 
     async def resumable(self, stale_seconds: float | None, limit: int = 1000) -> list[int]:
         """Unfinished inbound messages nobody holds: their lease ran out, or they have waited
@@ -419,46 +598,28 @@ class MessageRepository:
 
         A failed inbound message goes back with its unsent parts. A failed reply (refused by the
         Graph API, or reported failed by a status webhook) is sent again as a new message.
+        None when there was nothing failed to put back; then nothing is changed.
         """
-        now = utcnow()
         inbound_id = message.reply_to_id if message.reply_to_id is not None else message.id
-        async with self._write() as session:
-            if message.direction == Direction.OUTBOUND.value:
-                parts = [message.id]
-                inbound_filter = Message.id == inbound_id
+        outbound = message.direction == Direction.OUTBOUND.value
+
+        async def reopen(connection: AsyncConnection) -> int | None:
+            now = utcnow()
+            c = messages.c
+            parts_filter = c.id == message.id if outbound else c.reply_to_id == inbound_id
+            if outbound:
+                # The failed reply first: if it has not failed, there is nothing to do.
+                reset = await connection.execute(
+                    self._reset_parts(parts_filter, now).returning(c.id)
+                )
+                if not reset.all():
+                    return None
+                inbound_filter = and_(c.id == inbound_id, c.status.not_in(UNFINISHED_INBOUND))
             else:
-                parts = list(
-                    (
-                        await session.scalars(
-                            select(Message.id).where(
-                                Message.reply_to_id == inbound_id,
-                                Message.status == OutboundStatus.FAILED.value,
-                            )
-                        )
-                    ).all()
-                )
-                inbound_filter = and_(
-                    Message.id == inbound_id, Message.status == InboundStatus.FAILED.value
-                )
-            reset_parts = await self._update(
-                session,
-                update(Message)
-                .where(Message.id.in_(parts), Message.status == OutboundStatus.FAILED.value)
-                .values(
-                    status=OutboundStatus.PENDING.value,
-                    wamid=None,
-                    error_code=None,
-                    error_title=None,
-                    updated_at=now,
-                )
-                .returning(Message.id),
-            )
-            if message.direction == Direction.OUTBOUND.value and not reset_parts.scalars().all():
-                return None  # the reply has not failed
-            reopened = await self._update(
-                session,
-                update(Message)
-                .where(inbound_filter, Message.status.not_in(UNFINISHED_INBOUND))
+                inbound_filter = and_(c.id == inbound_id, c.status == InboundStatus.FAILED.value)
+            reopened = await connection.execute(
+                update(messages)
+                .where(inbound_filter)
                 .values(
                     status=InboundStatus.RECEIVED.value,
                     attempts=0,
@@ -467,17 +628,39 @@ class MessageRepository:
                     lease_until=None,
                     updated_at=now,
                 )
-                .returning(Message.id),
+                .returning(c.id)
             )
-            if reopened.scalar_one_or_none() is None and message.direction != Direction.OUTBOUND:
-                await session.rollback()
-                return None
+            if reopened.first() is None and not outbound:
+                return None  # the message has not failed
+            if not outbound:
+                await connection.execute(self._reset_parts(parts_filter, now))
             return inbound_id
 
+        reopened: int | None = await self._writer.write(self._each, reopen)
+        return reopened
 
-def _unique_by_wamid(messages: Sequence[InboundMessage]) -> list[InboundMessage]:
+    def _reset_parts(self, where: ColumnElement[bool], now: datetime) -> Any:
+        """Failed reply parts back to pending, to be sent again as new messages."""
+        return (
+            update(messages)
+            .where(where, messages.c.status == OutboundStatus.FAILED.value)
+            .values(
+                status=OutboundStatus.PENDING.value,
+                wamid=None,
+                error_code=None,
+                error_title=None,
+                updated_at=now,
+            )
+        )
+
+
+def _message(row: Any) -> Message:
+    return Message(**{column.key: row[column] for column in COLUMNS})
+
+
+def _unique_by_wamid(inbound: Sequence[InboundMessage]) -> list[InboundMessage]:
     seen: dict[str, InboundMessage] = {}
-    for message in messages:
+    for message in inbound:
         seen.setdefault(message.wamid, message)
     return list(seen.values())
 

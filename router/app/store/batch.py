@@ -1,0 +1,134 @@
+"""Group commit: writes asked for at the same moment run together, in one transaction.
+
+Webhooks and jobs each need a few small writes per message. Run one by one, every write costs a
+transaction and a round trip to the database; at hundreds of messages a second that is the whole
+budget. Here each write is a request to a *handler* (one kind of write, such as "store inbound
+messages"), and a single writer takes every request waiting at that moment, calls each handler once
+with all of its requests, and commits. A caller gets its answer only after the commit, so a webhook
+still acknowledges only what is stored.
+
+At low load a round holds one request and costs what a plain transaction would. One request that
+the database refuses (a constraint, bad data) must not fail the others in its round: such a round is
+run again with each request on its own.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = structlog.get_logger()
+
+# A handler gets every request of its kind in the round and returns one result per request, in
+# order. It runs inside the round's transaction and must not commit.
+Handler = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
+
+MAX_ROUND = 1000
+
+
+@dataclass(slots=True)
+class _Request:
+    handler: Handler
+    item: Any
+    future: asyncio.Future[Any] = field(repr=False)
+
+
+class GroupCommit:
+    """One writer for this process. `handlers` are listed in the order they run within a round:
+    the webhook's writes first, so an acknowledgement never waits behind a round of job writes."""
+
+    def __init__(self, engine: AsyncEngine, handlers: Sequence[Handler]) -> None:
+        self._engine = engine
+        self._rank = {handler: rank for rank, handler in enumerate(handlers)}
+        self._pending: list[_Request] = []
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()  # nothing asked for and no round running
+        self._idle.set()
+
+    async def write(self, handler: Handler, item: Any) -> Any:
+        """Queue one write; return its handler's result once its round is committed."""
+        if handler not in self._rank:
+            raise ValueError(f"{handler!r} is not one of this writer's handlers")
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._run(), name="group-commit")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Request(handler, item, future))
+        self._idle.clear()
+        self._wake.set()
+        return await future
+
+    async def aclose(self) -> None:
+        """Finish the rounds already asked for, then stop the writer."""
+        if self._writer is None:
+            return
+        await self._idle.wait()
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        self._writer = None
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            # Requests that arrive while this round runs make up the next one.
+            waiting = sorted(self._pending, key=lambda request: self._rank[request.handler])
+            round_, rest = waiting[:MAX_ROUND], waiting[MAX_ROUND:]
+            self._pending = rest
+            if rest:
+                self._wake.set()
+            try:
+                await self._commit(round_)
+            except Exception as exc:  # never lose the writer: fail this round's callers instead
+                log.exception("store.round_crashed")
+                _fail(round_, exc)
+            if not self._pending:
+                self._idle.set()
+
+    async def _commit(self, round_: list[_Request]) -> None:
+        groups: dict[Handler, list[_Request]] = {}
+        for request in round_:
+            groups.setdefault(request.handler, []).append(request)
+        try:
+            results = []
+            async with self._engine.begin() as connection:
+                for handler, requests in groups.items():
+                    outcome = await handler(connection, [r.item for r in requests])
+                    results.append((requests, outcome))
+        except (IntegrityError, DBAPIError) as exc:
+            if len(round_) == 1 or not _refused(exc):
+                _fail(round_, exc)
+                return
+            log.warning("store.round_refused", requests=len(round_), error=type(exc).__name__)
+            for request in round_:
+                await self._commit([request])
+            return
+        except Exception as exc:
+            _fail(round_, exc)
+            return
+        for requests, outcome in results:
+            for request, result in zip(requests, outcome, strict=True):
+                if not request.future.done():  # its caller may have been cancelled
+                    request.future.set_result(result)
+
+
+def _refused(exc: DBAPIError) -> bool:
+    """The database refused the data (a request's fault), as opposed to being unreachable."""
+    if isinstance(exc, IntegrityError):
+        return True
+    # asyncpg's SQLSTATE: class 22 bad data, 23 a constraint, 40 a deadlock or serialization
+    # failure between this round and another process's.
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in {"22", "23", "40"}
+
+
+def _fail(requests: list[_Request], exc: BaseException) -> None:
+    for request in requests:
+        if not request.future.done():
+            request.future.set_exception(exc)

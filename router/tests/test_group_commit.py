@@ -1,0 +1,159 @@
+"""The group-commit writer: concurrent writes share transactions, each caller gets its own answer,
+and one refused write does not fail the others of its round."""
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.payload import InboundMessage, StatusUpdate
+from app.store.batch import GroupCommit
+from app.store.engine import create_engine, migrate, session_factory
+from app.store.models import Message
+from app.store.repository import MessageRepository
+from tests.backends import fresh_postgres
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
+    else:
+        url = await fresh_postgres()
+    engine = create_engine(url)
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
+
+
+def count_commits(engine: AsyncEngine) -> list[int]:
+    commits: list[int] = []
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _counted(_: Any) -> None:
+        commits.append(1)
+
+    return commits
+
+
+def inbound(n: int, contact: str | None = None) -> InboundMessage:
+    return InboundMessage(
+        wamid=f"wamid.gc.{n}",
+        phone_number_id="123",
+        wa_id=contact or f"1555{n:07d}",
+        user_id=None,
+        name=None,
+        type="text",
+        text=f"text {n}",
+        timestamp=None,
+    )
+
+
+async def test_concurrent_webhooks_share_transactions_and_each_gets_its_ids(
+    engine: AsyncEngine,
+) -> None:
+    repository = MessageRepository(engine, session_factory(engine))
+    commits = count_commits(engine)
+
+    # 200 webhooks at once; every tenth is a redelivery of the one before it.
+    bodies = [[inbound(n - 1 if n % 10 == 9 else n)] for n in range(200)]
+    results = await asyncio.gather(*(repository.store_webhook(b, [], "r") for b in bodies))
+    await repository.aclose()
+
+    new = [ids for ids in results if ids]
+    assert len(new) == 180  # each wamid stored once, for one of the webhooks that carried it
+    assert len({i for ids in new for i in ids}) == 180
+    assert len(commits) < 20, f"{len(commits)} transactions for 200 webhooks"
+    async with engine.connect() as connection:
+        stored = await connection.scalar(select(text("count(*)")).select_from(Message.__table__))
+    assert stored == 180
+
+
+async def test_ids_follow_the_order_of_arrival_within_a_round(engine: AsyncEngine) -> None:
+    repository = MessageRepository(engine, session_factory(engine))
+    same_contact = [inbound(n, contact="15550000001") for n in range(5)]
+    ids = await repository.store_webhook(same_contact, [], "r")
+    await repository.aclose()
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(Message.__table__.c.id, Message.__table__.c.wamid).order_by("id")
+        )
+        assert [wamid for _, wamid in rows.all()] == [m.wamid for m in same_contact]
+    assert ids == sorted(ids)
+
+
+async def test_a_status_for_a_message_stored_in_the_same_round_is_applied(
+    engine: AsyncEngine,
+) -> None:
+    repository = MessageRepository(engine, session_factory(engine))
+    [inbound_id] = await repository.store_webhook([inbound(1)], [], "r")
+    claim = await repository.claim(inbound_id, 30)
+    assert claim is not None
+    [part] = await repository.add_replies(claim.message, ["hi"])
+    read = StatusUpdate(
+        wamid="wamid.out.1",
+        status="read",
+        phone_number_id="123",
+        recipient=None,
+        timestamp="1",
+        error_code=None,
+        error_title=None,
+    )
+    # The status arrives while the Graph API's answer is still being stored.
+    await asyncio.gather(
+        repository.store_webhook([], [read], "r"), repository.accept(part.id, "wamid.out.1")
+    )
+    await repository.aclose()
+    async with engine.connect() as connection:
+        status = await connection.scalar(
+            select(Message.__table__.c.status).where(Message.__table__.c.id == part.id)
+        )
+    assert status == "read"
+
+
+async def test_one_refused_write_does_not_fail_the_others(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP TABLE IF EXISTS gc_items"))
+        await connection.execute(text("CREATE TABLE gc_items (name VARCHAR(20) PRIMARY KEY)"))
+
+    async def insert(connection: AsyncConnection, names: list[str]) -> list[str]:
+        for name in names:
+            await connection.execute(text("INSERT INTO gc_items (name) VALUES (:n)"), {"n": name})
+        return names
+
+    writer = GroupCommit(engine, [insert])
+    outcomes = await asyncio.gather(
+        *(writer.write(insert, name) for name in ["a", "b", "a", "c"]), return_exceptions=True
+    )
+    await writer.aclose()
+
+    assert outcomes[:2] == ["a", "b"]
+    assert outcomes[3] == "c"
+    assert isinstance(outcomes[2], IntegrityError)
+    async with engine.connect() as connection:
+        rows = await connection.execute(text("SELECT name FROM gc_items ORDER BY name"))
+        assert [name for (name,) in rows.all()] == ["a", "b", "c"]
+
+
+async def test_a_writer_for_an_unreachable_database_fails_its_callers(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'x' / 'router.db'}")
+    shutil.rmtree(tmp_path / "missing")  # the directory the engine made is gone
+
+    async def noop(connection: AsyncConnection, items: list[int]) -> list[int]:
+        await connection.execute(text("SELECT 1"))
+        return items
+
+    writer = GroupCommit(engine, [noop])
+    with pytest.raises(Exception, match="unable to open database"):
+        await writer.write(noop, 1)
+    # The writer is still alive for the next caller.
+    with pytest.raises(Exception, match="unable to open database"):
+        await writer.write(noop, 2)
+    await writer.aclose()
+    await engine.dispose()
