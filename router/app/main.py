@@ -26,6 +26,7 @@ from app.settings import Settings, SettingsError, load_settings
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.repository import MessageRepository
 from app.webhook import router as webhook_router
+from app.webhook import webhook_route
 
 log = structlog.get_logger()
 
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    app.router.routes.insert(0, webhook_route)  # matched before any other route
     app.include_router(webhook_router)
     app.include_router(messages_router)
 
