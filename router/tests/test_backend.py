@@ -7,6 +7,7 @@ import pytest
 
 from app.backend import Backend
 from app.errors import BackendError
+from app.main import http_client
 
 
 @pytest.fixture
@@ -25,8 +26,12 @@ async def silent_server() -> AsyncIterator[str]:
             writer.close()
 
 
-async def test_a_server_that_never_answers_times_out_within_the_setting(silent_server: str) -> None:
-    async with httpx.AsyncClient(base_url=silent_server, timeout=0.3) as client:
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_a_server_that_never_answers_times_out_within_the_setting(
+    silent_server: str, transport: str
+) -> None:
+    make = http_client if transport == "aiohttp" else httpx.AsyncClient  # the router's is aiohttp
+    async with make(base_url=silent_server, timeout=0.3) as client:
         backend = Backend(client)
         started = time.monotonic()
 
