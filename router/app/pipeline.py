@@ -20,7 +20,7 @@ from app.backend import Backend
 from app.errors import BackendError, SendFailed, SendRetryable
 from app.retries import RetryPolicy
 from app.sender import Sender, split_text
-from app.store.models import InboundStatus, Message, OutboundStatus
+from app.store.models import InboundStatus, OutboundStatus, Row
 from app.store.repository import Claim, Ending, MessageRepository
 
 log = structlog.get_logger()
@@ -110,13 +110,13 @@ class Pipeline:
                 return following
         raise AssertionError("unreachable: the last part returns")
 
-    async def _send(self, message: Message, part: Message) -> str:
+    async def _send(self, message: Row, part: Row) -> str:
         text = part.text or ""
         return await self._retrying(
             message, lambda: self._sender.send_text(part.phone_number_id, part.contact, text)
         )
 
-    async def _retrying(self, message: Message, call: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, message: Row, call: Callable[[], Awaitable[T]]) -> T:
         async def before_sleep(state: RetryCallState) -> None:
             wait = state.next_action.sleep if state.next_action else 0.0
             error = state.outcome.exception() if state.outcome else None

@@ -2,6 +2,7 @@
 and one refused write does not fail the others of its round."""
 
 import asyncio
+import dataclasses
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
 from app.store.engine import create_engine, migrate, session_factory
-from app.store.models import Message
+from app.store.models import Message, Row
 from app.store.repository import MessageRepository
 from tests.backends import fresh_postgres
 
@@ -157,3 +158,7 @@ async def test_a_writer_for_an_unreachable_database_fails_its_callers(tmp_path: 
         await writer.write(noop, 2)
     await writer.aclose()
     await engine.dispose()
+
+
+def test_a_worker_row_has_exactly_the_table_columns() -> None:
+    assert [f.name for f in dataclasses.fields(Row)] == [c.key for c in Message.__table__.columns]

@@ -37,6 +37,7 @@ from app.store.models import (
     InboundStatus,
     Message,
     OutboundStatus,
+    Row,
     StatusEvent,
     utcnow,
 )
@@ -71,15 +72,15 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    message: Message
-    replies: list[Message]  # reply parts an earlier attempt stored, in order; usually none
+    message: Row
+    replies: list[Row]  # reply parts an earlier attempt stored, in order; usually none
 
 
 @dataclass(frozen=True, slots=True)
 class Ending:
     """How an inbound message's processing ended."""
 
-    message: Message
+    message: Row
     status: InboundStatus
     error_code: int | None = None
     error_title: str | None = None
@@ -402,14 +403,14 @@ class MessageRepository:
         following = {(phone, contact): id_ for phone, contact, id_ in rows.all()}
         return [following.get((e.message.phone_number_id, e.message.contact)) for e in endings]
 
-    async def add_replies(self, inbound: Message, parts: Sequence[str]) -> list[Message]:
+    async def add_replies(self, inbound: Row, parts: Sequence[str]) -> list[Row]:
         """Store the reply's parts before sending them, so a retry sends the same text."""
-        stored: list[Message] = await self._writer.write(self._add_replies_many, (inbound, parts))
+        stored: list[Row] = await self._writer.write(self._add_replies_many, (inbound, parts))
         return stored
 
     async def _add_replies_many(
-        self, connection: AsyncConnection, requests: list[tuple[Message, Sequence[str]]]
-    ) -> list[list[Message]]:
+        self, connection: AsyncConnection, requests: list[tuple[Row, Sequence[str]]]
+    ) -> list[list[Row]]:
         now = utcnow()
         rows = [
             {
@@ -432,7 +433,7 @@ class MessageRepository:
             for index, part in enumerate(parts)
         ]
         inserted = await connection.execute(self._insert_replies, rows)
-        stored: dict[int, list[Message]] = {}
+        stored: dict[int, list[Row]] = {}
         for row in inserted.mappings():
             stored.setdefault(row["reply_to_id"], []).append(_message(row))
         # Parts stored by an earlier attempt were not inserted again: read them.
@@ -654,8 +655,8 @@ class MessageRepository:
         )
 
 
-def _message(row: Any) -> Message:
-    return Message(**{column.key: row[column] for column in COLUMNS})
+def _message(row: Any) -> Row:
+    return Row(**row)
 
 
 def _unique_by_wamid(inbound: Sequence[InboundMessage]) -> list[InboundMessage]:
