@@ -1,0 +1,1 @@
+"""The Server's benchmark: `python -m bench` from `server/`."""

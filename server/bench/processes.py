@@ -1,0 +1,146 @@
+"""The Server as a real process, started the way the Router's benchmark starts it, and its CPU."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+SERVER_DIR = Path(__file__).resolve().parents[1]
+START_TIMEOUT_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Running:
+    url: str
+    pid: int  # the Python process that serves (uvicorn's), not `uv` that started it
+    log_path: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def uv() -> str:
+    found = os.environ.get("UV") or shutil.which("uv")
+    if not found:
+        raise RuntimeError("uv is needed to start the Server")
+    return found
+
+
+def stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces and parentheses): the
+    fields from `state` on, so field N of proc(5) is at index N - 3."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def python_child(process_group: int) -> int | None:
+    """The one process of the group that is not `uv` itself."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int(stat_fields(int(entry.name))[2]) != process_group:
+                continue
+            name = (entry / "comm").read_text().strip()
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if name != "uv":
+            return int(entry.name)
+    return None
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Server exited with {process.returncode} before it was healthy")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"the Server was not healthy within {START_TIMEOUT_SECONDS:.0f} s")
+
+
+@contextmanager
+def server(env: dict[str, str], log_dir: Path) -> Iterator[Running]:
+    """`uv run uvicorn app.main:app` in `server/` on a free port, stopped with SIGTERM after."""
+    port = free_port()
+    log_path = log_dir / "server.log"
+    full_env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", **env}
+    full_env.pop("VIRTUAL_ENV", None)  # the Server runs in its own project's environment
+    command = [uv(), "run", "--locked", "uvicorn", "app.main:app"]
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - our own command line
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=SERVER_DIR,
+            env=full_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, process)
+            pid = python_child(process.pid)
+            if pid is None:
+                raise RuntimeError("the Server's Python process was not found under uv")
+            yield Running(url, pid, log_path)
+        finally:
+            stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def profiled(pid: int, output: Path | None) -> Iterator[None]:
+    """py-spy on the Server meanwhile, collapsed stacks written to `output` at the end."""
+    if output is None:
+        yield
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    py_spy = [found] if (found := shutil.which("py-spy")) else [uv(), "tool", "run", "py-spy"]
+    record = ["record", "--format", "raw", "--rate", "250", "--pid", str(pid)]
+    spy = subprocess.Popen(  # noqa: S603 - our own command line
+        [*py_spy, *record, "--output", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        if spy.poll() is None:
+            os.killpg(spy.pid, signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        try:
+            spy.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(spy.pid, signal.SIGKILL)
+            spy.wait()
