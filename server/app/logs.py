@@ -11,7 +11,8 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_HEADER = b"x-request-id"
+REQUEST_ID_MAX_LENGTH = 128
 
 
 def configure_logging(level: str, fmt: str) -> None:
@@ -29,12 +30,15 @@ def configure_logging(level: str, fmt: str) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=False,
+        # Each logger is built once, on its first call, instead of on every call: below the
+        # configured level a call is then a no-op method. Loggers are taken after this runs.
+        cache_logger_on_first_use=True,
     )
 
 
 class RequestIdMiddleware:
-    """Binds the caller's `X-Request-ID` (or a new one) to every log line of the request."""
+    """Binds the caller's `X-Request-ID` (or a new one) to every log line of the request, and
+    sends it back on the response."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -43,15 +47,21 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        request_id = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")[:128]
-        request_id = request_id or uuid.uuid4().hex
+        raw_id = b""
+        for name, value in scope["headers"]:
+            if name == REQUEST_ID_HEADER:
+                raw_id = value  # the last one, if sent twice
+        # Header values are latin-1 on the wire, so the id goes back byte for byte.
+        request_id = raw_id.decode("latin-1")[:REQUEST_ID_MAX_LENGTH] or uuid.uuid4().hex
+        id_header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"].append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)

@@ -11,12 +11,11 @@ from app.replies import compose_reply
 from app.schemas import ProcessRequest, ProcessResponse
 from app.settings import get_settings
 
-log = structlog.get_logger()
-
 
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    log = structlog.get_logger()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
