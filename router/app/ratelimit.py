@@ -10,16 +10,30 @@ import time
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError as LimitsStorageError
 from limits.storage import storage_from_string
+from redis.asyncio import BlockingConnectionPool
+from redis.exceptions import RedisError
 
+from app.errors import SendRetryable
 from app.settings import redis_url_of
+
+# Connections to Redis for the limit; a send beyond them waits for one instead of failing.
+REDIS_CONNECTIONS = 32
 
 
 def storage_for(queue_url: str) -> Storage:
     redis_url = redis_url_of(queue_url)
     if redis_url is not None:
         # redis-py, the client the queue uses too (limits' default, coredis, would be a second one).
-        storage = storage_from_string(f"async+{redis_url}", implementation="redispy")
+        pool = BlockingConnectionPool.from_url(
+            redis_url, max_connections=REDIS_CONNECTIONS, timeout=10
+        )
+        storage = storage_from_string(
+            f"async+{redis_url}",
+            implementation="redispy",
+            connection_pool=pool,  # type: ignore[arg-type]  # limits hands it to redis-py
+        )
         assert isinstance(storage, Storage)
         return storage
     return MemoryStorage()
@@ -32,13 +46,20 @@ class SendRateLimiter:
         self._item = RateLimitItemPerSecond(per_second)
 
     async def wait(self, phone_number_id: str) -> None:
-        """Return once one more message may go out from this number."""
-        while not await self._limiter.hit(self._item, "send", phone_number_id):
-            stats = await self._limiter.get_window_stats(self._item, "send", phone_number_id)
-            await asyncio.sleep(min(max(stats.reset_time - time.time(), 0.001), 1.0))
+        """Return once one more message may go out from this number.
+
+        Raises SendRetryable when the limit's store (Redis) does not answer: the send is tried
+        again later, like any other passing failure.
+        """
+        try:
+            while not await self._limiter.hit(self._item, "send", phone_number_id):
+                stats = await self._limiter.get_window_stats(self._item, "send", phone_number_id)
+                await asyncio.sleep(min(max(stats.reset_time - time.time(), 0.001), 1.0))
+        except (RedisError, LimitsStorageError) as exc:
+            raise SendRetryable(f"the rate limit's store failed ({type(exc).__name__})") from exc
 
     async def aclose(self) -> None:
         """Close the Redis connections, if any (limits has no public close for them)."""
         client = getattr(getattr(self._storage, "bridge", None), "storage", None)
         if client is not None:
-            await client.aclose()
+            await client.aclose(close_connection_pool=True)

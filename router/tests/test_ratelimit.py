@@ -2,6 +2,7 @@ import asyncio
 
 import pytest
 
+from app.errors import SendRetryable
 from app.ratelimit import SendRateLimiter, storage_for
 
 from .backends import fresh_redis
@@ -43,3 +44,23 @@ async def test_processes_sharing_redis_share_one_budget() -> None:
     finally:
         await first.aclose()
         await second.aclose()
+
+
+async def test_many_sends_at_once_wait_for_a_connection_instead_of_failing(queue_url: str) -> None:
+    # As many as the router's workers: more than the limit's Redis connections.
+    limiter = SendRateLimiter(storage_for(queue_url), per_second=1000)
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(limiter.wait("444") for _ in range(400))), timeout=10
+        )
+    finally:
+        await limiter.aclose()
+
+
+async def test_an_unreachable_store_is_a_failure_that_passes() -> None:
+    limiter = SendRateLimiter(storage_for("redis://127.0.0.1:9/0"), per_second=10)
+    try:
+        with pytest.raises(SendRetryable, match="rate limit's store failed"):
+            await limiter.wait("555")
+    finally:
+        await limiter.aclose()
