@@ -6,9 +6,9 @@ Tests and the chat page drive the Simulator through these; nothing here exists o
 import json
 import secrets
 
-import httpx
 from fastapi import APIRouter, HTTPException, status
 
+from app.delivery import TRANSPORT_ERRORS
 from app.deps import SimulatorDep
 from app.faults import Behaviour, ForcedFailure
 from app.payloads import dumps
@@ -96,18 +96,15 @@ async def verify(body: VerifyIn, simulator: SimulatorDep) -> VerifyOut:
     challenge = body.challenge or str(secrets.randbelow(10**9))
     params = {"hub.mode": body.mode, "hub.verify_token": token, "hub.challenge": challenge}
     try:
-        response = await simulator.sender.client.get(url, params=params)
-    except httpx.TransportError as exc:
+        async with simulator.sender.client.get(url, params=params) as response:
+            text = await response.text(errors="replace")
+    except TRANSPORT_ERRORS as exc:
         return VerifyOut(
             url=url, status_code=None, body="", challenge=challenge, echoed=False, error=str(exc)
         )
-    echoed = response.status_code == 200 and response.text == challenge
+    echoed = response.status == 200 and text == challenge
     return VerifyOut(
-        url=url,
-        status_code=response.status_code,
-        body=response.text,
-        challenge=challenge,
-        echoed=echoed,
+        url=url, status_code=response.status, body=text, challenge=challenge, echoed=echoed
     )
 
 

@@ -4,16 +4,11 @@ Every delivery is recorded with each attempt's outcome. Drop and duplicate fault
 message and status deliveries alike; raw deliveries (tests posting their own bodies) get none.
 """
 
+import asyncio
 import secrets
 
-import httpx
+import aiohttp
 import structlog
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from app.faults import Faults
 from app.payloads import reserialise, sign
@@ -22,6 +17,22 @@ from app.store import Attempt, Delivery, DeliveryKind, Store, now
 
 log = structlog.get_logger()
 
+# What an attempt can fail with besides a non-2xx answer: refused, reset, timed out.
+TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+
+
+def webhook_client(timeout_s: float) -> aiohttp.ClientSession:
+    """aiohttp itself: httpx's pool stalls (PoolTimeout) at a few hundred requests/s, and httpx on
+    aiohttp's transport still spends more per request on URLs and cookies than aiohttp does."""
+    # Wide, because under load hundreds of bodies are in flight; keep-alive shorter than the time
+    # the Router's uvicorn keeps an idle connection (5 s), so a reused one is not being closed.
+    connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=2.0)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
 
 class DeliveryFailedError(Exception):
     """The Router answered with a non-2xx status."""
@@ -29,7 +40,7 @@ class DeliveryFailedError(Exception):
 
 class WebhookSender:
     def __init__(
-        self, client: httpx.AsyncClient, store: Store, faults: Faults, settings: Settings
+        self, client: aiohttp.ClientSession, store: Store, faults: Faults, settings: Settings
     ) -> None:
         self.client = client
         self._store = store
@@ -89,38 +100,40 @@ class WebhookSender:
         return delivery
 
     async def _post(self, delivery: Delivery, raw: bytes) -> None:
+        """Attempt after attempt with exponential backoff, until a 2xx or the last attempt."""
         headers = {"content-type": "application/json", "x-hub-signature-256": delivery.signature}
-        wait = wait_exponential(
-            multiplier=self._settings.simulator_webhook_backoff_ms / 1000,
-            max=self._settings.simulator_webhook_backoff_max_ms / 1000,
-        )
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._settings.simulator_webhook_attempts),
-            wait=wait,
-            retry=retry_if_exception_type((httpx.TransportError, DeliveryFailedError)),
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    await self._attempt(delivery, raw, headers)
-            delivery.state = "delivered"
-        except (httpx.TransportError, DeliveryFailedError) as exc:
-            delivery.state = "failed"
-            log.warning(
-                "webhook.failed", delivery=delivery.id, error=str(exc) or type(exc).__name__
-            )
+        attempts = self._settings.simulator_webhook_attempts
+        for number in range(1, attempts + 1):
+            try:
+                await self._attempt(delivery, raw, headers)
+            except (*TRANSPORT_ERRORS, DeliveryFailedError) as exc:
+                if number < attempts:
+                    await asyncio.sleep(self._backoff(number))
+                    continue
+                delivery.state = "failed"
+                error = str(exc) or type(exc).__name__
+                log.warning("webhook.failed", delivery=delivery.id, error=error)
+            else:
+                delivery.state = "delivered"
+            break
         self._publish(delivery)
+
+    def _backoff(self, attempt: int) -> float:
+        """Seconds after attempt number `attempt` (1, 2, ...): doubling from the base, capped."""
+        settings = self._settings
+        wait_ms = settings.simulator_webhook_backoff_ms * 2.0 ** (attempt - 1)
+        return min(wait_ms, settings.simulator_webhook_backoff_max_ms) / 1000
 
     async def _attempt(self, delivery: Delivery, raw: bytes, headers: dict[str, str]) -> None:
         try:
-            response = await self.client.post(delivery.url, content=raw, headers=headers)
-        except httpx.TransportError as exc:
+            async with self.client.post(delivery.url, data=raw, headers=headers) as response:
+                await response.read()  # the connection goes back to the pool only once read
+        except TRANSPORT_ERRORS as exc:
             delivery.attempts.append(Attempt(at=now(), error=f"{type(exc).__name__}: {exc}"))
             raise
-        delivery.attempts.append(Attempt(at=now(), status_code=response.status_code))
-        if not response.is_success:
-            raise DeliveryFailedError(f"HTTP {response.status_code}")
+        delivery.attempts.append(Attempt(at=now(), status_code=response.status))
+        if not 200 <= response.status < 300:
+            raise DeliveryFailedError(f"HTTP {response.status}")
 
     def _publish(self, delivery: Delivery) -> None:
         self._store.hub.publish(

@@ -9,14 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 import structlog
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import control, graph, inspection
-from app.delivery import WebhookSender
+from app.delivery import WebhookSender, webhook_client
 from app.errors import GraphError, graph_error_handler
 from app.faults import Faults
 from app.logs import RequestIdMiddleware, configure_logging
@@ -35,9 +34,8 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Simulator]]:
-        timeout = httpx.Timeout(settings.simulator_webhook_timeout_s)
         store = Store()
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with webhook_client(settings.simulator_webhook_timeout_s) as client:
             faults = Faults(settings)
             sender = WebhookSender(client, store, faults, settings)
             simulator = Simulator(settings, store, faults, sender)
