@@ -6,6 +6,7 @@ message and status deliveries alike; raw deliveries (tests posting their own bod
 
 import asyncio
 import secrets
+from typing import Any
 
 import aiohttp
 import structlog
@@ -136,12 +137,12 @@ class WebhookSender:
             raise DeliveryFailedError(f"HTTP {response.status}")
 
     def _publish(self, delivery: Delivery) -> None:
-        self._store.hub.publish(
-            "delivery",
-            {
+        hub = self._store.hub
+        if hub.listening:
+            data: dict[str, Any] = {
                 "id": delivery.id,
                 "kind": delivery.kind,
                 "state": delivery.state,
                 "wamids": delivery.wamids,
-            },
-        )
+            }
+            hub.publish("delivery", data)

@@ -50,6 +50,7 @@ def create_app() -> FastAPI:
             log.info("simulator.stopped")
 
     app = FastAPI(title="WhatsApp router: Cloud API simulator", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(graph.SendShortcut)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(GraphError, graph_error_handler)
 

@@ -115,6 +115,11 @@ class Hub:
     def unsubscribe(self, queue: "asyncio.Queue[tuple[str, Any]]") -> None:
         self._queues.discard(queue)
 
+    @property
+    def listening(self) -> bool:
+        """Whether any page listens: events nobody reads are not even built."""
+        return bool(self._queues)
+
     def publish(self, event: str, data: Any) -> None:
         for queue in self._queues:
             # A page too slow to read 1000 events reloads its state; the Simulator never blocks.
@@ -142,18 +147,19 @@ class Store:
 
     def add_message(self, message: Message) -> None:
         self.messages[message.wamid] = message
-        self.hub.publish("message", message.model_dump(mode="json"))
+        if self.hub.listening:
+            self.hub.publish("message", message.model_dump(mode="json"))
 
     def set_status(self, message: Message, status: MessageStatus) -> None:
         message.advance(status)
-        self.hub.publish(
-            "status",
-            {"wamid": message.wamid, "wa_id": message.wa_id, "status": message.status},
-        )
+        if self.hub.listening:
+            data = {"wamid": message.wamid, "wa_id": message.wa_id, "status": message.status}
+            self.hub.publish("status", data)
 
     def put_user(self, user: User) -> None:
         self.users[user.wa_id] = user
-        self.hub.publish("user", user.model_dump(mode="json"))
+        if self.hub.listening:
+            self.hub.publish("user", user.model_dump(mode="json"))
 
     def conversation(self, wa_id: str) -> list[Message]:
         return [m for m in self.messages.values() if m.wa_id == wa_id]
