@@ -23,6 +23,8 @@ class Behaviour(BaseModel):
     sent_delay_ms: int = Field(ge=0)
     delivered_delay_ms: int = Field(ge=0)
     read_delay_ms: int = Field(ge=0)
+    status_batch_max: int = Field(ge=1)
+    status_batch_window_ms: int = Field(ge=0)
     latency_ms: int = Field(ge=0)
     error_rate: float = Field(ge=0, le=1)
     error_status: int = Field(ge=400, le=599)
@@ -39,6 +41,8 @@ class Behaviour(BaseModel):
             sent_delay_ms=settings.simulator_sent_delay_ms,
             delivered_delay_ms=settings.simulator_delivered_delay_ms,
             read_delay_ms=settings.simulator_read_delay_ms,
+            status_batch_max=settings.simulator_status_batch_max,
+            status_batch_window_ms=settings.simulator_status_batch_window_ms,
             latency_ms=settings.simulator_latency_ms,
             error_rate=settings.simulator_error_rate,
             error_status=settings.simulator_error_status,

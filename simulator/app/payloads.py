@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from app.settings import Settings
@@ -144,27 +145,36 @@ def messages_value(
 
 
 def status_value(
-    settings: Settings, message: Message, user: User, status: str, timestamp: int
+    settings: Settings, statuses: Sequence[tuple[Message, User, str]], timestamp: int
 ) -> dict[str, Any]:
+    """One change's value carrying these statuses; `contacts` names each BSUID user once."""
+    contacts: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _, user, _ in statuses:
+        if user.contact_shape == "bsuid" and user.wa_id not in seen:
+            seen.add(user.wa_id)
+            contacts.append(contact(user, "bsuid"))
+    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": metadata(settings)}
+    if contacts:
+        value["contacts"] = contacts
+    value["statuses"] = [status_object(m, u, status, timestamp) for m, u, status in statuses]
+    return value
+
+
+def status_object(message: Message, user: User, status: str, timestamp: int) -> dict[str, Any]:
     category = "utility" if message.type == "template" else "service"
     conversation: dict[str, Any] = {"id": user.conversation_id}
     if status == "sent":
         conversation["expiration_timestamp"] = str(timestamp + 24 * 3600)
     conversation["origin"] = {"type": category}
-    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": metadata(settings)}
-    if user.contact_shape == "bsuid":
-        value["contacts"] = [contact(user, "bsuid")]
-    value["statuses"] = [
-        {
-            "id": message.wamid,
-            "status": status,
-            "timestamp": str(timestamp),
-            "recipient_id": user.wa_id,
-            "conversation": conversation,
-            "pricing": {"billable": True, "pricing_model": "CBP", "category": category},
-        }
-    ]
-    return value
+    return {
+        "id": message.wamid,
+        "status": status,
+        "timestamp": str(timestamp),
+        "recipient_id": user.wa_id,
+        "conversation": conversation,
+        "pricing": {"billable": True, "pricing_model": "CBP", "category": category},
+    }
 
 
 def envelope(settings: Settings, values_per_entry: list[list[dict[str, Any]]]) -> dict[str, Any]:

@@ -105,6 +105,8 @@ class ConfigPatch(BaseModel):
     sent_delay_ms: int | None = Field(default=None, ge=0)
     delivered_delay_ms: int | None = Field(default=None, ge=0)
     read_delay_ms: int | None = Field(default=None, ge=0)
+    status_batch_max: int | None = Field(default=None, ge=1)
+    status_batch_window_ms: int | None = Field(default=None, ge=0)
     latency_ms: int | None = Field(default=None, ge=0)
     error_rate: float | None = Field(default=None, ge=0, le=1)
     error_status: int | None = Field(default=None, ge=400, le=599)

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     simulator_sent_delay_ms: int = Field(default=200, ge=0)
     simulator_delivered_delay_ms: int = Field(default=300, ge=0)
     simulator_read_delay_ms: int = Field(default=500, ge=0)
+    # Statuses due in the same window go out in one body, as Meta batches them under load; at most
+    # this many per body (1: one status per body, always).
+    simulator_status_batch_max: int = Field(default=100, ge=1)
+    simulator_status_batch_window_ms: int = Field(default=25, ge=0)
     # Meta retries a failed delivery for days; a dev tool gives up after a few seconds.
     simulator_webhook_attempts: int = Field(default=4, ge=1)
     simulator_webhook_backoff_ms: int = Field(default=200, ge=0)

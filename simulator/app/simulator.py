@@ -1,16 +1,12 @@
 """The Simulator's state and its two flows towards the Router.
 
 - inbound: a simulated user sends messages -> a signed webhook body -> the Router;
-- statuses: a message the Router sent -> sent, delivered, read webhooks after configured delays.
-
-Background work (the status flows) is tracked so `/sim/flush` can wait for it and shutdown can
-cancel it.
+- statuses: a message the Router sent -> sent, delivered, read webhooks after configured delays
+  (app/statuses.py, which `/sim/flush` waits for and shutdown cancels).
 """
 
-import asyncio
-import contextlib
 import secrets
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -25,10 +21,10 @@ from app.payloads import (
     messages_value,
     new_bsuid,
     new_parent_bsuid,
-    status_value,
 )
 from app.schemas import BatchLayout, Duplicate, InboundOut, InboundSpec, UserIn
 from app.settings import Settings
+from app.statuses import StatusScheduler
 from app.store import ContactShape, Message, MessageStatus, Store, User, now
 
 log = structlog.get_logger()
@@ -40,32 +36,16 @@ class Simulator:
         self.store = store
         self.faults = faults
         self.sender = sender
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.statuses = StatusScheduler(settings, store, faults, sender)
 
     # -- background work ---------------------------------------------------------------------
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    @property
-    def pending(self) -> int:
-        return len(self._tasks)
-
     async def flush(self, seconds: float) -> int:
-        """Wait until no status flow runs (or `seconds` pass); return how many are left."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                while self._tasks:
-                    await asyncio.wait(set(self._tasks))
-        return self.pending
+        """Wait until every scheduled status is out (or `seconds` pass); return how many are not."""
+        return await self.statuses.flush(seconds)
 
     async def cancel_all(self) -> None:
-        tasks = set(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.statuses.cancel_all()
 
     async def reset(self) -> None:
         await self.cancel_all()
@@ -191,20 +171,4 @@ class Simulator:
     # -- statuses: the business's messages reach the user -------------------------------------
 
     def schedule_statuses(self, message: Message, user: User) -> None:
-        self.spawn(self._status_flow(message, user))
-
-    async def _status_flow(self, message: Message, user: User) -> None:
-        b = self.faults.behaviour
-        order: list[MessageStatus] = ["sent", "delivered"]
-        if user.reads:
-            order.append("read")
-        if b.statuses_out_of_order:
-            order.reverse()
-        delays = [b.sent_delay_ms, b.delivered_delay_ms, b.read_delay_ms]
-        for delay_ms, status in zip(delays, order, strict=False):
-            await asyncio.sleep(delay_ms / 1000)
-            timestamp = int(now())
-            value = status_value(self.settings, message, user, status, timestamp)
-            body = envelope(self.settings, [[value]])
-            self.store.set_status(message, status)
-            await self.sender.deliver("status", dumps(body), [message.wamid])
+        self.statuses.start(message, user)
