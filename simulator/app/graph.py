@@ -140,9 +140,9 @@ def _send(simulator: Simulator, body: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParameterError("Param recipient_type must be 'individual'.")
     user: User | None
     if recipient is not None:
-        if not isinstance(recipient, str) or store.user_by_bsuid(recipient) is None:
+        user = store.user_by_bsuid(recipient) if isinstance(recipient, str) else None
+        if user is None:
             raise InvalidParameterError(f"Param recipient is not a valid user id: {recipient!r}")
-        user = store.user_by_bsuid(recipient)
     elif to is not None:
         digits = re.sub(r"\D", "", str(to))
         if not 6 <= len(digits) <= 15:

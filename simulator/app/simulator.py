@@ -161,12 +161,8 @@ class Simulator:
         return inbound_message(user, spec.type, content, timestamp, context)
 
     def _last_outbound(self, wa_id: str) -> str | None:
-        outbound = [
-            m
-            for m in self.store.messages.values()
-            if m.wa_id == wa_id and m.direction == "outbound"
-        ]
-        return outbound[-1].wamid if outbound else None
+        chat = reversed(self.store.conversation(wa_id))
+        return next((m.wamid for m in chat if m.direction == "outbound"), None)
 
     # -- statuses: the business's messages reach the user -------------------------------------
 

@@ -86,6 +86,25 @@ async def test_send_to_a_bsuid_echoes_the_user_id(client: httpx.AsyncClient, cha
     ]
 
 
+async def test_a_replaced_bsuid_no_longer_reaches_the_user(
+    client: httpx.AsyncClient, chatting: str
+) -> None:
+    old = (await client.get(f"/sim/users/{chatting}")).json()["user_id"]
+    await make_user(client, wa_id=chatting, user_id="US.1234567890")
+
+    def to(user_id: str) -> dict[str, Any]:
+        payload = text(chatting)
+        del payload["to"]
+        return payload | {"recipient": user_id}
+
+    gone = await client.post(SEND_PATH, json=to(old), headers=AUTH)
+    new = await client.post(SEND_PATH, json=to("US.1234567890"), headers=AUTH)
+
+    assert_meta_error(gone, 400, 100)
+    assert new.status_code == 200, new.text
+    assert new.json()["contacts"][0]["wa_id"] == chatting
+
+
 @pytest.mark.parametrize(
     "headers",
     [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic dGVzdA=="}],
