@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,7 @@ from app.store.batch import GroupCommit
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.models import Message, Row
 from app.store.repository import MessageRepository
-from tests.backends import fresh_postgres
+from tests.backends import POSTGRES_DATABASE, POSTGRES_URL, fresh_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -162,3 +163,27 @@ async def test_a_writer_for_an_unreachable_database_fails_its_callers(tmp_path: 
 
 def test_a_worker_row_has_exactly_the_table_columns() -> None:
     assert [f.name for f in dataclasses.fields(Row)] == [c.key for c in Message.__table__.columns]
+
+
+async def test_a_connection_the_database_dropped_costs_no_write() -> None:
+    url = await fresh_postgres()
+    engine = create_engine(url)
+    await migrate(engine)
+    repository = MessageRepository(engine, session_factory(engine))
+    try:
+        assert await repository.store_webhook([inbound(1)], [], "r")  # a pooled connection now
+        # The server drops every connection to the database (a restart, a failover, an idle cut).
+        admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                POSTGRES_DATABASE,
+            )
+        finally:
+            await admin.close()
+
+        assert await repository.store_webhook([inbound(2)], [], "r")
+    finally:
+        await repository.aclose()
+        await engine.dispose()

@@ -84,14 +84,16 @@ class GroupCommit:
             if rest:
                 self._wake.set()
             try:
-                await self._commit(round_)
+                await self._commit(round_, fresh_connection=True)
             except Exception as exc:  # never lose the writer: fail this round's callers instead
                 log.exception("store.round_crashed")
                 _fail(round_, exc)
             if not self._pending:
                 self._idle.set()
 
-    async def _commit(self, round_: list[_Request]) -> None:
+    async def _commit(self, round_: list[_Request], *, fresh_connection: bool = False) -> None:
+        """Run a round in one transaction. With `fresh_connection`, a round that failed because the
+        pooled connection had been dropped (a database restart) runs once more on a new one."""
         groups: dict[Handler, list[_Request]] = {}
         for request in round_:
             groups.setdefault(request.handler, []).append(request)
@@ -102,6 +104,10 @@ class GroupCommit:
                     outcome = await handler(connection, [r.item for r in requests])
                     results.append((requests, outcome))
         except (IntegrityError, DBAPIError) as exc:
+            if fresh_connection and exc.connection_invalidated:
+                log.warning("store.connection_lost", detail="running the round again")
+                await self._commit(round_)
+                return
             if len(round_) == 1 or not _refused(exc):
                 _fail(round_, exc)
                 return
