@@ -112,12 +112,16 @@ class SendFailed(Exception):
         self.title = title
 
 
-async def _render_router_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RouterError)
+def error_response(exc: RouterError) -> JSONResponse:
     return JSONResponse(
         status_code=exc.status_code,
         content={"error": {"code": exc.code, "message": exc.message}},
     )
+
+
+async def _render_router_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RouterError)
+    return error_response(exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

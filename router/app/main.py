@@ -25,8 +25,8 @@ from app.sender import Sender
 from app.settings import Settings, SettingsError, load_settings
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.repository import MessageRepository
+from app.webhook import WebhookFastPath
 from app.webhook import router as webhook_router
-from app.webhook import webhook_route
 
 log = structlog.get_logger()
 
@@ -149,9 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Receives WhatsApp Cloud API webhooks and replies through the reply Server.",
         lifespan=lifespan,
     )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(WebhookFastPath)  # POST /webhook: see app/webhook.py
+    app.add_middleware(RequestIdMiddleware)  # added last: outside the fast path
     install_error_handlers(app)
-    app.router.routes.insert(0, webhook_route)  # matched before any other route
     app.include_router(webhook_router)
     app.include_router(messages_router)
 

@@ -1,9 +1,10 @@
 """`/webhook`: Meta's verification handshake (GET) and its deliveries (POST).
 
 A POST is checked, read and de-duplicated, and answered at once; replies are computed afterwards.
-It is a plain Starlette endpoint (`webhook_route`), placed first among the app's routes: at hundreds
-of deliveries a second, FastAPI's per-request routing and dependency resolution would cost as much
-CPU as reading and storing the body. The handshake, rare, is an ordinary FastAPI route.
+The POST is served by `WebhookFastPath`, an ASGI middleware that hands it straight to `receive`:
+at hundreds of deliveries a second, FastAPI's exception middleware, routing and dependency
+resolution cost as much CPU as reading and storing the body (0.34 of 0.73 ms in-process). The
+handshake, rare, is an ordinary FastAPI route.
 """
 
 import hmac
@@ -15,14 +16,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.deps import SettingsDep
 from app.errors import (
     InvalidWebhookBody,
     InvalidWebhookShape,
+    RouterError,
     StoreUnavailable,
     VerificationFailed,
+    error_response,
 )
 from app.payload import WHATSAPP_OBJECT, first_error, parse_body, parse_envelope
 from app.queue import JobQueue
@@ -66,7 +70,27 @@ async def receive(request: Request) -> JSONResponse:
     return JSONResponse(answer)
 
 
-webhook_route = Route("/webhook", receive, methods=["POST"], name="receive_webhook")
+class WebhookFastPath:
+    """`POST /webhook` straight to `receive`; everything else on to the app.
+
+    Sits inside the request-id middleware, so its log lines carry the id, and inside FastAPI's
+    server-error middleware, so an unexpected error is still a logged 500. A RouterError is
+    rendered exactly as the app's exception handler renders it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive_: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/webhook":
+            await self.app(scope, receive_, send)
+            return
+        request = Request(scope, receive_)
+        try:
+            response: Response = await receive(request)
+        except RouterError as exc:
+            response = error_response(exc)
+        await response(scope, receive_, send)
 
 
 async def _accept(
@@ -75,7 +99,12 @@ async def _accept(
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise InvalidWebhookBody(f"body larger than {MAX_BODY_BYTES} bytes")
-    raw = await request.body()
+    received = bytearray()
+    async for chunk in request.stream():  # a body sent without its length is cut off too
+        received += chunk
+        if len(received) > MAX_BODY_BYTES:
+            raise InvalidWebhookBody(f"body larger than {MAX_BODY_BYTES} bytes")
+    raw = bytes(received)
     if settings.whatsapp_app_secret is not None:
         check_signature(
             settings.whatsapp_app_secret.get_secret_value(),

@@ -1,3 +1,4 @@
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -151,6 +152,21 @@ async def test_an_oversized_body_is_refused_before_reading(router: RouterUnderTe
         "/webhook",
         content=b"{}",
         headers={"Content-Length": str(2 * 1024 * 1024), "X-Hub-Signature-256": "sha256=00"},
+    )
+
+    assert response.status_code == 400
+    assert "larger" in response.json()["error"]["message"]
+
+
+async def test_an_oversized_body_sent_without_its_length_is_cut_off(
+    router: RouterUnderTest,
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b" " * 64 * 1024  # 2.5 MB in all, announced by no Content-Length
+
+    response = await router.client.post(
+        "/webhook", content=chunks(), headers={"X-Hub-Signature-256": "sha256=00"}
     )
 
     assert response.status_code == 400
