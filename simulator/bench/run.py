@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -78,10 +79,11 @@ def free_port() -> int:
         return port
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a process, from /proc/<pid>/stat."""
     # pid (comm) state ppid ... utime stime: fields 14 and 15, counted after the comm.
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -166,7 +168,8 @@ class Figures:
     wamids: list[str]
     sent_s: float
     done_s: float
-    cpu_s: float
+    user_s: float
+    system_s: float
     peak_mb: float
 
 
@@ -192,8 +195,8 @@ async def load(
         with suppress(TimeoutError):  # judged by the caller: what is missing is lost
             await asyncio.wait_for(receiver.arrived.wait(), args.timeout)
         done = time.perf_counter()
-        cpu = cpu_seconds(process.pid) - cpu_before
-    return Figures(wamids, sent - started, done - started, cpu, peak_rss_mb(process.pid))
+        user, system = (a - b for a, b in zip(cpu_seconds(process.pid), cpu_before, strict=True))
+    return Figures(wamids, sent - started, done - started, user, system, peak_rss_mb(process.pid))
 
 
 def report(args: argparse.Namespace, receiver: Receiver, figures: Figures, log: Path) -> int:
@@ -206,6 +209,11 @@ def report(args: argparse.Namespace, receiver: Receiver, figures: Figures, log: 
         + (f", {args.rate:g}/s" if args.rate else "")
         + f"; simulator LATENCY_MS={args.latency_ms}, LOG_LEVEL={args.log_level}"
         + (f", STATUS_BATCH_MAX={args.batch_max}" if args.batch_max is not None else "")
+        + (
+            f", STATUS_BATCH_WINDOW_MS={args.batch_window_ms}"
+            if args.batch_window_ms is not None
+            else ""
+        )
     )
     print(
         f"  sends answered in {figures.sent_s:.2f} s: {args.sends / figures.sent_s:.0f} replies/s"
@@ -215,9 +223,11 @@ def report(args: argparse.Namespace, receiver: Receiver, figures: Figures, log: 
         f"  {statuses} statuses in {receiver.bodies} webhook bodies "
         f"({statuses / max(receiver.bodies, 1):.1f} per body)"
     )
+    cpu_ms = (figures.user_s + figures.system_s) * 1000
     print(
-        f"  simulator CPU {figures.cpu_s * 1000:.0f} ms: "
-        f"{figures.cpu_s * 1000 / args.sends:.3f} ms per reply; peak RSS {figures.peak_mb:.0f} MB"
+        f"  simulator CPU {cpu_ms:.0f} ms (user {figures.user_s * 1000:.0f}, system "
+        f"{figures.system_s * 1000:.0f}), {cpu_ms / 10 / figures.done_s:.0f}% of one core: "
+        f"{cpu_ms / args.sends:.3f} ms per reply; peak RSS {figures.peak_mb:.0f} MB"
     )
     if lost or doubled or foreign or receiver.bad_signatures:
         print(
@@ -229,7 +239,7 @@ def report(args: argparse.Namespace, receiver: Receiver, figures: Figures, log: 
     return 0
 
 
-async def measure(args: argparse.Namespace) -> int:
+async def measure(args: argparse.Namespace, log: Path) -> int:
     receiver = Receiver()
     app = web.Application()
     app.router.add_post("/webhook", receiver.webhook)
@@ -247,11 +257,16 @@ async def measure(args: argparse.Namespace) -> int:
         # The numbers never wrote through the Simulator, as in the Router's benchmark.
         "SIMULATOR_ENFORCE_WINDOW": "false",
         "SIMULATOR_LATENCY_MS": str(args.latency_ms),
+        # No fault from a developer's .env: every send and every status must go through.
+        "SIMULATOR_ERROR_RATE": "0",
+        "SIMULATOR_WEBHOOK_DROP_RATE": "0",
+        "SIMULATOR_WEBHOOK_DUPLICATE_RATE": "0",
         "LOG_LEVEL": args.log_level,
     }
     if args.batch_max is not None:
         env["SIMULATOR_STATUS_BATCH_MAX"] = str(args.batch_max)
-    log = Path(args.log)
+    if args.batch_window_ms is not None:
+        env["SIMULATOR_STATUS_BATCH_WINDOW_MS"] = str(args.batch_window_ms)
     try:
         with simulator(port, env, log) as process:
             figures = await load(args, receiver, f"http://127.0.0.1:{port}", process)
@@ -267,14 +282,19 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0, help="sends started per s (0: no limit)")
     parser.add_argument("--latency-ms", type=int, default=0, help="SIMULATOR_LATENCY_MS")
     parser.add_argument("--batch-max", type=int, help="SIMULATOR_STATUS_BATCH_MAX")
+    parser.add_argument("--batch-window-ms", type=int, help="SIMULATOR_STATUS_BATCH_WINDOW_MS")
     parser.add_argument("--log-level", default="INFO", help="the simulator's LOG_LEVEL")
     parser.add_argument("--timeout", type=float, default=60, help="s to wait for the statuses")
-    parser.add_argument("--log", default="/tmp/simulator-bench.log", help="the simulator's log")  # noqa: S108
+    parser.add_argument("--log", help="the simulator's log (default: a file in the temp dir)")
     args = parser.parse_args()
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the Simulator is stopped too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    log = Path(args.log or Path(tempfile.gettempdir()) / f"simulator-bench-{os.getpid()}.log")
     try:
-        return asyncio.run(measure(args))
+        code = asyncio.run(measure(args, log))
     except BrokenRun as exc:
-        print(f"BROKEN: {exc}", file=sys.stderr)
+        print(f"BROKEN: {exc} (simulator log: {log})", file=sys.stderr)
         return 1
+    if code == 0 and not args.log:
+        log.unlink()  # kept when the run broke, to read
+    return code
