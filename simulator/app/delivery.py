@@ -4,12 +4,17 @@ Every delivery is recorded with each attempt's outcome. Drop and duplicate fault
 message and status deliveries alike; raw deliveries (tests posting their own bodies) get none.
 """
 
-import asyncio
 import secrets
 from typing import Any
 
 import aiohttp
 import structlog
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from app.faults import Faults
 from app.payloads import reserialise, sign
@@ -47,6 +52,13 @@ class WebhookSender:
         self._store = store
         self._faults = faults
         self._settings = settings
+        # The retry policy, built once and shared by every body's AsyncRetrying.
+        self._stop = stop_after_attempt(settings.simulator_webhook_attempts)
+        self._wait = wait_exponential(
+            multiplier=settings.simulator_webhook_backoff_ms / 1000,
+            max=settings.simulator_webhook_backoff_max_ms / 1000,
+        )
+        self._retry = retry_if_exception_type((*TRANSPORT_ERRORS, DeliveryFailedError))
 
     async def deliver(
         self,
@@ -101,29 +113,20 @@ class WebhookSender:
         return delivery
 
     async def _post(self, delivery: Delivery, raw: bytes) -> None:
-        """Attempt after attempt with exponential backoff, until a 2xx or the last attempt."""
+        """Attempt after attempt with exponential backoff (tenacity), until a 2xx or the last."""
         headers = {"content-type": "application/json", "x-hub-signature-256": delivery.signature}
-        attempts = self._settings.simulator_webhook_attempts
-        for number in range(1, attempts + 1):
-            try:
-                await self._attempt(delivery, raw, headers)
-            except (*TRANSPORT_ERRORS, DeliveryFailedError) as exc:
-                if number < attempts:
-                    await asyncio.sleep(self._backoff(number))
-                    continue
-                delivery.state = "failed"
-                error = str(exc) or type(exc).__name__
-                log.warning("webhook.failed", delivery=delivery.id, error=error)
-            else:
-                delivery.state = "delivered"
-            break
+        retrying = AsyncRetrying(stop=self._stop, wait=self._wait, retry=self._retry, reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self._attempt(delivery, raw, headers)
+            delivery.state = "delivered"
+        except (*TRANSPORT_ERRORS, DeliveryFailedError) as exc:
+            delivery.state = "failed"
+            log.warning(
+                "webhook.failed", delivery=delivery.id, error=str(exc) or type(exc).__name__
+            )
         self._publish(delivery)
-
-    def _backoff(self, attempt: int) -> float:
-        """Seconds after attempt number `attempt` (1, 2, ...): doubling from the base, capped."""
-        settings = self._settings
-        wait_ms = settings.simulator_webhook_backoff_ms * 2.0 ** (attempt - 1)
-        return min(wait_ms, settings.simulator_webhook_backoff_max_ms) / 1000
 
     async def _attempt(self, delivery: Delivery, raw: bytes, headers: dict[str, str]) -> None:
         try:
