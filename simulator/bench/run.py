@@ -14,7 +14,6 @@ import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+
+from tests.e2e.processes import free_port, stop
 
 SIMULATOR_DIR = Path(__file__).resolve().parents[1]
 PHONE_ID = "1122334455667"
@@ -72,13 +73,6 @@ class Receiver:
         return web.Response()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """User and system CPU time of a process, from /proc/<pid>/stat."""
     # pid (comm) state ppid ... utime stime: fields 14 and 15, counted after the comm.
@@ -111,17 +105,6 @@ def simulator(port: int, env: dict[str, str], log_path: Path) -> Iterator[subpro
             yield process
         finally:
             stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 async def wait_healthy(
