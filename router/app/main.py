@@ -60,6 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        # The database driver (aiosqlite) runs in a thread of its own, which needs the GIL for
+        # every statement. With the event loop busy, CPython hands the GIL over only every 5 ms by
+        # default, so a round of a few statements waited tens of milliseconds, and every webhook's
+        # ack with it.
+        sys.setswitchinterval(0.0005)
         if settings.whatsapp_app_secret is None:
             log.warning(
                 "webhook.signatures_disabled",
@@ -176,12 +181,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     return app
-
-
-# The database driver (aiosqlite) runs in a thread of its own, which needs the GIL for every
-# statement. With the event loop busy, CPython hands the GIL over only every 5 ms by default, so a
-# round of a few statements waited tens of milliseconds, and every webhook's ack with it.
-sys.setswitchinterval(0.0005)
 
 
 def _app_from_environment() -> FastAPI:

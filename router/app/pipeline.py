@@ -90,8 +90,8 @@ class Pipeline:
         pending = [part for part in parts if part.status == OutboundStatus.PENDING]
         if not pending:  # every part accepted by the Graph API before a restart: never sent twice
             return await self._repository.finish(Ending(message, InboundStatus.REPLIED))
-        for number, part in enumerate(pending, start=1):
-            last = number == len(pending)
+        following = None
+        for part in pending:
             try:
                 wamid = await self._send(message, part)
             except (SendFailed, SendRetryable) as exc:
@@ -103,12 +103,10 @@ class Pipeline:
                     Ending(message, InboundStatus.FAILED, code, title)
                 )
             # The last part's wamid and the message's end are stored in one transaction.
-            ending = Ending(message, InboundStatus.REPLIED) if last else None
+            ending = Ending(message, InboundStatus.REPLIED) if part is pending[-1] else None
             following = await self._repository.accept(part.id, wamid, ending)
-            if last:
-                log.info("message.replied", parts=len(parts))
-                return following
-        raise AssertionError("unreachable: the last part returns")
+        log.info("message.replied", parts=len(parts))
+        return following
 
     async def _send(self, message: Row, part: Row) -> str:
         text = part.text or ""

@@ -1,7 +1,7 @@
 """`/webhook`: Meta's verification handshake (GET) and its deliveries (POST).
 
 A POST is checked, read and de-duplicated, and answered at once; replies are computed afterwards.
-The POST is served by `WebhookFastPath`, an ASGI middleware that hands it straight to `receive`:
+The POST is served by `WebhookFastPath`, an ASGI middleware that hands it straight to `accept`:
 at hundreds of deliveries a second, FastAPI's exception middleware, routing and dependency
 resolution cost as much CPU as reading and storing the body (0.34 of 0.73 ms in-process). The
 handshake, rare, is an ordinary FastAPI route.
@@ -63,15 +63,8 @@ async def verify(
     return challenge
 
 
-async def receive(request: Request) -> JSONResponse:
-    """Accept a webhook delivery from Meta: messages and statuses are stored, replies queued."""
-    state = request.state
-    answer = await _accept(request, state.settings, state.repository, state.queue)
-    return JSONResponse(answer)
-
-
 class WebhookFastPath:
-    """`POST /webhook` straight to `receive`; everything else on to the app.
+    """`POST /webhook` straight to `accept`; everything else on to the app.
 
     Sits inside the request-id middleware, so its log lines carry the id, and inside FastAPI's
     server-error middleware, so an unexpected error is still a logged 500. A RouterError is
@@ -81,21 +74,26 @@ class WebhookFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive_: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/webhook":
-            await self.app(scope, receive_, send)
+            await self.app(scope, receive, send)
             return
-        request = Request(scope, receive_)
+        request = Request(scope, receive)
+        state = request.state
+        response: Response
         try:
-            response: Response = await receive(request)
+            response = JSONResponse(
+                await accept(request, state.settings, state.repository, state.queue)
+            )
         except RouterError as exc:
             response = error_response(exc)
-        await response(scope, receive_, send)
+        await response(scope, receive, send)
 
 
-async def _accept(
+async def accept(
     request: Request, settings: Settings, repository: MessageRepository, queue: JobQueue
 ) -> dict[str, Any]:
+    """Accept a webhook delivery from Meta: messages and statuses are stored, replies queued."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise InvalidWebhookBody(f"body larger than {MAX_BODY_BYTES} bytes")

@@ -90,6 +90,16 @@ async def test_ids_follow_the_order_of_arrival_within_a_round(engine: AsyncEngin
     assert ids == sorted(ids)
 
 
+async def test_a_body_carrying_one_wamid_twice_stores_it_once(engine: AsyncEngine) -> None:
+    repository = MessageRepository(engine, session_factory(engine))
+    ids = await repository.store_webhook([inbound(1), inbound(2), inbound(1)], [], "r")
+    await repository.aclose()
+    assert len(ids) == 2
+    async with engine.connect() as connection:
+        stored = await connection.scalar(select(text("count(*)")).select_from(Message.__table__))
+    assert stored == 2
+
+
 async def test_a_status_for_a_message_stored_in_the_same_round_is_applied(
     engine: AsyncEngine,
 ) -> None:

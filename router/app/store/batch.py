@@ -103,7 +103,7 @@ class GroupCommit:
                 for handler, requests in groups.items():
                     outcome = await handler(connection, [r.item for r in requests])
                     results.append((requests, outcome))
-        except (IntegrityError, DBAPIError) as exc:
+        except DBAPIError as exc:  # IntegrityError included
             if fresh_connection and exc.connection_invalidated:
                 log.warning("store.connection_lost", detail="running the round again")
                 await self._commit(round_)

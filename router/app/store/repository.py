@@ -253,7 +253,7 @@ class MessageRepository:
                 "created_at": now,
                 "updated_at": now,
             }
-            for m in _unique_by_wamid(inbound)
+            for m in inbound
         ]
         new_ids: list[int] = await self._writer.write(
             self._store_webhooks, _Webhook(rows, statuses)
@@ -657,13 +657,6 @@ class MessageRepository:
 
 def _message(row: Any) -> Row:
     return Row(**row)
-
-
-def _unique_by_wamid(inbound: Sequence[InboundMessage]) -> list[InboundMessage]:
-    seen: dict[str, InboundMessage] = {}
-    for message in inbound:
-        seen.setdefault(message.wamid, message)
-    return list(seen.values())
 
 
 def _after(now: datetime, seconds: float) -> datetime:
