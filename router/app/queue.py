@@ -7,10 +7,11 @@ crashed process is found again by the sweep, which re-queues unfinished work nob
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from taskiq import AsyncBroker, InMemoryBroker
+from taskiq import AsyncBroker, BrokerMessage, InMemoryBroker
 from taskiq.api import run_receiver_task
 from taskiq_redis import RedisStreamBroker
 
@@ -21,6 +22,37 @@ log = structlog.get_logger()
 TASK_NAME = "router.process_message"
 
 
+class StreamBroker(RedisStreamBroker):
+    """taskiq-redis's stream broker, with one Redis client for all its adds and acks.
+
+    The stock broker builds a new client around its connection pool for every message it adds
+    and every one it acknowledges; a webhook router spent a quarter of its CPU doing so. Commands
+    still take their connections from the broker's pool, so concurrent jobs do not share one.
+    """
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        self._client = Redis(connection_pool=self.connection_pool)
+
+    async def kick(self, message: BrokerMessage) -> None:
+        await self._client.xadd(
+            message.labels.get("queue_name") or self.queue_name,
+            {b"data": message.message},
+            maxlen=self.maxlen,
+            approximate=self.approximate,
+        )
+
+    def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]:
+        async def ack() -> None:
+            await self._client.xack(queue_name, self.consumer_group_name, id)
+
+        return ack
+
+    async def shutdown(self) -> None:
+        await self._client.aclose(close_connection_pool=False)
+        await super().shutdown()
+
+
 class JobQueue:
     def __init__(self, url: str, workers: int) -> None:
         """`url` is QUEUE_URL, already checked by the settings: memory:// or redis://..."""
@@ -28,7 +60,7 @@ class JobQueue:
         self._concurrency = workers
         self._redis_url = redis_url_of(url)
         self.broker: AsyncBroker = (
-            RedisStreamBroker(self._redis_url, idle_timeout=60_000)
+            StreamBroker(self._redis_url, idle_timeout=60_000)
             if self._redis_url
             else InMemoryBroker(max_async_tasks=workers)
         )

@@ -1,9 +1,15 @@
 """The in-process queue holds a message once, however often it is asked for, and looks at it again
-when it was asked for while its job ran."""
+when it was asked for while its job ran. The Redis queue adds and acknowledges through one client."""
 
 import asyncio
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
 
 from app.queue import JobQueue
+
+from .backends import fresh_redis
 
 
 async def test_a_message_waiting_in_the_queue_is_queued_once() -> None:
@@ -51,3 +57,42 @@ async def test_a_message_asked_for_while_its_job_runs_is_looked_at_again() -> No
     await queue.stop()
 
     assert seen == [7, 7]
+
+
+async def test_jobs_on_redis_are_added_and_acknowledged_through_one_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = await fresh_redis()
+    workers = JobQueue(url, workers=8)
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def handler(message_id: int) -> None:
+        seen.append(message_id)
+        if len(seen) == 50:
+            done.set()
+
+    workers.register(handler)
+    await workers.start()
+    clients = 0
+    build = Redis.__init__
+
+    def counted(self: Redis, *args: Any, **kwargs: Any) -> None:
+        nonlocal clients
+        clients += 1
+        build(self, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "__init__", counted)
+    for message_id in range(50):
+        await workers.enqueue(message_id)
+    await asyncio.wait_for(done.wait(), timeout=10)
+    await asyncio.sleep(0.1)  # the acknowledgements follow each job
+    monkeypatch.undo()
+    async with Redis.from_url(url) as redis:
+        pending = await redis.xpending("taskiq", "taskiq")
+    await workers.stop()
+
+    assert sorted(seen) == list(range(50))
+    assert pending["pending"] == 0  # every job acknowledged
+    # At most the receiver's own, for its reads, if it started listening only now.
+    assert clients <= 1, f"{clients} Redis clients built for 50 jobs"
