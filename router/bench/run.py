@@ -258,12 +258,29 @@ class CpuMeter:
         self._at = time.perf_counter()
 
     def line(self) -> str:
+        elapsed, used = self._used()
+        shares = ", ".join(f"{name} {seconds / elapsed:.0%}" for name, seconds in used.items())
+        return f"CPU over {elapsed:.1f} s (100% = one core): {shares}"
+
+    def per_reply(self, replies: int) -> str:
+        """CPU time per reply, and the replies/s the machine's cores could give at that cost."""
+        _, used = self._used()
+        each = {name: 1000 * seconds / max(replies, 1) for name, seconds in used.items()}
+        total = sum(each.values())
+        cores = os.cpu_count() or 1
+        ceiling = 1000 * cores / total if total else float("inf")
+        parts = ", ".join(f"{name} {ms:.2f}" for name, ms in each.items())
+        return (
+            f"CPU per reply (ms): {parts}; {total:.2f} in all, so {cores} cores give at most "
+            f"{ceiling:,.0f} replies/s (the database and Redis servers not counted)"
+        )
+
+    def _used(self) -> tuple[float, dict[str, float]]:
         after = cpu_seconds(*self._services)
         elapsed = time.perf_counter() - self._at
         used = {name: after[name] - self._before[name] for name in after}
         used["bench client"] = time.process_time() - self._own
-        shares = ", ".join(f"{name} {seconds / elapsed:.0%}" for name, seconds in used.items())
-        return f"CPU over {elapsed:.1f} s (100% = one core): {shares}"
+        return elapsed, used
 
 
 def peak_memory_kb(running: Service) -> tuple[int, int, str]:
@@ -583,6 +600,7 @@ async def measure(
                 f"in {burst.replied_seconds:.2f} s"
             )
             say(f"  {cpu.line()}")
+            say(f"  {cpu.per_reply(burst.replied)}")
         alive()
 
         # Let the status webhooks (sent, delivered, read) finish before counting and measuring.

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from app.backend import Backend
+from app.clients import http_client
 from app.errors import BackendError
-from app.main import http_client
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The in-process queue holds a message once, however often it is asked for, and looks at it again
-when it was asked for while its job ran. The Redis queue adds and acknowledges through one client."""
+when it was asked for while its job ran. The Redis queue adds and acknowledges through one
+client."""
 
 import asyncio
 from typing import Any
