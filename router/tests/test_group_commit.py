@@ -4,6 +4,7 @@ and one refused write does not fail the others of its round."""
 import asyncio
 import dataclasses
 import shutil
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ async def test_a_writer_for_an_unreachable_database_fails_its_callers(tmp_path: 
         await connection.execute(text("SELECT 1"))
         return items
 
+    threads = set(threading.enumerate())
     writer = GroupCommit(engine, [noop])
     with pytest.raises(Exception, match="unable to open database"):
         await writer.write(noop, 1)
@@ -169,6 +171,10 @@ async def test_a_writer_for_an_unreachable_database_fails_its_callers(tmp_path: 
         await writer.write(noop, 2)
     await writer.aclose()
     await engine.dispose()
+    # aiosqlite's thread for a connection that failed to open ends on its own, and answers this
+    # loop as it does: let it, before the test's loop closes.
+    for thread in set(threading.enumerate()) - threads:
+        await asyncio.to_thread(thread.join, 5)
 
 
 def test_a_worker_row_has_exactly_the_table_columns() -> None:
