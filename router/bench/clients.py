@@ -16,13 +16,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
-import httpx
 import uvloop
 
 from app.backend import Backend
 from app.clients import build_whatsapp, http_client
 from tests.conftest import make_settings
-from tests.e2e.processes import free_port
+from tests.e2e.processes import free_port, stop, wait_healthy
 
 CALLS = 4000
 WARM_UP = 300
@@ -44,7 +43,11 @@ async def send(request):
         "contacts": [{"input": "15550001234", "wa_id": "15550001234"}],
         "messages": [{"id": "wamid.bench"}]})
 
+async def health(request):
+    return web.json_response({"status": "ok"})
+
 app = web.Application()
+app.router.add_get("/health", health)
 app.router.add_post("/process", process)
 app.router.add_post("/{version}/{phone}/messages", send)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
@@ -118,22 +121,15 @@ async def measure(base_url: str) -> list[tuple[str, float]]:
 
 def main() -> int:
     port = free_port()
-    stand_in = subprocess.Popen([sys.executable, "-c", STAND_IN, str(port)])  # noqa: S603
+    stand_in = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", STAND_IN, str(port)], start_new_session=True
+    )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(base_url, timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_healthy(base_url, stand_in, timeout=20)
         rows = uvloop.run(measure(base_url))
     finally:
-        stand_in.terminate()
-        stand_in.wait()
+        stop(stand_in)
     print(
         f"{CALLS} calls each, {CONCURRENCY} in flight; this process's CPU per call, "
         f"{os.cpu_count()} cores"

@@ -257,30 +257,26 @@ class CpuMeter:
         self._own = time.process_time()
         self._at = time.perf_counter()
 
-    def line(self) -> str:
-        elapsed, used = self._used()
-        shares = ", ".join(f"{name} {seconds / elapsed:.0%}" for name, seconds in used.items())
-        return f"CPU over {elapsed:.1f} s (100% = one core): {shares}"
-
-    def per_reply(self, replies: int) -> str:
-        """CPU time per reply, and the replies/s the machine's cores could give at that cost."""
-        _, used = self._used()
-        each = {name: 1000 * seconds / max(replies, 1) for name, seconds in used.items()}
-        total = sum(each.values())
-        cores = os.cpu_count() or 1
-        ceiling = 1000 * cores / total if total else float("inf")
-        parts = ", ".join(f"{name} {ms:.2f}" for name, ms in each.items())
-        return (
-            f"CPU per reply (ms): {parts}; {total:.2f} in all, so {cores} cores give at most "
-            f"{ceiling:,.0f} replies/s (the database and Redis servers not counted)"
-        )
-
-    def _used(self) -> tuple[float, dict[str, float]]:
+    def lines(self, replies: int | None = None) -> list[str]:
+        """Each process's share of a core since `start()`; with `replies`, also its CPU per reply
+        and the replies/s the machine's cores could give at that cost. One reading for both."""
         after = cpu_seconds(*self._services)
         elapsed = time.perf_counter() - self._at
         used = {name: after[name] - self._before[name] for name in after}
         used["bench client"] = time.process_time() - self._own
-        return elapsed, used
+        shares = ", ".join(f"{name} {seconds / elapsed:.0%}" for name, seconds in used.items())
+        lines = [f"CPU over {elapsed:.1f} s (100% = one core): {shares}"]
+        if replies is not None:
+            each = {name: 1000 * seconds / max(replies, 1) for name, seconds in used.items()}
+            total = sum(each.values())
+            cores = os.cpu_count() or 1
+            ceiling = 1000 * cores / total if total else float("inf")
+            parts = ", ".join(f"{name} {ms:.2f}" for name, ms in each.items())
+            lines.append(
+                f"CPU per reply (ms): {parts}; {total:.2f} in all, so {cores} cores give at most "
+                f"{ceiling:,.0f} replies/s (the database and Redis servers not counted)"
+            )
+        return lines
 
 
 def peak_memory_kb(running: Service) -> tuple[int, int, str]:
@@ -576,7 +572,8 @@ async def measure(
             f"{len(latency_users)} replied "
             f"{time.perf_counter() - started:.2f} s after the last ack"
         )
-        say(f"  {cpu.line()}")
+        for line in cpu.lines():
+            say(f"  {line}")
         burst: Burst | None = None
         if replied < len(latency_users):
             say(f"  not all replied within {options.reply_timeout:.0f} s: no burst")
@@ -599,8 +596,8 @@ async def measure(
                 f"  acked in {acked:.2f} s; {burst.replied} of {options.burst} replied "
                 f"in {burst.replied_seconds:.2f} s"
             )
-            say(f"  {cpu.line()}")
-            say(f"  {cpu.per_reply(burst.replied)}")
+            for line in cpu.lines(burst.replied):
+                say(f"  {line}")
         alive()
 
         # Let the status webhooks (sent, delivered, read) finish before counting and measuring.

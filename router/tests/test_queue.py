@@ -83,17 +83,22 @@ async def test_jobs_on_redis_are_added_and_acknowledged_through_one_client(
         clients += 1
         build(self, *args, **kwargs)
 
-    monkeypatch.setattr(Redis, "__init__", counted)
-    for message_id in range(50):
-        await workers.enqueue(message_id)
-    await asyncio.wait_for(done.wait(), timeout=10)
-    await asyncio.sleep(0.1)  # the acknowledgements follow each job
-    monkeypatch.undo()
-    async with Redis.from_url(url) as redis:
-        pending = await redis.xpending("taskiq", "taskiq")
+    async def acknowledged(redis: Redis) -> int:
+        while (pending := await redis.xpending("taskiq", "taskiq"))["pending"]:
+            await asyncio.sleep(0.01)
+        return int(pending["pending"])
+
+    async with Redis.from_url(url) as redis:  # built before the count starts
+        monkeypatch.setattr(Redis, "__init__", counted)
+        for message_id in range(50):
+            await workers.enqueue(message_id)
+        await asyncio.wait_for(done.wait(), timeout=10)
+        # The acknowledgements follow each job: wait for them, still counting.
+        pending = await asyncio.wait_for(acknowledged(redis), timeout=10)
+        monkeypatch.undo()
     await workers.stop()
 
     assert sorted(seen) == list(range(50))
-    assert pending["pending"] == 0  # every job acknowledged
+    assert pending == 0  # every job acknowledged
     # At most the receiver's own, for its reads, if it started listening only now.
     assert clients <= 1, f"{clients} Redis clients built for 50 jobs"
