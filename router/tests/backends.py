@@ -15,9 +15,10 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
 
-# Each test gets a clean database of its own name and a Redis database of its own number.
-POSTGRES_DATABASE = "router_tests"
-REDIS_TEST_DB = 15
+# Each test gets a clean database of its own name and a Redis database of its own number. Two
+# checkouts testing at once on one machine name others (TEST_POSTGRES_DATABASE, TEST_REDIS_DB).
+POSTGRES_DATABASE = os.environ.get("TEST_POSTGRES_DATABASE", "router_tests")
+REDIS_TEST_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
 
 def _reachable(url: str, default_port: int) -> bool:
