@@ -1,4 +1,5 @@
-"""The control API: simulated users, what they send, the verification handshake, faults.
+"""The control API: business numbers, simulated users, what they send, the verification
+handshake, faults.
 
 Tests and the chat page drive the Simulator through these; nothing here exists on Meta's side.
 """
@@ -8,6 +9,7 @@ import secrets
 
 from fastapi import APIRouter, HTTPException, status
 
+from app.businesses import Business, BusinessIn, BusinessOut, BusinessTaken
 from app.delivery import TRANSPORT_ERRORS
 from app.deps import SimulatorDep
 from app.faults import Behaviour, ForcedFailure
@@ -25,7 +27,7 @@ from app.schemas import (
     VerifyOut,
 )
 from app.simulator import Simulator
-from app.store import Delivery, User
+from app.store import Chat, Delivery, User
 
 router = APIRouter(prefix="/sim", tags=["control"])
 
@@ -35,6 +37,51 @@ def _user(simulator: Simulator, wa_id: str) -> User:
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no simulated user {wa_id}")
     return user
+
+
+def _business(simulator: Simulator, phone_number_id: str | None) -> Business:
+    if phone_number_id is None:
+        return simulator.businesses.default
+    business = simulator.businesses.get(phone_number_id)
+    if business is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no business number {phone_number_id}")
+    return business
+
+
+@router.post("/businesses", status_code=status.HTTP_201_CREATED)
+async def add_business(body: BusinessIn, simulator: SimulatorDep) -> BusinessOut:
+    """Play one more business number, with its own access token; 409 if its id is taken."""
+    try:
+        return simulator.add_business(body).public()
+    except BusinessTaken:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"phone_number_id {body.phone_number_id} is already played"
+        ) from None
+
+
+@router.get("/businesses")
+async def list_businesses(simulator: SimulatorDep) -> list[BusinessOut]:
+    """Every business number played, the default one first (tokens are never shown)."""
+    return [business.public() for business in simulator.businesses]
+
+
+@router.get("/businesses/{phone_number_id}")
+async def get_business(phone_number_id: str, simulator: SimulatorDep) -> BusinessOut:
+    """One business number."""
+    return _business(simulator, phone_number_id).public()
+
+
+@router.get("/chats")
+async def list_chats(
+    simulator: SimulatorDep, wa_id: str | None = None, phone_number_id: str | None = None
+) -> list[Chat]:
+    """Each user's chat with each business number: its window and typing indicator."""
+    return [
+        chat
+        for chat in simulator.store.chats.values()
+        if (wa_id is None or chat.wa_id == wa_id)
+        and (phone_number_id is None or chat.phone_number_id == phone_number_id)
+    ]
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
@@ -66,16 +113,20 @@ async def update_user(wa_id: str, body: UserPatch, simulator: SimulatorDep) -> U
 
 @router.post("/users/{wa_id}/messages")
 async def user_sends(wa_id: str, body: InboundIn, simulator: SimulatorDep) -> InboundOut:
-    """The user sends one message: a signed webhook is POSTed to the Router (and retried)."""
+    """The user writes to a business number: a signed webhook is POSTed to the Router (retried)."""
     user = _user(simulator, wa_id)
-    return await simulator.send_inbound([(user, body)], duplicate=body.duplicate)
+    business = _business(simulator, body.phone_number_id)
+    return await simulator.send_inbound(business, [(user, body)], duplicate=body.duplicate)
 
 
 @router.post("/webhooks/batch")
 async def batch(body: BatchIn, simulator: SimulatorDep) -> InboundOut:
-    """Several messages, possibly from several users, in one webhook body."""
+    """Several messages, possibly from several users, to one business number in one body."""
+    business = _business(simulator, body.phone_number_id)
     items = [(_user(simulator, item.wa_id), item) for item in body.messages]
-    return await simulator.send_inbound(items, layout=body.layout, duplicate=body.duplicate)
+    return await simulator.send_inbound(
+        business, items, layout=body.layout, duplicate=body.duplicate
+    )
 
 
 @router.post("/webhooks/raw")
@@ -132,11 +183,12 @@ async def fail_next(body: FailNextIn, simulator: SimulatorDep) -> dict[str, int]
 
 @router.get("/info")
 async def info(simulator: SimulatorDep) -> dict[str, str]:
-    """The business number this Simulator plays, and where its webhooks go."""
-    settings = simulator.settings
+    """The default business number, and where webhooks go (`/sim/businesses` lists them all)."""
+    default = simulator.businesses.default
     return {
-        "phone_number_id": settings.whatsapp_phone_number_id,
-        "display_phone_number": settings.simulator_display_phone_number,
-        "waba_id": settings.simulator_waba_id,
+        "phone_number_id": default.phone_number_id,
+        "display_phone_number": default.display_phone_number,
+        "waba_id": default.waba_id,
+        "name": default.name,
         "webhook_url": simulator.faults.behaviour.webhook_url,
     }

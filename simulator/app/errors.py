@@ -1,9 +1,10 @@
 """Graph API errors, rendered in Meta's shape so the Router's client parses them as it would Meta's.
 
 GraphError                 any error answered on the Graph API side
- +- AuthError              401, code 190: missing or wrong access token
- +- UnknownObjectError     400, code 100 subcode 33: the phone number id is not ours
+ +- AuthError              401, code 190: missing access token, or one no business has
+ +- UnknownObjectError     400, code 100 subcode 33: no such number, or not this token's
  +- InvalidParameterError  400, code 100: a malformed send
+ +- UnknownFieldError      400, code 100: `?fields=` names a field the node does not have
  +- ReEngagementError      400, code 131047: free-form message outside the 24 h window
  +- InjectedError          any status and code chosen by fault injection
 
@@ -69,9 +70,9 @@ class GraphError(Exception):
 
 
 class AuthError(GraphError):
+    # No subcode: Meta gives one (463 expired, 467 invalidated) only for a token it could parse.
     status_code = 401
     code = 190
-    subcode = 467  # "invalid access token"; 463 would say "expired"
 
     def __init__(self, message: str = "Invalid OAuth access token.") -> None:
         super().__init__(message)
@@ -82,10 +83,11 @@ class UnknownObjectError(GraphError):
     subcode = 33
     error_type = "GraphMethodException"
 
-    def __init__(self, object_id: str) -> None:
+    def __init__(self, object_id: str, method: str = "post") -> None:
         super().__init__(
-            f"Unsupported post request. Object with ID '{object_id}' does not exist, cannot be "
-            "loaded due to missing permissions, or does not support this operation."
+            f"Unsupported {method} request. Object with ID '{object_id}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation. Please read "
+            "the Graph API documentation at https://developers.facebook.com/docs/graph-api"
         )
 
 
@@ -94,6 +96,15 @@ class InvalidParameterError(GraphError):
 
     def __init__(self, details: str) -> None:
         super().__init__("(#100) Invalid parameter", details)
+
+
+class UnknownFieldError(GraphError):
+    code = 100
+
+    def __init__(self, field: str, node_type: str) -> None:
+        super().__init__(
+            f"(#100) Tried accessing nonexisting field ({field}) on node type ({node_type})"
+        )
 
 
 class ReEngagementError(GraphError):

@@ -1,7 +1,9 @@
 """The Graph API side: what the Router's PyWA client calls, answered as Meta answers.
 
-Only `POST /{version}/{phone_id}/messages` is implemented: sends of every message type, and
-mark-as-read with the optional typing indicator. Every request is recorded with its answer.
+`POST /{version}/{phone_id}/messages`: sends of every message type, and mark-as-read with the
+optional typing indicator. `GET /{version}/{phone_id}`: the phone number node
+(app/phone_numbers.py). Each takes only a token that has that number (app/businesses.py). Every
+request is recorded with its answer.
 
 The Router sends hundreds of replies a second in its benchmark, so this path is kept cheap:
 `SendShortcut` hands it to `messages` ahead of FastAPI's routing and dependency solving, which cost
@@ -9,7 +11,6 @@ about as much as the send itself. The route is still declared, for the OpenAPI p
 """
 
 import asyncio
-import hmac
 import json
 import re
 from typing import Any
@@ -19,9 +20,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import phone_numbers
+from app.businesses import Business
 from app.deps import simulator_of
 from app.errors import (
-    AuthError,
     GraphError,
     InvalidParameterError,
     ReEngagementError,
@@ -62,6 +64,39 @@ async def messages(request: Request) -> JSONResponse:
     except GraphError as exc:
         status_code, answer = exc.status_code, exc.body()
         log.info("graph.error", code=exc.code, status_code=status_code)
+    _record(simulator, request, phone_id, body, status_code, answer)
+    return JSONResponse(answer, status_code=status_code)
+
+
+@router.get("/{version}/{phone_id}")
+async def phone_number(
+    version: str, phone_id: str, request: Request, fields: str | None = None
+) -> JSONResponse:
+    """The phone number node: its default fields, or those named in `fields` (comma-separated)."""
+    if not VERSION.match(version):
+        raise HTTPException(status_code=404)
+    simulator = simulator_of(request)
+    try:
+        await _latency(simulator)
+        header = request.headers.get("authorization", "")
+        business = simulator.businesses.authorize(phone_id, header, "get")
+        webhook_url = simulator.faults.behaviour.webhook_url
+        status_code, answer = 200, phone_numbers.node(business, fields, webhook_url)
+    except GraphError as exc:
+        status_code, answer = exc.status_code, exc.body()
+        log.info("graph.error", code=exc.code, status_code=status_code)
+    _record(simulator, request, phone_id, None, status_code, answer)
+    return JSONResponse(answer, status_code=status_code)
+
+
+def _record(
+    simulator: Simulator,
+    request: Request,
+    phone_id: str,
+    body: Any,
+    status_code: int,
+    answer: dict[str, Any],
+) -> None:
     store = simulator.store
     store.requests.append(
         GraphRequest(
@@ -76,20 +111,22 @@ async def messages(request: Request) -> JSONResponse:
             response=answer,
         )
     )
-    return JSONResponse(answer, status_code=status_code)
+
+
+async def _latency(simulator: Simulator) -> None:
+    latency = simulator.faults.behaviour.latency_ms
+    if latency:
+        await asyncio.sleep(latency / 1000)
 
 
 async def _handle(
     simulator: Simulator, version: str, phone_id: str, request: Request, body: Any
 ) -> dict[str, Any]:
-    latency = simulator.faults.behaviour.latency_ms
-    if latency:
-        await asyncio.sleep(latency / 1000)
-    _authorize(simulator, request.headers.get("authorization", ""))
+    await _latency(simulator)
+    header = request.headers.get("authorization", "")
+    business = simulator.businesses.authorize(phone_id, header, "post")
     if not VERSION.match(version):
         raise InvalidParameterError(f"Unknown API version {version!r}")
-    if phone_id != simulator.settings.whatsapp_phone_number_id:
-        raise UnknownObjectError(phone_id)
     if not isinstance(body, dict):
         raise InvalidParameterError("The request body must be a JSON object.")
     is_read = body.get("status") == "read"
@@ -99,26 +136,21 @@ async def _handle(
     if body.get("messaging_product") != "whatsapp":
         raise InvalidParameterError("The parameter messaging_product is required.")
     if is_read:
-        return _mark_read(simulator, body)
-    return _send(simulator, body)
+        return _mark_read(simulator, business, body)
+    return _send(simulator, business, body)
 
 
-def _authorize(simulator: Simulator, header: str) -> None:
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise AuthError("An active access token must be used to query information.")
-    expected = simulator.settings.whatsapp_access_token.get_secret_value()
-    if not hmac.compare_digest(token.encode(), expected.encode()):
-        raise AuthError("Invalid OAuth access token - Cannot parse access token")
-
-
-def _mark_read(simulator: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+def _mark_read(simulator: Simulator, business: Business, body: dict[str, Any]) -> dict[str, Any]:
     store = simulator.store
     target = store.messages.get(str(body.get("message_id", "")))
-    if target is None or target.direction != "inbound":
+    if (
+        target is None
+        or target.direction != "inbound"
+        or target.phone_number_id != business.phone_number_id
+    ):
         raise InvalidParameterError("Invalid message_id: not a message received by this number.")
     # As on a phone, reading a message reads everything before it in the chat.
-    for message in store.conversation(target.wa_id):
+    for message in store.conversation(target.wa_id, business.phone_number_id):
         if message.direction == "inbound" and message.timestamp <= target.timestamp:
             store.set_status(message, "read")
         if message is target:
@@ -127,13 +159,14 @@ def _mark_read(simulator: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     if indicator is not None:
         if not isinstance(indicator, dict) or indicator.get("type") != "text":
             raise InvalidParameterError("Param typing_indicator['type'] must be 'text'.")
-        user = store.users[target.wa_id]
-        user.typing_until = now() + TYPING_SECONDS
-        store.hub.publish("typing", {"wa_id": user.wa_id, "until": user.typing_until})
+        chat = store.chat(target.wa_id, business.phone_number_id)
+        chat.typing_until = now() + TYPING_SECONDS
+        typing = {"wa_id": chat.wa_id, "phone_number_id": chat.phone_number_id}
+        store.hub.publish("typing", typing | {"until": chat.typing_until})
     return {"success": True}
 
 
-def _send(simulator: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+def _send(simulator: Simulator, business: Business, body: dict[str, Any]) -> dict[str, Any]:
     store = simulator.store
     to, recipient = body.get("to"), body.get("recipient")
     if body.get("recipient_type", "individual") != "individual":
@@ -159,7 +192,8 @@ def _send(simulator: Simulator, body: dict[str, Any]) -> dict[str, Any]:
         )
     content = body.get(kind)
     _validate(kind, content)
-    if kind != "template" and not simulator.in_window(user):
+    chat = store.chat(user.wa_id, business.phone_number_id)
+    if kind != "template" and not simulator.in_window(user, chat):
         raise ReEngagementError()
 
     context = body.get("context")
@@ -167,13 +201,14 @@ def _send(simulator: Simulator, body: dict[str, Any]) -> dict[str, Any]:
         wamid=new_wamid(),
         direction="outbound",
         wa_id=user.wa_id,
+        phone_number_id=business.phone_number_id,
         type=kind,
         payload=content,
         context_id=context.get("message_id") if isinstance(context, dict) else None,
         timestamp=int(now()),
         status="accepted",
     )
-    user.typing_until = None
+    chat.typing_until = None
     store.add_message(message)
     simulator.schedule_statuses(message, user)
     log.debug("graph.accepted", wamid=message.wamid, type=kind, wa_id=user.wa_id)
@@ -229,11 +264,11 @@ def _validate(kind: str, content: Any) -> None:
 @router.api_route(
     "/{version}/{path:path}", methods=["GET", "POST", "DELETE"], include_in_schema=False
 )
-async def unsupported(version: str, path: str) -> JSONResponse:
+async def unsupported(version: str, path: str, request: Request) -> JSONResponse:
     """Any other Graph API path: Meta's answer for an object it cannot act on."""
     if not VERSION.match(version):
         raise HTTPException(status_code=404)
-    error = UnknownObjectError(path.split("/")[0] or version)
+    error = UnknownObjectError(path.split("/")[0] or version, request.method.lower())
     return JSONResponse(error.body(), status_code=error.status_code)
 
 

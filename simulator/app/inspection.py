@@ -19,6 +19,7 @@ KEEPALIVE_SECONDS = 15.0
 async def list_messages(
     simulator: SimulatorDep,
     wa_id: str | None = None,
+    phone_number_id: str | None = None,
     direction: Direction | None = None,
     type_: str | None = Query(default=None, alias="type"),
 ) -> list[Message]:
@@ -27,6 +28,7 @@ async def list_messages(
         m
         for m in simulator.store.messages.values()
         if (wa_id is None or m.wa_id == wa_id)
+        and (phone_number_id is None or m.phone_number_id == phone_number_id)
         and (direction is None or m.direction == direction)
         and (type_ is None or m.type == type_)
     ]
@@ -42,9 +44,13 @@ async def get_message(wamid: str, simulator: SimulatorDep) -> Message:
 
 
 @router.get("/users/{wa_id}/messages")
-async def conversation(wa_id: str, simulator: SimulatorDep) -> list[Message]:
-    """One user's chat, both directions, oldest first."""
-    return simulator.store.conversation(wa_id)
+async def conversation(
+    wa_id: str, simulator: SimulatorDep, phone_number_id: str | None = None
+) -> list[Message]:
+    """One user's chat with a business number (every number's when none is named), oldest first."""
+    if phone_number_id is not None:
+        return simulator.store.conversation(wa_id, phone_number_id)
+    return [m for m in simulator.store.messages.values() if m.wa_id == wa_id]
 
 
 @router.get("/requests")
@@ -87,7 +93,8 @@ async def reset(simulator: SimulatorDep) -> dict[str, str]:
 
 @router.get("/events")
 async def events(request: Request, simulator: SimulatorDep) -> StreamingResponse:
-    """Server-sent events for the chat page: user, message, status, typing, delivery, reset."""
+    """Server-sent events for the chat page: business, user, message, status, typing, delivery,
+    reset."""
     hub = simulator.store.hub
     queue = hub.subscribe()
 

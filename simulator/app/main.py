@@ -42,7 +42,7 @@ def create_app() -> FastAPI:
             log.info(
                 "simulator.started",
                 webhook_url=settings.simulator_webhook_url,
-                phone_number_id=settings.whatsapp_phone_number_id,
+                phone_numbers=[b.phone_number_id for b in simulator.businesses],
             )
             with on_stop_signal(store.hub.close):
                 yield {"simulator": simulator}

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from app.settings import Settings
+from app.businesses import Business
 from app.store import ContactShape, Message, User
 
 MEDIA_MIME_TYPES = {
@@ -54,10 +54,10 @@ def sign(secret: str, raw: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
-def metadata(settings: Settings) -> dict[str, str]:
+def metadata(business: Business) -> dict[str, str]:
     return {
-        "display_phone_number": settings.simulator_display_phone_number,
-        "phone_number_id": settings.whatsapp_phone_number_id,
+        "display_phone_number": business.display_phone_number,
+        "phone_number_id": business.phone_number_id,
     }
 
 
@@ -128,7 +128,7 @@ def inbound_message(
 
 
 def messages_value(
-    settings: Settings, senders: list[tuple[User, ContactShape]], messages: list[dict[str, Any]]
+    business: Business, senders: list[tuple[User, ContactShape]], messages: list[dict[str, Any]]
 ) -> dict[str, Any]:
     contacts: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -138,14 +138,14 @@ def messages_value(
             contacts.append(contact(user, shape))
     return {
         "messaging_product": "whatsapp",
-        "metadata": metadata(settings),
+        "metadata": metadata(business),
         "contacts": contacts,
         "messages": messages,
     }
 
 
 def status_value(
-    settings: Settings, statuses: Sequence[tuple[Message, User, str]], timestamp: int
+    business: Business, statuses: Sequence[tuple[Message, User, str]], timestamp: int
 ) -> dict[str, Any]:
     """One change's value carrying these statuses; `contacts` names each BSUID user once."""
     contacts: list[dict[str, Any]] = []
@@ -154,7 +154,7 @@ def status_value(
         if user.contact_shape == "bsuid" and user.wa_id not in seen:
             seen.add(user.wa_id)
             contacts.append(contact(user, "bsuid"))
-    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": metadata(settings)}
+    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": metadata(business)}
     if contacts:
         value["contacts"] = contacts
     value["statuses"] = [status_object(m, u, status, timestamp) for m, u, status in statuses]
@@ -177,13 +177,14 @@ def status_object(message: Message, user: User, status: str, timestamp: int) -> 
     }
 
 
-def envelope(settings: Settings, values_per_entry: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    """`{"object": ..., "entry": [...]}` with one change per value, grouped into entries."""
+def envelope(business: Business, values_per_entry: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """`{"object": ..., "entry": [...]}` with one change per value, grouped into the business's
+    WABA entries."""
     return {
         "object": "whatsapp_business_account",
         "entry": [
             {
-                "id": settings.simulator_waba_id,
+                "id": business.waba_id,
                 "changes": [{"value": value, "field": "messages"} for value in values],
             }
             for values in values_per_entry

@@ -60,7 +60,13 @@ class InboundSpec(BaseModel):
     contact_shape: ContactShape | None = Field(default=None, description="Overrides the user's")
 
 
+BUSINESS_FIELD = Field(
+    default=None, description="The business number written to; the default one if absent"
+)
+
+
 class InboundIn(InboundSpec):
+    phone_number_id: str | None = BUSINESS_FIELD
     duplicate: Duplicate = "none"
 
 
@@ -69,6 +75,7 @@ class BatchItem(InboundSpec):
 
 
 class BatchIn(BaseModel):
+    phone_number_id: str | None = BUSINESS_FIELD
     messages: list[BatchItem] = Field(min_length=1)
     layout: BatchLayout = "one_change"
     duplicate: Duplicate = "none"

@@ -2,15 +2,18 @@
 
 The `WHATSAPP_*` names are shared with the Router: the token the Router sends is the one accepted
 here, and the app secret the Router checks is the one that signs these webhooks. Unlike the Router,
-the Simulator gives them development defaults so it starts with nothing configured.
+the Simulator gives them development defaults so it starts with nothing configured. They make the
+default business number; `SIMULATOR_BUSINESSES` (a JSON list) adds more, each with its own token.
 """
 
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.businesses import BusinessIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +31,10 @@ class Settings(BaseSettings):
     simulator_webhook_url: str = "http://127.0.0.1:8000/webhook"
     simulator_display_phone_number: str = "972123456789"
     simulator_waba_id: str = "1234567890987654321"
+    simulator_business_name: str = "Simulator Business"
+    # More business numbers, e.g. `[{"phone_number_id": "2233445566778", "display_phone_number":
+    # "15550002000", "access_token": "...", "waba_id": "...", "name": "Second Business"}]`.
+    simulator_businesses: list[BusinessIn] = Field(default_factory=list)
     # Delay before each status webhook, counted from the previous one.
     simulator_sent_delay_ms: int = Field(default=200, ge=0)
     simulator_delivered_delay_ms: int = Field(default=300, ge=0)
@@ -55,6 +62,16 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
+
+    @model_validator(mode="after")
+    def _numbers_are_unique(self) -> "Settings":
+        seen = {self.whatsapp_phone_number_id}
+        for business in self.simulator_businesses:
+            if business.phone_number_id in seen:
+                number = business.phone_number_id
+                raise ValueError(f"SIMULATOR_BUSINESSES: phone_number_id {number} is given twice")
+            seen.add(business.phone_number_id)
+        return self
 
 
 @lru_cache

@@ -1,6 +1,7 @@
 """The Simulator's state and its two flows towards the Router.
 
-- inbound: a simulated user sends messages -> a signed webhook body -> the Router;
+- inbound: a simulated user writes to one of the business numbers -> a signed webhook body carrying
+  that number's metadata -> the Router;
 - statuses: a message the Router sent -> sent, delivered, read webhooks after configured delays
   (app/statuses.py, which `/sim/flush` waits for and shutdown cancels).
 """
@@ -11,6 +12,7 @@ from typing import Any
 
 import structlog
 
+from app.businesses import Business, Businesses, BusinessIn, configured
 from app.delivery import WebhookSender
 from app.faults import Faults
 from app.payloads import (
@@ -25,7 +27,7 @@ from app.payloads import (
 from app.schemas import BatchLayout, Duplicate, InboundOut, InboundSpec, UserIn
 from app.settings import Settings
 from app.statuses import StatusScheduler
-from app.store import ContactShape, Message, MessageStatus, Store, User, now
+from app.store import Chat, ContactShape, Message, MessageStatus, Store, User, now
 
 log = structlog.get_logger()
 
@@ -36,7 +38,8 @@ class Simulator:
         self.store = store
         self.faults = faults
         self.sender = sender
-        self.statuses = StatusScheduler(settings, store, faults, sender)
+        self.businesses = Businesses(configured(settings))
+        self.statuses = StatusScheduler(self.businesses, store, faults, sender)
 
     # -- background work ---------------------------------------------------------------------
 
@@ -48,9 +51,20 @@ class Simulator:
         await self.statuses.cancel_all()
 
     async def reset(self) -> None:
+        # Businesses stay: they are the numbers the Router has channels for.
         await self.cancel_all()
         self.store.clear()
         self.faults.reset()
+
+    # -- businesses --------------------------------------------------------------------------
+
+    def add_business(self, spec: BusinessIn) -> Business:
+        """Raises BusinessTaken when the phone number id is already played."""
+        business = Business.model_validate(spec.model_dump())
+        self.businesses.add(business)
+        self.store.hub.publish("business", business.public().model_dump(mode="json"))
+        log.info("business.added", phone_number_id=business.phone_number_id)
+        return business
 
     # -- users -------------------------------------------------------------------------------
 
@@ -65,7 +79,6 @@ class Simulator:
             contact_shape=spec.contact_shape,
             reads=spec.reads,
             outside_window=spec.outside_window,
-            last_inbound_at=existing.last_inbound_at if existing else None,
         )
         self.store.put_user(user)
         return user
@@ -77,19 +90,21 @@ class Simulator:
             user = self.create_user(UserIn(name=f"+{wa_id}", wa_id=wa_id))
         return user
 
-    def in_window(self, user: User) -> bool:
+    def in_window(self, user: User, chat: Chat) -> bool:
+        """Whether the business may send free-form: the user wrote to that number lately."""
         if user.outside_window:
             return False
         if not self.settings.simulator_enforce_window:
             return True  # benchmarks post webhooks straight to the router, not through here
-        if user.last_inbound_at is None:
+        if chat.last_inbound_at is None:
             return False
-        return now() - user.last_inbound_at < self.settings.simulator_window_hours * 3600
+        return now() - chat.last_inbound_at < self.settings.simulator_window_hours * 3600
 
     # -- inbound: users write to the business --------------------------------------------------
 
     async def send_inbound(
         self,
+        business: Business,
         items: Sequence[tuple[User, InboundSpec]],
         layout: BatchLayout = "one_change",
         duplicate: Duplicate = "none",
@@ -98,15 +113,15 @@ class Simulator:
         built: list[tuple[User, ContactShape, dict[str, Any]]] = []
         for user, spec in items:
             shape = spec.contact_shape or user.contact_shape
-            built.append((user, shape, self._build_message(user, spec, timestamp)))
+            built.append((user, shape, self._build_message(business, user, spec, timestamp)))
 
         if layout == "one_change":
             senders = [(user, shape) for user, shape, _ in built]
-            values = [[messages_value(self.settings, senders, [m for _, _, m in built])]]
+            values = [[messages_value(business, senders, [m for _, _, m in built])]]
         else:
-            single = [messages_value(self.settings, [(u, s)], [m]) for u, s, m in built]
+            single = [messages_value(business, [(u, s)], [m]) for u, s, m in built]
             values = [single] if layout == "changes" else [[value] for value in single]
-        body = envelope(self.settings, values)
+        body = envelope(business, values)
 
         records: list[Message] = []
         for user, _, message in built:
@@ -114,14 +129,16 @@ class Simulator:
                 wamid=message["id"],
                 direction="inbound",
                 wa_id=user.wa_id,
+                phone_number_id=business.phone_number_id,
                 type=message["type"],
                 payload=message,
                 context_id=message.get("context", {}).get("id"),
                 timestamp=timestamp,
                 status="pending",
             )
-            user.last_inbound_at = now()
-            user.typing_until = None
+            chat = self.store.chat(user.wa_id, business.phone_number_id)
+            chat.last_inbound_at = now()
+            chat.typing_until = None
             self.store.add_message(record)
             records.append(record)
 
@@ -137,7 +154,9 @@ class Simulator:
         log.info("inbound.delivered", wamids=wamids, state=deliveries[0].state)
         return InboundOut(messages=records, deliveries=deliveries, body=body)
 
-    def _build_message(self, user: User, spec: InboundSpec, timestamp: int) -> dict[str, Any]:
+    def _build_message(
+        self, business: Business, user: User, spec: InboundSpec, timestamp: int
+    ) -> dict[str, Any]:
         content = default_content(spec.type, spec.text)
         if spec.content is not None and (
             not isinstance(spec.content, dict)
@@ -148,7 +167,7 @@ class Simulator:
             content = spec.content
         elif spec.content:
             content = content | spec.content
-        last_outbound = self._last_outbound(user.wa_id)
+        last_outbound = self._last_outbound(user.wa_id, business.phone_number_id)
         if spec.type == "reaction" and isinstance(content, dict) and not content["message_id"]:
             content["message_id"] = last_outbound or ""
         context_id = spec.context_id
@@ -157,11 +176,11 @@ class Simulator:
             context_id = last_outbound
         context = None
         if context_id:
-            context = {"from": self.settings.simulator_display_phone_number, "id": context_id}
+            context = {"from": business.display_phone_number, "id": context_id}
         return inbound_message(user, spec.type, content, timestamp, context)
 
-    def _last_outbound(self, wa_id: str) -> str | None:
-        chat = reversed(self.store.conversation(wa_id))
+    def _last_outbound(self, wa_id: str, phone_number_id: str) -> str | None:
+        chat = reversed(self.store.conversation(wa_id, phone_number_id))
         return next((m.wamid for m in chat if m.direction == "outbound"), None)
 
     # -- statuses: the business's messages reach the user -------------------------------------

@@ -2,11 +2,11 @@
 
 Meta batches statuses under load, and so does this: a timer per batch window, not a task per
 message. The statuses due in the same window (`status_batch_window_ms`; with 0, those due in the
-same turn of the event loop) go out together, one signed body with one entry and one change whose
-`value.statuses` holds them, at most `status_batch_max` to a body. At low load a body carries one
-status. A message's next status is scheduled once the body carrying its previous one is out
-(delivered, failed or dropped) and counted from then, so one message's statuses never overtake each
-other unless `statuses_out_of_order` turns them round.
+same turn of the event loop) go out together: one signed body per business number, with one entry
+and one change whose `value.statuses` holds them, at most `status_batch_max` to a body. At low load
+a body carries one status. A message's next status is scheduled once the body carrying its previous
+one is out (delivered, failed or dropped) and counted from then, so one message's statuses never
+overtake each other unless `statuses_out_of_order` turns them round.
 """
 
 import asyncio
@@ -14,10 +14,10 @@ import contextlib
 import math
 from dataclasses import dataclass
 
+from app.businesses import Businesses
 from app.delivery import WebhookSender
 from app.faults import Faults
 from app.payloads import dumps, envelope, status_value
-from app.settings import Settings
 from app.store import Message, MessageStatus, Store, User, now
 
 
@@ -33,9 +33,9 @@ class Flow:
 
 class StatusScheduler:
     def __init__(
-        self, settings: Settings, store: Store, faults: Faults, sender: WebhookSender
+        self, businesses: Businesses, store: Store, faults: Faults, sender: WebhookSender
     ) -> None:
-        self._settings = settings
+        self._businesses = businesses
         self._store = store
         self._faults = faults
         self._sender = sender
@@ -111,10 +111,15 @@ class StatusScheduler:
         self._ready_scheduled = False
         ready, self._ready = self._ready, []
         size = self._faults.behaviour.status_batch_max
-        for start in range(0, len(ready), size):
-            task = asyncio.create_task(self._send(ready[start : start + size]))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+        # A body speaks for one business number: its metadata, its WABA's entry.
+        by_number: dict[str, list[Flow]] = {}
+        for flow in ready:
+            by_number.setdefault(flow.message.phone_number_id, []).append(flow)
+        for flows in by_number.values():
+            for start in range(0, len(flows), size):
+                task = asyncio.create_task(self._send(flows[start : start + size]))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
 
     async def _send(self, flows: list[Flow]) -> None:
         timestamp = int(now())
@@ -123,7 +128,8 @@ class StatusScheduler:
             status = flow.order[flow.step]
             self._store.set_status(flow.message, status)
             statuses.append((flow.message, flow.user, status))
-        body = envelope(self._settings, [[status_value(self._settings, statuses, timestamp)]])
+        business = self._businesses[flows[0].message.phone_number_id]
+        body = envelope(business, [[status_value(business, statuses, timestamp)]])
         wamids = list(dict.fromkeys(flow.message.wamid for flow in flows))
         try:
             await self._sender.deliver("status", dumps(body), wamids)

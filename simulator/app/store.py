@@ -33,10 +33,17 @@ class User(BaseModel):
     contact_shape: ContactShape = "bsuid"
     reads: bool = True
     outside_window: bool = False
-    last_inbound_at: float | None = None
-    typing_until: float | None = None
     conversation_id: str = Field(default_factory=lambda: secrets.token_hex(15))
     created_at: float = Field(default_factory=now)
+
+
+class Chat(BaseModel):
+    """A user's conversation with one business number: its own window and typing indicator."""
+
+    wa_id: str
+    phone_number_id: str
+    last_inbound_at: float | None = None
+    typing_until: float | None = None
 
 
 class StatusChange(BaseModel):
@@ -48,6 +55,7 @@ class Message(BaseModel):
     wamid: str
     direction: Direction
     wa_id: str
+    phone_number_id: str  # the business number the user wrote to, or that sent it
     type: str
     # inbound: the whole message object as delivered; outbound: the type's object as received.
     payload: Any
@@ -133,9 +141,10 @@ class Store:
         self.messages: dict[str, Message] = {}
         self.requests: list[GraphRequest] = []
         self.deliveries: dict[str, Delivery] = {}
+        self.chats: dict[tuple[str, str], Chat] = {}
         self.hub = Hub()
         # Indexes, so that a send or a mark-as-read costs the same after a benchmark's 100,000.
-        self._chats: dict[str, list[Message]] = {}
+        self._threads: dict[tuple[str, str], list[Message]] = {}
         self._bsuids: dict[str, str] = {}
 
     def clear(self) -> None:
@@ -143,7 +152,8 @@ class Store:
         self.messages.clear()
         self.requests.clear()
         self.deliveries.clear()
-        self._chats.clear()
+        self.chats.clear()
+        self._threads.clear()
         self._bsuids.clear()
         self.hub.publish("reset", {})
 
@@ -156,7 +166,7 @@ class Store:
 
     def add_message(self, message: Message) -> None:
         self.messages[message.wamid] = message
-        self._chats.setdefault(message.wa_id, []).append(message)
+        self._threads.setdefault((message.wa_id, message.phone_number_id), []).append(message)
         if self.hub.listening:
             self.hub.publish("message", message.model_dump(mode="json"))
 
@@ -172,5 +182,13 @@ class Store:
         if self.hub.listening:
             self.hub.publish("user", user.model_dump(mode="json"))
 
-    def conversation(self, wa_id: str) -> list[Message]:
-        return list(self._chats.get(wa_id, ()))
+    def chat(self, wa_id: str, phone_number_id: str) -> Chat:
+        key = (wa_id, phone_number_id)
+        chat = self.chats.get(key)
+        if chat is None:
+            chat = self.chats[key] = Chat(wa_id=wa_id, phone_number_id=phone_number_id)
+        return chat
+
+    def conversation(self, wa_id: str, phone_number_id: str) -> list[Message]:
+        """The user's messages with one business number, both directions, oldest first."""
+        return list(self._threads.get((wa_id, phone_number_id), ()))

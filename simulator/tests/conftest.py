@@ -15,6 +15,17 @@ VERIFY_TOKEN = "test-verify-token"  # noqa: S105
 PHONE_ID = "1122334455667"
 SEND_PATH = f"/v26.0/{PHONE_ID}/messages"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# A second business number, for the tests that configure one (`SIMULATOR_BUSINESSES`).
+SECOND_TOKEN = "second-test-token"  # noqa: S105
+SECOND = {
+    "phone_number_id": "2233445566778",
+    "display_phone_number": "15550002000",
+    "access_token": SECOND_TOKEN,
+    "waba_id": "2345678909876543210",
+    "name": "Second Business",
+}
+SECOND_SEND_PATH = f"/v26.0/{SECOND['phone_number_id']}/messages"
+SECOND_AUTH = {"Authorization": f"Bearer {SECOND_TOKEN}"}
 
 
 @pytest.fixture

@@ -251,8 +251,9 @@ async def test_mark_as_read_with_typing_is_recorded(
     assert response.status_code == 200
     assert response.json() == {"success": True}
     assert (await client.get(f"/sim/messages/{wamid}")).json()["status"] == "read"
-    user = (await client.get(f"/sim/users/{chatting}")).json()
-    assert user["typing_until"] > time.time()
+    (chat,) = (await client.get("/sim/chats", params={"wa_id": chatting})).json()
+    assert chat["phone_number_id"] == PHONE_ID
+    assert chat["typing_until"] > time.time()
     assert (await client.get("/sim/requests")).json()[-1]["body"] == payload
 
 

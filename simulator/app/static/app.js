@@ -1,9 +1,21 @@
-// The chat page: you are the WhatsApp user, the router's bot answers.
+// The chat page: you are the WhatsApp user writing to one of the business numbers; the router's
+// bot answers from that number. Each (user, business) pair is a chat of its own.
 // State comes from the control/inspection API; live changes arrive over SSE (/sim/events).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { users: new Map(), messages: new Map(), current: null, unread: new Map(), typingTimer: null };
+const state = {
+  businesses: new Map(), // phone_number_id -> business, the default first
+  business: null, // the phone_number_id written to
+  users: new Map(),
+  messages: new Map(),
+  current: null, // the wa_id of the open chat
+  unread: new Map(), // chatKey -> replies not yet seen
+  typing: new Map(), // chatKey -> until (seconds)
+  typingTimer: null,
+};
+const chatKey = (phoneNumberId, waId) => `${phoneNumberId}|${waId}`;
+const inChat = (message, waId) => message.wa_id === waId && message.phone_number_id === state.business;
 const COLORS = ["#25a884", "#e2725b", "#7b68ee", "#3b9ae1", "#d7a83e", "#c2577e", "#5a9e6f", "#8a6fdb"];
 
 const TICK_PATHS = {
@@ -200,8 +212,59 @@ function renderReaction(message) {
 
 function lastMessage(waId) {
   let last = null;
-  for (const m of state.messages.values()) if (m.wa_id === waId) last = m;
+  for (const m of state.messages.values()) if (inChat(m, waId)) last = m;
   return last;
+}
+
+// -- business numbers ---------------------------------------------------------------------------
+
+function businessLabel(business) {
+  return `${business.name} · +${business.display_phone_number}`;
+}
+
+function unreadFor(phoneNumberId) {
+  let count = 0;
+  for (const [key, n] of state.unread) if (key.startsWith(`${phoneNumberId}|`)) count += n;
+  return count;
+}
+
+function renderBusinesses() {
+  const list = $("businesses");
+  list.replaceChildren();
+  for (const business of state.businesses.values()) {
+    const id = business.phone_number_id;
+    const picked = id === state.business;
+    const option = el("button", "business-option");
+    option.type = "button";
+    option.setAttribute("role", "radio");
+    option.setAttribute("aria-checked", String(picked));
+    option.dataset.phoneNumberId = id;
+    option.title = `phone_number_id ${id} · WABA ${business.waba_id}`;
+    const face = el("span", "business-avatar", (business.name.trim()[0] || "?").toUpperCase());
+    face.style.background = colorOf(id);
+    const text = el("span", "business-text");
+    text.append(el("span", "business-name", business.name), el("span", "business-number", `+${business.display_phone_number}`));
+    option.append(face, text);
+    const unread = picked ? 0 : unreadFor(id);
+    if (unread) option.append(el("span", "badge", String(unread)));
+    option.onclick = () => pickBusiness(id);
+    list.append(option);
+  }
+  const business = state.businesses.get(state.business);
+  if (!business) return;
+  $("business-info").textContent = `phone_number_id ${business.phone_number_id} · WABA ${business.waba_id}`;
+  // With one number there is no other chat to tell this one from.
+  $("head-business").hidden = state.businesses.size < 2;
+  $("head-business").textContent = `with ${business.name}`;
+  $("head-business").title = `The chat with ${businessLabel(business)}`;
+}
+
+function pickBusiness(phoneNumberId) {
+  state.business = phoneNumberId;
+  if (state.current) state.unread.delete(chatKey(phoneNumberId, state.current));
+  renderBusinesses();
+  renderChats();
+  if (state.current) renderConversation();
 }
 
 function renderChats() {
@@ -223,7 +286,7 @@ function renderChats() {
     const last = lastMessage(user.wa_id);
     text.append(el("div", "chat-preview", last ? preview(last) : `+${user.wa_id}`));
     const meta = el("div", "chat-meta", last ? clock(last.timestamp) : "");
-    const unread = state.unread.get(user.wa_id);
+    const unread = state.unread.get(chatKey(state.business, user.wa_id));
     if (unread) meta.append(el("span", "badge", String(unread)));
     item.append(face, text, meta);
     item.onclick = () => openChat(user.wa_id);
@@ -236,7 +299,8 @@ function renderHead() {
   if (!user) return;
   avatar($("head-avatar"), user);
   $("head-name").textContent = user.name;
-  const typing = user.typing_until && user.typing_until * 1000 > Date.now();
+  const until = state.typing.get(chatKey(state.business, user.wa_id));
+  const typing = until && until * 1000 > Date.now();
   const sub = $("head-sub");
   sub.classList.toggle("typing", Boolean(typing));
   sub.textContent = typing ? "typing…" : `+${user.wa_id} · ${user.contact_shape === "bsuid" ? user.user_id : "classic contact"}`;
@@ -245,7 +309,7 @@ function renderHead() {
   $("opt-shape").value = user.contact_shape;
   renderTyping(typing);
   clearTimeout(state.typingTimer);
-  if (typing) state.typingTimer = setTimeout(renderHead, user.typing_until * 1000 - Date.now() + 50);
+  if (typing) state.typingTimer = setTimeout(renderHead, until * 1000 - Date.now() + 50);
 }
 
 function renderTyping(on) {
@@ -264,7 +328,7 @@ function renderConversation() {
   box.replaceChildren();
   let day = null;
   for (const m of state.messages.values()) {
-    if (m.wa_id !== state.current) continue;
+    if (!inChat(m, state.current)) continue;
     const label = new Date(m.timestamp * 1000).toLocaleDateString([], { day: "numeric", month: "long", year: "numeric" });
     if (label !== day) { box.append(el("div", "day", label)); day = label; }
     const node = renderMessage(m);
@@ -276,9 +340,10 @@ function renderConversation() {
 
 function openChat(waId) {
   state.current = waId;
-  state.unread.delete(waId);
+  state.unread.delete(chatKey(state.business, waId));
   for (const id of ["chat-head", "messages", "composer"]) $(id).hidden = false;
   $("empty").hidden = true;
+  renderBusinesses();
   renderChats();
   renderConversation();
   $("composer-input").focus();
@@ -288,7 +353,7 @@ function openChat(waId) {
 
 async function sendSpec(spec) {
   try {
-    await api("POST", `/sim/users/${state.current}/messages`, spec);
+    await api("POST", `/sim/users/${state.current}/messages`, { ...spec, phone_number_id: state.business });
   } catch (error) {
     toast(`Not sent: ${error.message}`);
   }
@@ -343,13 +408,17 @@ $("opt-shape").onchange = (e) => patchUser({ contact_shape: e.target.value });
 // -- live updates -----------------------------------------------------------------------------------
 
 async function load() {
-  const [info, users, messages] = await Promise.all([
-    api("GET", "/sim/info"), api("GET", "/sim/users"), api("GET", "/sim/messages"),
+  const [info, businesses, users, messages, chats] = await Promise.all([
+    api("GET", "/sim/info"), api("GET", "/sim/businesses"), api("GET", "/sim/users"),
+    api("GET", "/sim/messages"), api("GET", "/sim/chats"),
   ]);
-  $("business").title = `phone_number_id ${info.phone_number_id} · webhooks to ${info.webhook_url}`;
-  $("business").textContent = `Business +${info.display_phone_number}`;
+  $("businesses").title = `Each business number has its own chat with each user · webhooks to ${info.webhook_url}`;
+  state.businesses = new Map(businesses.map((b) => [b.phone_number_id, b]));
+  if (!state.businesses.has(state.business)) state.business = businesses[0].phone_number_id;
   state.users = new Map(users.map((u) => [u.wa_id, u]));
   state.messages = new Map(messages.map((m) => [m.wamid, m]));
+  state.typing = new Map(chats.map((c) => [chatKey(c.phone_number_id, c.wa_id), c.typing_until]));
+  renderBusinesses();
   if (state.current && !state.users.has(state.current)) {
     state.current = null;
     for (const id of ["chat-head", "messages", "composer"]) $(id).hidden = true;
@@ -363,6 +432,11 @@ function connect() {
   const source = new EventSource("/sim/events");
   source.onopen = () => { $("live").textContent = "live"; $("live").classList.add("on"); load(); };
   source.onerror = () => { $("live").textContent = "offline"; $("live").classList.remove("on"); };
+  source.addEventListener("business", (e) => {
+    const business = JSON.parse(e.data);
+    state.businesses.set(business.phone_number_id, business);
+    renderBusinesses();
+  });
   source.addEventListener("user", (e) => {
     const user = JSON.parse(e.data);
     state.users.set(user.wa_id, user);
@@ -372,12 +446,13 @@ function connect() {
   source.addEventListener("message", (e) => {
     const message = JSON.parse(e.data);
     state.messages.set(message.wamid, message);
-    if (message.wa_id === state.current) {
-      const user = state.users.get(message.wa_id);
-      if (user && message.direction === "outbound") user.typing_until = null;
+    const key = chatKey(message.phone_number_id, message.wa_id);
+    if (message.direction === "outbound") state.typing.delete(key);
+    if (inChat(message, state.current)) {
       renderConversation();
     } else if (message.direction === "outbound") {
-      state.unread.set(message.wa_id, (state.unread.get(message.wa_id) || 0) + 1);
+      state.unread.set(key, (state.unread.get(key) || 0) + 1);
+      renderBusinesses();
     }
     renderChats();
   });
@@ -389,11 +464,9 @@ function connect() {
     node?.querySelector(".ticks")?.replaceWith(ticks(status));
   });
   source.addEventListener("typing", (e) => {
-    const { wa_id, until } = JSON.parse(e.data);
-    const user = state.users.get(wa_id);
-    if (!user) return;
-    user.typing_until = until;
-    if (wa_id === state.current) renderHead();
+    const { wa_id, phone_number_id, until } = JSON.parse(e.data);
+    state.typing.set(chatKey(phone_number_id, wa_id), until);
+    if (wa_id === state.current && phone_number_id === state.business) renderHead();
   });
   source.addEventListener("reset", () => load());
 }
