@@ -108,6 +108,7 @@ def seeded_router(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     database=None,
 )
+@pytest.mark.timeout(60)  # a few seconds as a rule; the default (120 s) is for the e2e tests
 def test_the_management_api_answers_as_its_openapi_says(
     case: Case[Any], seeded_router: FastAPI
 ) -> None:
