@@ -17,13 +17,16 @@ Hierarchy:
     SendFailed                   the Graph API refused for good (Meta's code and title kept)
 
 Every RouterError renders as `{"error": {"code": ..., "message": ...}}` with its status code, so an
-expected failure is never a 500.
+expected failure is never a 500; `declared(...)` puts that shape in the OpenAPI of the endpoints
+that can raise it. A request FastAPI cannot validate is its own 422, `{"detail": [...]}`, which
+FastAPI declares by itself on every endpoint that takes a parameter.
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 
 class RouterError(Exception):
@@ -110,6 +113,29 @@ class SendFailed(Exception):
         super().__init__(f"{error_code}: {title}")
         self.error_code = error_code
         self.title = title
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """How every RouterError is answered."""
+
+    error: ErrorDetail
+
+
+def declared(*errors: type[RouterError]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of an endpoint that can raise `errors`: their status and shape, and
+    in the description the codes that status can carry."""
+    codes: dict[int, list[str]] = {}
+    for error in errors:
+        codes.setdefault(error.status_code, []).append(error.code)
+    return {
+        status: {"model": ErrorBody, "description": "error.code: " + ", ".join(names)}
+        for status, names in sorted(codes.items())
+    }
 
 
 def error_response(exc: RouterError) -> JSONResponse:

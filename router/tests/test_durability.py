@@ -353,25 +353,37 @@ async def test_only_failed_messages_are_replayed(router: RouterUnderTest) -> Non
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 async def test_webhook_only_routers_leave_the_jobs_to_worker_processes(
-    store: str, database_url: str, server_route: respx.Route, graph_route: respx.Route
+    store: str,
+    database_url: str,
+    mock_http: respx.MockRouter,
+    server_route: respx.Route,
+    graph_route: respx.Route,
 ) -> None:
     shared = {
         "database_url": await fresh_postgres() if store == "postgresql" else database_url,
         "queue_url": await fresh_redis(),
     }
-    async with running_router(make_settings(**shared, router_process_jobs=False)) as web:
+    # The webhook router gets a Server and a Graph API of its own: had it run the job, the reply
+    # would have gone out through them.
+    elsewhere = {
+        "server_base_url": "http://server.web.test",
+        "whatsapp_graph_api_url": "http://graph.web.test",
+    }
+    web_calls = mock_http.route(host__regex=r"^(server|graph)\.web\.test$").respond(500)
+    async with running_router(
+        make_settings(**shared, **elsewhere, router_process_jobs=False)
+    ) as web:
         response = await post(web, text_message("wamid.split", "hi"))
-        await asyncio.sleep(0.5)
         assert response.status_code == 200
-        assert not graph_route.called  # nothing here runs jobs
 
         async with running_router(make_settings(**shared)) as worker:
-            await worker.settle()
+            await worker.settle()  # until the message is finished, in the store both share
 
         [inbound] = await messages(web, direction="inbound")
 
     assert inbound["status"] == "replied"
     assert graph_route.call_count == 1
+    assert not web_calls.called  # the worker ran the job, nothing in the webhook router did
 
 
 def test_a_webhook_only_router_needs_a_shared_queue() -> None:

@@ -570,6 +570,8 @@ class MessageRepository:
             return counts
 
     async def get(self, message_id: int) -> Message | None:
+        if message_id > self._largest_id:
+            return None  # the id column cannot hold it: no row has it
         async with self._sessions() as session:
             return await session.get(Message, message_id)
 
@@ -586,7 +588,7 @@ class MessageRepository:
             query = query.where(Message.status == status)
         if direction:
             query = query.where(Message.direction == direction)
-        if before_id:
+        if before_id and before_id <= self._largest_id:  # beyond it, every row is before
             query = query.where(Message.id < before_id)
         async with self._sessions() as session:
             items = list((await session.scalars(query)).all())
@@ -639,6 +641,12 @@ class MessageRepository:
 
         reopened: int | None = await self._writer.write(self._each, reopen)
         return reopened
+
+    @property
+    def _largest_id(self) -> int:
+        # `messages.id` is an Integer: 32-bit on PostgreSQL, 64-bit on SQLite. A larger id sent to
+        # the database is an error, not an empty answer.
+        return 2**31 - 1 if self._engine.dialect.name == "postgresql" else 2**63 - 1
 
     def _reset_parts(self, where: ColumnElement[bool], now: datetime) -> Any:
         """Failed reply parts back to pending, to be sent again as new messages."""
