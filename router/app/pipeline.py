@@ -5,7 +5,8 @@ Exactly one reply per message, across redeliveries, concurrent jobs, retries and
 - a worker must claim the message (a lease in the store) and may only claim its contact's first
   unfinished message, so one contact's messages are answered in order;
 - the reply is stored as outbound parts before anything is sent, so a retry sends the same text, and
-  a part the Graph API accepted (it has a wamid) is never sent again.
+  a part the Graph API accepted (it has a wamid) is never sent again;
+- a part the Graph API refused fails together with its message, in one transaction.
 The one gap left: a crash after the Graph API accepted a part and before its wamid was stored sends
 that part again on resume; Meta offers no idempotency key to close it.
 """
@@ -88,8 +89,8 @@ class Pipeline:
             parts = await self._repository.add_replies(message, split_text(reply))
 
         pending = [part for part in parts if part.status == OutboundStatus.PENDING]
-        if not pending:  # every part accepted by the Graph API before a restart: never sent twice
-            return await self._repository.finish(Ending(message, InboundStatus.REPLIED))
+        if not pending:  # every part settled before a restart: never sent twice
+            return await self._repository.finish(_settled(message, parts))
         following = None
         for part in pending:
             try:
@@ -98,9 +99,8 @@ class Pipeline:
                 code = exc.error_code
                 title = exc.title if isinstance(exc, SendFailed) else str(exc)
                 log.warning("message.send_failed", error_code=code, reason=title)
-                await self._repository.mark_failed(part.id, code, title)
-                return await self._repository.finish(
-                    Ending(message, InboundStatus.FAILED, code, title)
+                return await self._repository.fail(
+                    part.id, Ending(message, InboundStatus.FAILED, code, title)
                 )
             # The last part's wamid and the message's end are stored in one transaction.
             ending = Ending(message, InboundStatus.REPLIED) if part is pending[-1] else None
@@ -132,3 +132,11 @@ class Pipeline:
             with attempt:
                 return await call()
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+def _settled(message: Row, parts: list[Row]) -> Ending:
+    """How a message ends whose parts were all accepted or refused before a restart."""
+    refused = next((part for part in parts if part.status == OutboundStatus.FAILED), None)
+    if refused is None:
+        return Ending(message, InboundStatus.REPLIED)
+    return Ending(message, InboundStatus.FAILED, refused.error_code, refused.error_title)

@@ -211,6 +211,16 @@ class MessageRepository:
                 updated_at=bindparam("b_now"),
             )
         )
+        self._fail_part = (
+            update(messages)
+            .where(c.id == bindparam("b_id"))
+            .values(
+                status=OutboundStatus.FAILED.value,
+                error_code=bindparam("b_code"),
+                error_title=bindparam("b_title"),
+                updated_at=bindparam("b_now"),
+            )
+        )
         self._following = (
             select(c.phone_number_id, c.contact, func.min(c.id))
             .where(
@@ -478,20 +488,26 @@ class MessageRepository:
         following = iter(await self._finish_many(connection, endings) if endings else [])
         return [next(following) if a.ending is not None else None for a in accepted]
 
-    async def mark_failed(self, message_id: int, error_code: int | None, error_title: str) -> None:
-        async def fail(connection: AsyncConnection) -> None:
-            await connection.execute(
-                update(messages)
-                .where(messages.c.id == message_id)
-                .values(
-                    status=OutboundStatus.FAILED.value,
-                    error_code=error_code,
-                    error_title=error_title,
-                    updated_at=utcnow(),
-                )
-            )
+    async def fail(self, part_id: int, ending: Ending) -> int | None:
+        """A part the Graph API refused: it and its inbound message fail in one transaction, so no
+        restart can find the message unfinished with nothing left to send. Returns the contact's
+        next unfinished message."""
 
-        await self._writer.write(self._each, fail)
+        async def record(connection: AsyncConnection) -> int | None:
+            await connection.execute(
+                self._fail_part,
+                {
+                    "b_id": part_id,
+                    "b_code": ending.error_code,
+                    "b_title": ending.error_title,
+                    "b_now": utcnow(),
+                },
+            )
+            [following] = await self._finish_many(connection, [ending])
+            return following
+
+        following: int | None = await self._writer.write(self._each, record)
+        return following
 
     async def count_attempt(self, message_id: int) -> None:
         async def count(connection: AsyncConnection) -> None:
