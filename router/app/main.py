@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     max_seconds=settings.router_retry_max_seconds,
                 ),
                 settings.router_lease_seconds,
+                settings.router_resend_wait_seconds,
             )
 
             async def process(message_id: int) -> None:
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 await sweeper.stop()
                 stopped = await queue.drain(SHUTDOWN_GRACE_SECONDS)
+                await pipeline.aclose()
                 await repository.release(stopped)
                 await queue.stop()
                 await limiter.aclose()

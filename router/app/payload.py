@@ -72,6 +72,7 @@ class _RawStatus(_Lenient):
     recipient_user_id: str | None = None
     timestamp: str | None = None
     errors: list[dict[str, Any]] = Field(default_factory=list)
+    biz_opaque_callback_data: Any = None
 
     _nulls = field_validator("errors", mode="before")(_none_to_list)
 
@@ -108,6 +109,8 @@ class StatusUpdate:
     timestamp: str | None
     error_code: int | None
     error_title: str | None
+    # The send's `biz_opaque_callback_data`, which Meta echoes in every status of the message.
+    tracker: str | None = None
 
 
 @dataclass(slots=True)
@@ -203,6 +206,7 @@ def _status(raw: Any, metadata: Metadata) -> StatusUpdate | str:
         return f"status skipped: {first_error(exc)}"
     error = status.errors[0] if status.errors else {}
     code = error.get("code")
+    tracker = status.biz_opaque_callback_data
     return StatusUpdate(
         wamid=status.id,
         status=status.status,
@@ -211,6 +215,8 @@ def _status(raw: Any, metadata: Metadata) -> StatusUpdate | str:
         timestamp=status.timestamp,
         error_code=code if isinstance(code, int) else None,
         error_title=error.get("title") if isinstance(error.get("title"), str) else None,
+        # Longer than Meta allows (512): not one of ours, and no reason to refuse the status.
+        tracker=tracker if isinstance(tracker, str) and len(tracker) <= 512 else None,
     )
 
 

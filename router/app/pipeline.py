@@ -5,9 +5,13 @@ Exactly one reply per message, across redeliveries, concurrent jobs, retries and
 - a worker must claim the message (a lease in the store) and may only claim its contact's first
   unfinished message, so one contact's messages are answered in order;
 - the reply is stored as outbound parts before anything is sent, so a retry sends the same text, and
-  a part the Graph API accepted (it has a wamid) is never sent again.
-The one gap left: a crash after the Graph API accepted a part and before its wamid was stored sends
-that part again on resume; Meta offers no idempotency key to close it.
+  a part the Graph API accepted (it has a wamid) is never sent again;
+- a part is sent with a tracker stored before its send starts (app/trackers.py). A crash after the
+  Graph API accepted a part and before its wamid was stored leaves the part pending with a tracker:
+  the resumed job waits up to `ROUTER_RESEND_WAIT_SECONDS` for a status webhook carrying that
+  tracker and adopts its wamid. Only when none comes is the part sent again; that is the gap left
+  (Meta offers no idempotency key to close it for good);
+- a part the Graph API refused fails together with its message, in one transaction.
 """
 
 from collections.abc import Awaitable, Callable
@@ -21,7 +25,8 @@ from app.errors import BackendError, SendFailed, SendRetryable
 from app.retries import RetryPolicy
 from app.sender import Sender, split_text
 from app.store.models import InboundStatus, OutboundStatus, Row
-from app.store.repository import Claim, Ending, MessageRepository
+from app.store.repository import Claim, Ending, MessageRepository, Start
+from app.trackers import TrackerWatch, new_tracker
 
 log = structlog.get_logger()
 
@@ -37,12 +42,18 @@ class Pipeline:
         sender: Sender,
         retry: RetryPolicy,
         lease_seconds: float,
+        resend_wait_seconds: float,
     ) -> None:
         self._repository = repository
         self._backend = backend
         self._sender = sender
         self._retry = retry
         self._lease_seconds = lease_seconds
+        self._resend_wait = resend_wait_seconds
+        self._watch = TrackerWatch(repository.wamids_for_trackers)
+
+    async def aclose(self) -> None:
+        await self._watch.aclose()
 
     async def process(self, message_id: int, enqueue: Enqueue) -> None:
         claim = await self._repository.claim(message_id, self._lease_seconds)
@@ -73,6 +84,7 @@ class Pipeline:
             return await self._repository.finish(Ending(message, InboundStatus.IGNORED))
 
         parts = claim.replies
+        started: dict[int, str] = {}  # parts whose send this job started, and their trackers
         if not parts:
             text = message.text
             try:
@@ -85,34 +97,82 @@ class Pipeline:
                 return await self._repository.finish(
                     Ending(message, InboundStatus.FAILED, None, str(exc))
                 )
-            parts = await self._repository.add_replies(message, split_text(reply))
+            tracker = new_tracker(message.id, 0)
+            parts = await self._repository.add_replies(message, split_text(reply), tracker)
+            if parts[0].tracker == tracker:
+                started[parts[0].id] = tracker
 
         pending = [part for part in parts if part.status == OutboundStatus.PENDING]
-        if not pending:  # every part accepted by the Graph API before a restart: never sent twice
-            return await self._repository.finish(Ending(message, InboundStatus.REPLIED))
+        if not pending:  # every part settled before a restart: never sent twice
+            return await self._repository.finish(_settled(message, parts))
         following = None
-        for part in pending:
+        for index, part in enumerate(pending):
             try:
-                wamid = await self._send(message, part)
+                wamid = await self._deliver(message, part, started)
             except (SendFailed, SendRetryable) as exc:
                 code = exc.error_code
                 title = exc.title if isinstance(exc, SendFailed) else str(exc)
                 log.warning("message.send_failed", error_code=code, reason=title)
-                await self._repository.mark_failed(part.id, code, title)
-                return await self._repository.finish(
-                    Ending(message, InboundStatus.FAILED, code, title)
+                return await self._repository.fail(
+                    part.id, Ending(message, InboundStatus.FAILED, code, title)
                 )
-            # The last part's wamid and the message's end are stored in one transaction.
-            ending = Ending(message, InboundStatus.REPLIED) if part is pending[-1] else None
-            following = await self._repository.accept(part.id, wamid, ending)
+            # The last part's wamid and the message's end are stored in one transaction; any
+            # other's with the start of the next part's send.
+            next_part = pending[index + 1] if index + 1 < len(pending) else None
+            ending = None if next_part else Ending(message, InboundStatus.REPLIED)
+            then = None
+            if next_part is not None and next_part.tracker is None:
+                then = Start(next_part.id, new_tracker(message.id, next_part.part or 0))
+                started[next_part.id] = then.tracker
+            following = await self._repository.accept(part.id, wamid, ending, then)
         log.info("message.replied", parts=len(parts))
         return following
 
-    async def _send(self, message: Row, part: Row) -> str:
+    async def _deliver(self, message: Row, part: Row, started: dict[int, str]) -> str:
+        """Send a part and return its wamid, or adopt the wamid of a send from before a restart."""
+        tracker = started.get(part.id)
+        if tracker is None and part.tracker is not None:
+            # A send of this part started before a restart: it may have reached Meta.
+            wamid = await self._adopt(message, part.tracker)
+            if wamid is not None:
+                return wamid
+        tracker = tracker or part.tracker or await self._start(message, part)
+        return await self._send(message, part, tracker)
+
+    async def _start(self, message: Row, part: Row) -> str:
+        """Record that a part's send starts (a part reopened for a replay); return its tracker."""
+        tracker = new_tracker(message.id, part.part or 0)
+        await self._repository.start(Start(part.id, tracker))
+        return tracker
+
+    async def _send(self, message: Row, part: Row, tracker: str) -> str:
         text = part.text or ""
-        return await self._retrying(
-            message, lambda: self._sender.send_text(part.phone_number_id, part.contact, text)
-        )
+        attempts = 0
+
+        async def send() -> str:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                # A failed attempt (a timeout, a 5xx) may have reached Meta all the same; if a
+                # status webhook names it by now, that send is the reply.
+                found = await self._repository.wamids_for_trackers([tracker])
+                if tracker in found:
+                    log.info("message.send_adopted", tracker=tracker, sent_wamid=found[tracker])
+                    return found[tracker]
+            return await self._sender.send_text(part.phone_number_id, part.contact, text, tracker)
+
+        return await self._retrying(message, send)
+
+    async def _adopt(self, message: Row, tracker: str) -> str | None:
+        """The wamid of an earlier send with `tracker`, if a status webhook names it in time."""
+        # Keep the message ours while we wait, so no other worker takes it over and sends.
+        await self._repository.extend_lease(message.id, self._resend_wait + self._lease_seconds)
+        wamid = await self._watch.wamid_for(tracker, self._resend_wait)
+        if wamid is None:
+            log.warning("message.resending", tracker=tracker, waited=self._resend_wait)
+        else:
+            log.info("message.send_adopted", tracker=tracker, sent_wamid=wamid)
+        return wamid
 
     async def _retrying(self, message: Row, call: Callable[[], Awaitable[T]]) -> T:
         async def before_sleep(state: RetryCallState) -> None:
@@ -132,3 +192,11 @@ class Pipeline:
             with attempt:
                 return await call()
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+def _settled(message: Row, parts: list[Row]) -> Ending:
+    """How a message ends whose parts were all accepted or refused before a restart."""
+    refused = next((part for part in parts if part.status == OutboundStatus.FAILED), None)
+    if refused is None:
+        return Ending(message, InboundStatus.REPLIED)
+    return Ending(message, InboundStatus.FAILED, refused.error_code, refused.error_title)

@@ -50,11 +50,16 @@ class Sender:
         self._whatsapp = whatsapp
         self._limiter = limiter
 
-    async def send_text(self, phone_number_id: str, to: str, text: str) -> str:
-        """Send one text (at most MAX_TEXT_LENGTH characters); return Meta's wamid for it."""
+    async def send_text(self, phone_number_id: str, to: str, text: str, tracker: str) -> str:
+        """Send one text (at most MAX_TEXT_LENGTH characters); return Meta's wamid for it.
+
+        Meta echoes `tracker` in every status webhook of the message (app/trackers.py).
+        """
         await self._limiter.wait(phone_number_id)
         try:
-            sent = await self._whatsapp.send_message(to=to, text=text, sender=phone_number_id)
+            sent = await self._whatsapp.send_message(
+                to=to, text=text, sender=phone_number_id, tracker=tracker
+            )
         except WhatsAppError as exc:
             status = exc.status_code or 0
             if exc.code in TRANSIENT_CODES or status >= 500 or status == 429 or exc.is_transient:

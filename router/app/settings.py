@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     router_breaker_ttl_seconds: float = Field(default=10.0, gt=0)
     # How long a worker owns a message before another may take it over (a crashed worker's work).
     router_lease_seconds: float = Field(default=30.0, gt=0)
+    # A reply part whose send a crash interrupted: how long the resumed job waits for a status
+    # webhook naming the part (its tracker) before sending it again.
+    router_resend_wait_seconds: float = Field(default=20.0, ge=0)
     # How often unfinished work in the store is looked for and queued again.
     router_sweep_seconds: float = Field(default=5.0, gt=0)
     # Concurrent jobs per process.

@@ -48,3 +48,14 @@ def batch(*bodies: dict[str, Any]) -> dict[str, Any]:
     for body in bodies[1:]:
         merged["entry"].extend(copy.deepcopy(body["entry"]))
     return merged
+
+
+def status_update(wamid: str, status: str, *, tracker: str | None = None) -> dict[str, Any]:
+    """The status fixture (sent, delivered, read) about our message `wamid`, with the tracker it
+    was sent with echoed as Meta echoes it."""
+    body = fixture(f"status_{status}")
+    item = body["entry"][0]["changes"][0]["value"]["statuses"][0]
+    item["id"] = wamid
+    if tracker is not None:
+        item["biz_opaque_callback_data"] = tracker
+    return body

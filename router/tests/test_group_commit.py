@@ -108,7 +108,7 @@ async def test_a_status_for_a_message_stored_in_the_same_round_is_applied(
     [inbound_id] = await repository.store_webhook([inbound(1)], [], "r")
     claim = await repository.claim(inbound_id, 30)
     assert claim is not None
-    [part] = await repository.add_replies(claim.message, ["hi"])
+    [part] = await repository.add_replies(claim.message, ["hi"], "1.0.t")
     read = StatusUpdate(
         wamid="wamid.out.1",
         status="read",

@@ -38,6 +38,7 @@ router = APIRouter(tags=["graph api"])
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 MAX_TEXT = 4096
+MAX_CALLBACK_DATA = 512
 TYPING_SECONDS = 25
 MEDIA_TYPES = {"image", "video", "audio", "document", "sticker"}
 SEND_TYPES = MEDIA_TYPES | {"text", "location", "contacts", "interactive", "template", "reaction"}
@@ -192,6 +193,14 @@ def _send(simulator: Simulator, business: Business, body: dict[str, Any]) -> dic
         )
     content = body.get(kind)
     _validate(kind, content)
+    callback_data = body.get("biz_opaque_callback_data")
+    if callback_data is not None and (
+        not isinstance(callback_data, str) or len(callback_data) > MAX_CALLBACK_DATA
+    ):
+        raise InvalidParameterError(
+            f"Param biz_opaque_callback_data must be a string of at most {MAX_CALLBACK_DATA}"
+            " characters."
+        )
     chat = store.chat(user.wa_id, business.phone_number_id)
     if kind != "template" and not simulator.in_window(user, chat):
         raise ReEngagementError()
@@ -205,6 +214,7 @@ def _send(simulator: Simulator, business: Business, body: dict[str, Any]) -> dic
         type=kind,
         payload=content,
         context_id=context.get("message_id") if isinstance(context, dict) else None,
+        biz_opaque_callback_data=callback_data,
         timestamp=int(now()),
         status="accepted",
     )

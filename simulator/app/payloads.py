@@ -167,14 +167,18 @@ def status_object(message: Message, user: User, status: str, timestamp: int) -> 
     if status == "sent":
         conversation["expiration_timestamp"] = str(timestamp + 24 * 3600)
     conversation["origin"] = {"type": category}
-    return {
+    item: dict[str, Any] = {
         "id": message.wamid,
         "status": status,
         "timestamp": str(timestamp),
         "recipient_id": user.wa_id,
-        "conversation": conversation,
-        "pricing": {"billable": True, "pricing_model": "CBP", "category": category},
     }
+    # As Meta does: in every status of a message sent with it, and only then.
+    if message.biz_opaque_callback_data is not None:
+        item["biz_opaque_callback_data"] = message.biz_opaque_callback_data
+    item["conversation"] = conversation
+    item["pricing"] = {"billable": True, "pricing_model": "CBP", "category": category}
+    return item
 
 
 def envelope(business: Business, values_per_entry: list[list[dict[str, Any]]]) -> dict[str, Any]:

@@ -60,6 +60,8 @@ class Message(BaseModel):
     # inbound: the whole message object as delivered; outbound: the type's object as received.
     payload: Any
     context_id: str | None = None
+    # outbound: the send's biz_opaque_callback_data, echoed in every status webhook of the message.
+    biz_opaque_callback_data: str | None = None
     timestamp: int
     status: MessageStatus
     history: list[StatusChange] = Field(default_factory=list)

@@ -129,6 +129,20 @@ async def test_unknown_phone_number_id_is_rejected_with_100_33(
     assert error["error_subcode"] == 33
 
 
+@pytest.mark.parametrize("callback_data", ["x" * 513, 12, {"k": "v"}], ids=["long", "int", "obj"])
+async def test_callback_data_must_be_a_string_of_at_most_512_characters(
+    client: httpx.AsyncClient, chatting: str, callback_data: object
+) -> None:
+    payload = text(chatting) | {"biz_opaque_callback_data": callback_data}
+
+    response = await client.post(SEND_PATH, json=payload, headers=AUTH)
+
+    error = assert_meta_error(response, 400, 100)
+    assert "biz_opaque_callback_data" in error["error_data"]["details"]
+    longest = text(chatting) | {"biz_opaque_callback_data": "x" * 512}
+    assert (await client.post(SEND_PATH, json=longest, headers=AUTH)).status_code == 200
+
+
 async def test_text_over_4096_characters_is_an_invalid_parameter(
     client: httpx.AsyncClient, chatting: str
 ) -> None:

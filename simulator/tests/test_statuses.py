@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import APP_SECRET, make_user, user_writes
+from tests.conftest import APP_SECRET, AUTH, SEND_PATH, make_user, user_writes
 from tests.receiver import Receiver, serve
 from tests.test_webhooks import fixture, send_text, shape, value_of
 
@@ -271,3 +271,33 @@ async def test_the_chat_pages_stream_gets_every_status_of_a_batched_body(
                         if all(seen[wamid] for wamid in wamids):
                             break
         assert len(status_bodies(receiver)) < 3 * len(numbers)
+
+
+async def test_every_status_of_a_message_sent_with_callback_data_echoes_it(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    (number,) = await chatting_users(client, 1)
+    payload = {
+        "messaging_product": "whatsapp",
+        "to": number,
+        "type": "text",
+        "text": {"body": "Hi"},
+        "biz_opaque_callback_data": "41.0.5f3a9c",
+    }
+    sent = await client.post(SEND_PATH, json=payload, headers=AUTH)
+    tracked = sent.json()["messages"][0]["id"]
+    untracked = await send_text(client, number)
+    await client.post("/sim/flush")
+
+    everything = [s for body in status_bodies(receiver) for s in statuses_of(body)]
+    echoed = [s for s in everything if s["id"] == tracked]
+    assert [s["status"] for s in echoed] == list(ORDER)
+    for status in echoed:
+        assert status["biz_opaque_callback_data"] == "41.0.5f3a9c"
+        # Where Meta's reference puts it: after the recipient, before the conversation.
+        keys = list(status)
+        assert keys.index("recipient_id") < keys.index("biz_opaque_callback_data")
+        assert keys.index("biz_opaque_callback_data") < keys.index("conversation")
+    assert all("biz_opaque_callback_data" not in s for s in everything if s["id"] == untracked)
+    recorded = (await client.get(f"/sim/messages/{tracked}")).json()
+    assert recorded["biz_opaque_callback_data"] == "41.0.5f3a9c"

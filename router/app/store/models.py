@@ -39,6 +39,9 @@ class OutboundStatus(StrEnum):
     FAILED = "failed"
 
 
+# Meta's limit for `biz_opaque_callback_data`.
+MAX_TRACKER_LENGTH = 512
+
 UNFINISHED_INBOUND = (InboundStatus.RECEIVED.value, InboundStatus.PROCESSING.value)
 
 # Where an outbound message stands; a status update never moves it to a lower rank.
@@ -79,6 +82,9 @@ class Message(Base):
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     part: Mapped[int | None] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # Outbound: the `biz_opaque_callback_data` this part is sent with, set before its send starts.
+    # A pending part with a tracker may have reached Meta (see app/trackers.py).
+    tracker: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -91,6 +97,7 @@ class StatusEvent(Base):
     __table_args__ = (
         UniqueConstraint("wamid", "status", name="uq_status_events_wamid_status"),
         Index("ix_status_events_wamid", "wamid"),
+        Index("ix_status_events_tracker", "tracker"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -99,6 +106,8 @@ class StatusEvent(Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     error_title: Mapped[str | None] = mapped_column(Text)
     meta_timestamp: Mapped[str | None] = mapped_column(String(32))
+    # The `biz_opaque_callback_data` Meta echoes from the send: which part this wamid is.
+    tracker: Mapped[str | None] = mapped_column(String(MAX_TRACKER_LENGTH))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -124,6 +133,7 @@ class Row:
     reply_to_id: int | None
     part: int | None
     request_id: str | None
+    tracker: str | None
     lease_until: datetime | None
     created_at: datetime
     updated_at: datetime

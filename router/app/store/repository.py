@@ -87,10 +87,19 @@ class Ending:
 
 
 @dataclass(frozen=True, slots=True)
+class Start:
+    """A part's send is about to start, with this tracker (see app/trackers.py)."""
+
+    part_id: int
+    tracker: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Accepted:
     part_id: int
     wamid: str
     ending: Ending | None  # the last part: the message ends in the same transaction
+    then: Start | None  # the next part: its send starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +204,11 @@ class MessageRepository:
                 updated_at=bindparam("b_now"),
             )
         )
+        self._start_send = (
+            update(messages)
+            .where(c.id == bindparam("b_id"), c.status == OutboundStatus.PENDING.value)
+            .values(tracker=bindparam("b_tracker"), updated_at=bindparam("b_now"))
+        )
         self._early_events = (
             select(events.c.wamid, events.c.status, events.c.error_code, events.c.error_title)
             .where(events.c.wamid.in_(bindparam("b_wamids", expanding=True)))
@@ -210,6 +224,21 @@ class MessageRepository:
                 error_title=bindparam("b_title"),
                 updated_at=bindparam("b_now"),
             )
+        )
+        self._fail_part = (
+            update(messages)
+            .where(c.id == bindparam("b_id"))
+            .values(
+                status=OutboundStatus.FAILED.value,
+                error_code=bindparam("b_code"),
+                error_title=bindparam("b_title"),
+                updated_at=bindparam("b_now"),
+            )
+        )
+        self._by_tracker = (
+            select(events.c.tracker, events.c.wamid)
+            .where(events.c.tracker.in_(bindparam("b_trackers", expanding=True)))
+            .order_by(events.c.id)
         )
         self._following = (
             select(c.phone_number_id, c.contact, func.min(c.id))
@@ -285,6 +314,7 @@ class MessageRepository:
                         "error_code": s.error_code,
                         "error_title": s.error_title,
                         "meta_timestamp": s.timestamp,
+                        "tracker": s.tracker,
                         "received_at": now,
                     }
                     for s in statuses
@@ -403,13 +433,18 @@ class MessageRepository:
         following = {(phone, contact): id_ for phone, contact, id_ in rows.all()}
         return [following.get((e.message.phone_number_id, e.message.contact)) for e in endings]
 
-    async def add_replies(self, inbound: Row, parts: Sequence[str]) -> list[Row]:
-        """Store the reply's parts before sending them, so a retry sends the same text."""
-        stored: list[Row] = await self._writer.write(self._add_replies_many, (inbound, parts))
+    async def add_replies(self, inbound: Row, parts: Sequence[str], tracker: str) -> list[Row]:
+        """Store the reply's parts before sending them, so a retry sends the same text.
+
+        The first part's send starts now: it is stored with its `tracker`.
+        """
+        stored: list[Row] = await self._writer.write(
+            self._add_replies_many, (inbound, parts, tracker)
+        )
         return stored
 
     async def _add_replies_many(
-        self, connection: AsyncConnection, requests: list[tuple[Row, Sequence[str]]]
+        self, connection: AsyncConnection, requests: list[tuple[Row, Sequence[str], str]]
     ) -> list[list[Row]]:
         now = utcnow()
         rows = [
@@ -426,10 +461,11 @@ class MessageRepository:
                 "reply_to_id": inbound.id,
                 "part": index,
                 "request_id": inbound.request_id,
+                "tracker": tracker if index == 0 else None,
                 "created_at": now,
                 "updated_at": now,
             }
-            for inbound, parts in requests
+            for inbound, parts, tracker in requests
             for index, part in enumerate(parts)
         ]
         inserted = await connection.execute(self._insert_replies, rows)
@@ -439,7 +475,7 @@ class MessageRepository:
         # Parts stored by an earlier attempt were not inserted again: read them.
         missing = [
             inbound.id
-            for inbound, parts in requests
+            for inbound, parts, _ in requests
             if len(stored.get(inbound.id, [])) < len(parts)
         ]
         if missing:
@@ -449,17 +485,21 @@ class MessageRepository:
             for row in found.mappings():
                 stored.setdefault(row["reply_to_id"], []).append(_message(row))
         return [
-            sorted(stored.get(inbound.id, []), key=lambda m: m.part or 0) for inbound, _ in requests
+            sorted(stored.get(inbound.id, []), key=lambda m: m.part or 0)
+            for inbound, _, _ in requests
         ]
 
-    async def accept(self, part_id: int, wamid: str, ending: Ending | None = None) -> int | None:
+    async def accept(
+        self, part_id: int, wamid: str, ending: Ending | None = None, then: Start | None = None
+    ) -> int | None:
         """Record the wamid Meta gave a sent part, and any status that arrived before it.
 
         With `ending` (the last part was sent), the inbound message ends in the same transaction;
-        its contact's next unfinished message is returned.
+        its contact's next unfinished message is returned. With `then`, the next part's send
+        starts in the same transaction.
         """
         following: int | None = await self._writer.write(
-            self._accept_many, _Accepted(part_id, wamid, ending)
+            self._accept_many, _Accepted(part_id, wamid, ending, then)
         )
         return following
 
@@ -474,24 +514,60 @@ class MessageRepository:
             self._early_events, {"b_wamids": [a.wamid for a in accepted]}
         )
         await self._apply_statuses(connection, [tuple(row) for row in early.all()])
+        starts = [a.then for a in accepted if a.then is not None]
+        if starts:
+            await self._start_sends(connection, starts)
         endings = [a.ending for a in accepted if a.ending is not None]
         following = iter(await self._finish_many(connection, endings) if endings else [])
         return [next(following) if a.ending is not None else None for a in accepted]
 
-    async def mark_failed(self, message_id: int, error_code: int | None, error_title: str) -> None:
-        async def fail(connection: AsyncConnection) -> None:
-            await connection.execute(
-                update(messages)
-                .where(messages.c.id == message_id)
-                .values(
-                    status=OutboundStatus.FAILED.value,
-                    error_code=error_code,
-                    error_title=error_title,
-                    updated_at=utcnow(),
-                )
-            )
+    async def start(self, start: Start) -> None:
+        """Record that a part's send starts, for a part no other write could carry it with."""
 
-        await self._writer.write(self._each, fail)
+        async def record(connection: AsyncConnection) -> None:
+            await self._start_sends(connection, [start])
+
+        await self._writer.write(self._each, record)
+
+    async def _start_sends(self, connection: AsyncConnection, starts: list[Start]) -> None:
+        now = utcnow()
+        await connection.execute(
+            self._start_send,
+            [{"b_id": s.part_id, "b_tracker": s.tracker, "b_now": now} for s in starts],
+        )
+
+    async def fail(self, part_id: int, ending: Ending) -> int | None:
+        """A part the Graph API refused: it and its inbound message fail in one transaction, so no
+        restart can find the message unfinished with nothing left to send. Returns the contact's
+        next unfinished message."""
+
+        async def record(connection: AsyncConnection) -> int | None:
+            await connection.execute(
+                self._fail_part,
+                {
+                    "b_id": part_id,
+                    "b_code": ending.error_code,
+                    "b_title": ending.error_title,
+                    "b_now": utcnow(),
+                },
+            )
+            [following] = await self._finish_many(connection, [ending])
+            return following
+
+        following: int | None = await self._writer.write(self._each, record)
+        return following
+
+    async def wamids_for_trackers(self, trackers: Sequence[str]) -> dict[str, str]:
+        """The wamid of a status webhook that carried each tracker, for those that have one."""
+        found: dict[str, str] = {}
+        async with self._engine.connect() as connection:
+            for start in range(0, len(trackers), 500):
+                rows = await connection.execute(
+                    self._by_tracker, {"b_trackers": list(trackers[start : start + 500])}
+                )
+                for tracker, wamid in rows.all():
+                    found.setdefault(tracker, wamid)  # the first send Meta reported
+        return found
 
     async def count_attempt(self, message_id: int) -> None:
         async def count(connection: AsyncConnection) -> None:
@@ -656,6 +732,7 @@ class MessageRepository:
             .values(
                 status=OutboundStatus.PENDING.value,
                 wamid=None,
+                tracker=None,  # a new send: its statuses must not be taken for the old one's
                 error_code=None,
                 error_title=None,
                 updated_at=now,

@@ -1,18 +1,31 @@
-"""A minimal stand-in for the Graph API's send endpoint that records what the router sends."""
+"""A minimal stand-in for the Graph API's send endpoint that records what the router sends.
 
+It can also lose its answer: a send of a text in `hold` is accepted (recorded, given a wamid) and
+then answered only once the router has gone, the first time that text is sent. Meta took the
+message; the router never learned its wamid. `deliver_statuses` then posts Meta's status webhooks
+for those sends, with the tracker each was sent with.
+"""
+
+import asyncio
 import itertools
 import threading
+from collections.abc import Collection
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ..meta import signed, status_update
+
 
 class GraphStandIn:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, hold: Collection[str] = ()) -> None:
         self.token = token
         self.sent: list[dict[str, Any]] = []
         self.paths: list[str] = []
+        self.held: list[tuple[str, dict[str, Any]]] = []  # (wamid, payload) never answered
+        self._hold = set(hold)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.app = FastAPI()
@@ -29,6 +42,13 @@ class GraphStandIn:
             self.sent.append(payload)
             self.paths.append(request.url.path)
             wamid = f"wamid.standin{next(self._ids)}"
+            text = (payload.get("text") or {}).get("body")
+            lose_answer = text in self._hold
+            if lose_answer:
+                self._hold.discard(text)
+                self.held.append((wamid, payload))
+        while lose_answer and not await request.is_disconnected():
+            await asyncio.sleep(0.02)
         target = payload.get("to") or payload.get("recipient")
         return JSONResponse(
             {
@@ -45,3 +65,17 @@ class GraphStandIn:
                 for p in self.sent
                 if p.get("type") == "text" and recipient in (p.get("to"), p.get("recipient"))
             ]
+
+    def deliver_statuses(self, webhook_url: str, app_secret: str) -> None:
+        """Meta's `sent` and `delivered` webhooks, signed, for each send whose answer was lost."""
+        with self._lock:
+            held = list(self.held)
+        for wamid, payload in held:
+            for status in ("sent", "delivered"):
+                body = status_update(wamid, status, tracker=payload.get("biz_opaque_callback_data"))
+                body["entry"][0]["changes"][0]["value"]["statuses"][0]["recipient_id"] = payload[
+                    "to"
+                ]
+                content, headers = signed(app_secret, body)
+                response = httpx.post(webhook_url, content=content, headers=headers)
+                assert response.status_code == 200, response.text

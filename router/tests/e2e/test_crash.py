@@ -1,4 +1,8 @@
-"""SIGKILL the router with work in flight, start it again: every message answered exactly once."""
+"""SIGKILL the router with work in flight, start it again: every message answered exactly once.
+
+Two moments: with replies still being computed, and right after the Graph API accepted a send and
+before the router stored its wamid.
+"""
 
 import asyncio
 import os
@@ -22,6 +26,8 @@ pytestmark = pytest.mark.e2e
 APP_SECRET = "crash-app-secret"
 ACCESS_TOKEN = "crash-access-token"
 ADMIN_KEY = "crash-admin-key"
+# The Graph API accepts this reply and its answer never reaches the router.
+ANSWER_LOST = "re: the answer to this one is lost"
 
 
 class HoldingServer:
@@ -46,16 +52,13 @@ class HoldingServer:
 @pytest.fixture
 def standins() -> Iterator[tuple[HoldingServer, str, GraphStandIn, str]]:
     server = HoldingServer()
-    graph = GraphStandIn(ACCESS_TOKEN)
+    graph = GraphStandIn(ACCESS_TOKEN, hold={ANSWER_LOST})
     with in_thread(server.app) as server_url, in_thread(graph.app) as graph_url:
         yield server, server_url, graph, graph_url
 
 
-def test_a_killed_router_finishes_everything_once_after_restart(
-    standins: tuple[HoldingServer, str, GraphStandIn, str], tmp_path: Path
-) -> None:
-    server, server_url, graph, graph_url = standins
-    env = {
+def router_env(server_url: str, graph_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
         "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
         "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
         "WHATSAPP_WEBHOOK_VERIFY_TOKEN": "crash-verify",
@@ -66,7 +69,16 @@ def test_a_killed_router_finishes_everything_once_after_restart(
         "ROUTER_ADMIN_API_KEY": ADMIN_KEY,
         "ROUTER_LEASE_SECONDS": "2",
         "ROUTER_SWEEP_SECONDS": "0.3",
+        # Longer than the restart takes: the status webhooks below come while the router waits.
+        "ROUTER_RESEND_WAIT_SECONDS": "60",
     }
+
+
+def test_a_killed_router_finishes_everything_once_after_restart(
+    standins: tuple[HoldingServer, str, GraphStandIn, str], tmp_path: Path
+) -> None:
+    server, server_url, graph, graph_url = standins
+    env = router_env(server_url, graph_url, tmp_path)
     quick = [(f"1555111{i:04d}", f"quick {i}") for i in range(10)]
     held = [(f"1555222{i:04d}", f"hold {i}") for i in range(20)]
     # Behind five held ones, a second message of the same contact: it must wait its turn.
@@ -93,6 +105,42 @@ def test_a_killed_router_finishes_everything_once_after_restart(
         replies = graph.texts_to(user)
         expected = [f"re: {text}"] + [f"re: {t}" for u, t in behind if u == user]
         assert replies == expected, user
+
+
+def test_a_router_killed_after_the_graph_api_accepted_a_send_replies_once(
+    standins: tuple[HoldingServer, str, GraphStandIn, str], tmp_path: Path
+) -> None:
+    _, server_url, graph, graph_url = standins
+    env = router_env(server_url, graph_url, tmp_path)
+    user = "15553330001"
+    port = free_port()
+
+    with service("router", env, tmp_path, port=port) as router:
+        text = ANSWER_LOST.removeprefix("re: ")
+        body, headers = signed(APP_SECRET, text_message("wamid.lost.1", text, wa_id=user))
+        assert httpx.post(f"{router.url}/webhook", content=body, headers=headers).is_success
+        # Meta has the message; the router waits for the Graph API's answer, and dies.
+        _wait(lambda: bool(graph.held), "the Graph API to accept the send")
+        os.killpg(router.process.pid, signal.SIGKILL)
+        router.process.wait()
+
+    with service("router", env, tmp_path, port=port) as router:
+        # Meta's status webhooks for the message, which carry the tracker it was sent with.
+        graph.deliver_statuses(f"{router.url}/webhook", APP_SECRET)
+        _wait(lambda: _replied(router.url) == 1, "the reply to be recorded")
+        outbound = _messages(router.url, direction="outbound")
+
+    [(wamid, _)] = graph.held
+    assert graph.texts_to(user) == [ANSWER_LOST]
+    assert [(m["wamid"], m["status"]) for m in outbound] == [(wamid, "delivered")]
+
+
+def _messages(router_url: str, **params: Any) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{router_url}/api/v1/messages", params=params, headers={"X-API-Key": ADMIN_KEY}
+    )
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
 
 
 def _replied(router_url: str) -> int:
