@@ -114,6 +114,13 @@ test-bootstrap: ## Check that make finds or installs uv on a new machine (no uv,
 test-%: FORCE .uv ## Run one service's tests, e.g. make test-router
 	@$(call in-service,$*,$(UV) run --locked pytest)
 
+.PHONY: cov
+cov: .uv ## Every service's tests with coverage: a report each, HTML in htmlcov/<service>/index.html
+	@$(foreach s,$(PRESENT),$(call in-service,$(s),$(UV) run --locked pytest --cov=app \
+		--cov-report=term --cov-report=html:$(CURDIR)/htmlcov/$(s));)
+	@echo "==> coverage of app/ (the HTML reports: htmlcov/<service>/index.html)"
+	@$(foreach s,$(PRESENT),echo "    $(s): $$(cd $(s) && $(UV) run --locked coverage report --format=total)%";)
+
 .PHONY: screenshot
 screenshot: .uv ## Regenerate docs/chat.png: the three services end to end, the chat page in headless Chromium
 	@cd simulator && SIMULATOR_SCREENSHOT=$(CURDIR)/docs/chat.png $(UV) run --locked pytest tests/e2e -k chat_page
@@ -141,8 +148,8 @@ format: .uv ## Format and autofix every service: ruff format, ruff check --fix
 		$(call in-service,$(s),$(UV) run --locked ruff check --fix .);)
 
 .PHONY: clean
-clean: ## Remove caches, virtual environments (.tools/ too) and the router's local data
-	@for s in $(SERVICES); do \
-		rm -rf "$$s/.venv" "$$s/.pytest_cache" "$$s/.mypy_cache" "$$s/.ruff_cache"; done
+clean: ## Remove caches, virtual environments (.tools/ too), coverage data and the router's local data
+	@for s in $(SERVICES); do rm -rf "$$s/.venv" "$$s/.pytest_cache" "$$s/.mypy_cache" \
+		"$$s/.ruff_cache" "$$s/.coverage"; done
 	@find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
-	rm -rf router/data .tools
+	rm -rf router/data htmlcov .tools
