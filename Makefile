@@ -76,6 +76,23 @@ logs-%: FORCE ## Follow one service's logs, e.g. make logs-router
 status: ## Show the containers and their health
 	$(COMPOSE) ps
 
+# The services whose tests run inside their image. The simulator's are not among them: they read
+# the router's fixtures and start the other services, which its image does not hold.
+DOCKER_TESTED := server router
+# Passed on when set, so the router's PostgreSQL and Redis cases can use this machine's servers
+# (the container shares the host's network).
+DOCKER_TEST_ENV := TEST_POSTGRES_URL TEST_POSTGRES_DATABASE TEST_REDIS_URL TEST_REDIS_DB REQUIRE_SERVICES
+
+test-server-docker: ## Run the server's tests inside its image (the Dockerfile's test stage; needs Docker)
+test-router-docker: ## Run the router's tests, all but the e2e ones, inside its image (needs Docker)
+.PHONY: $(DOCKER_TESTED:%=test-%-docker)
+$(DOCKER_TESTED:%=test-%-docker): test-%-docker:
+	docker build --target test --tag whatsapp-router-$*:test $*
+	docker run --rm --network host $(DOCKER_TEST_ENV:%=--env %) whatsapp-router-$*:test
+
+.PHONY: test-docker
+test-docker: $(DOCKER_TESTED:%=test-%-docker) ## Run test-server-docker and test-router-docker
+
 ## Local development
 
 .PHONY: run
