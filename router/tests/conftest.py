@@ -107,10 +107,9 @@ async def running_router(settings: Settings) -> AsyncIterator[RouterUnderTest]:
 @pytest.fixture
 def mock_http() -> Iterator[respx.MockRouter]:
     """The Server, mocked at the HTTP layer."""
-    # using="httpx" mocks at the client, whatever transport it has (the router uses aiohttp's).
+    # using="httpx" mocks at the client, whatever transport it has (the Server's is aiohttp's).
     with respx.mock(assert_all_called=False, assert_all_mocked=True, using="httpx") as mock:
         mock.route(host="router").pass_through()  # the test's own client to the app
-        mock.route(url__startswith=GRAPH_URL).pass_through()  # a real server: graph_route
         yield mock
 
 
