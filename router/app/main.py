@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 
 from app.api.messages import router as messages_router
 from app.backend import Backend
-from app.clients import build_whatsapp, http_client
+from app.clients import http_client
 from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.logs import RequestIdMiddleware, configure_logging
+from app.outbound.whatsapp_clients import whatsapp_clients
 from app.pipeline import Pipeline
 from app.queue import JobQueue, Sweeper
 from app.ratelimit import SendRateLimiter, storage_for
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             http_client(
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
             ) as server_client,
-            http_client(timeout=settings.whatsapp_send_timeout_seconds) as graph_client,
+            whatsapp_clients(settings) as clients,
         ):
             backend = Backend(
                 server_client,
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limiter = SendRateLimiter(
                 storage_for(settings.queue_url), settings.whatsapp_messages_per_second
             )
-            sender = Sender(build_whatsapp(settings, graph_client), limiter)
+            sender = Sender(clients, limiter, settings.whatsapp_access_token)
             pipeline = Pipeline(
                 repository,
                 backend,
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "repository": repository,
                     "queue": queue,
                     "backend": backend,
+                    "whatsapp_clients": clients,
                     "sweeper": sweeper,
                 }
             finally:

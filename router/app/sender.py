@@ -1,11 +1,12 @@
 """Sending replies through the Graph API with PyWA."""
 
-import httpx
 import structlog
-from pywa_async.client import WhatsApp
+from pydantic import SecretStr
 from pywa_async.errors import WhatsAppError
 
 from app.errors import SendFailed, SendRetryable
+from app.outbound.graph_session import GraphUnreachable
+from app.outbound.whatsapp_clients import WhatsAppClients
 from app.ratelimit import SendRateLimiter
 
 log = structlog.get_logger()
@@ -46,18 +47,32 @@ class Sender:
     final answer, with its code and title).
     """
 
-    def __init__(self, whatsapp: WhatsApp, limiter: SendRateLimiter) -> None:
-        self._whatsapp = whatsapp
+    def __init__(
+        self, clients: WhatsAppClients, limiter: SendRateLimiter, default_token: SecretStr
+    ) -> None:
+        self._clients = clients
         self._limiter = limiter
+        self._default_token = default_token
 
-    async def send_text(self, phone_number_id: str, to: str, text: str, tracker: str) -> str:
+    async def send_text(
+        self,
+        phone_number_id: str,
+        to: str,
+        text: str,
+        tracker: str,
+        *,
+        access_token: str | None = None,
+    ) -> str:
         """Send one text (at most MAX_TEXT_LENGTH characters); return Meta's wamid for it.
 
         Meta echoes `tracker` in every status webhook of the message (app/trackers.py).
+        `access_token` is the number's own; without one, the deployment's (WHATSAPP_ACCESS_TOKEN).
         """
+        token = access_token or self._default_token.get_secret_value()
+        whatsapp = self._clients.for_number(phone_number_id, token)
         await self._limiter.wait(phone_number_id)
         try:
-            sent = await self._whatsapp.send_message(
+            sent = await whatsapp.send_message(
                 to=to, text=text, sender=phone_number_id, tracker=tracker
             )
         except WhatsAppError as exc:
@@ -65,7 +80,7 @@ class Sender:
             if exc.code in TRANSIENT_CODES or status >= 500 or status == 429 or exc.is_transient:
                 raise SendRetryable(f"Graph API error {exc.code}: {exc.message}", exc.code) from exc
             raise SendFailed(exc.code, exc.message) from exc
-        except httpx.TransportError as exc:
-            raise SendRetryable(f"Graph API unreachable ({type(exc).__name__})") from exc
+        except GraphUnreachable as exc:
+            raise SendRetryable(f"Graph API unreachable ({exc})") from exc
         log.info("message.sent", sent_wamid=sent.id, length=len(text))
         return str(sent.id)

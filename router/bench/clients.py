@@ -1,10 +1,11 @@
 """What one outbound HTTP call costs the Router in CPU, by the client that makes it.
 
 Every reply costs the Router two calls: the Server's `POST /process` (httpx, a prebuilt request on
-aiohttp's transport) and the Graph API's `POST /messages` (PyWA, on the same kind of client). This
-sends each many times, 32 at once, to a minimal stand-in in another process, and prints this
-process's CPU per call next to a bare aiohttp POST of the same body: the floor for any Python
-client here. Run: `cd router && uv run python -m bench.clients`.
+aiohttp's transport) and the Graph API's `POST /messages` (PyWA on a GraphSession over the shared
+aiohttp pool, app/outbound/). This sends each many times, 32 at once, to a minimal stand-in in
+another process, and prints this process's CPU per call next to PyWA's send on httpx (on aiohttp's
+transport, what the Router used before) and a bare aiohttp POST of the same body: the floor for any
+Python client here. Run: `cd router && uv run python -m bench.clients`.
 """
 
 import asyncio
@@ -16,10 +17,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+import httpx
 import uvloop
+from pywa_async.client import WhatsApp
 
 from app.backend import Backend
-from app.clients import build_whatsapp, http_client
+from app.clients import http_client
+from app.outbound.whatsapp_clients import whatsapp_clients
 from tests.conftest import make_settings
 from tests.e2e.processes import free_port, stop, wait_healthy
 
@@ -87,15 +91,29 @@ async def measure(base_url: str) -> list[tuple[str, float]]:
     async with (
         http_client(base_url=base_url, timeout=10) as server_client,
         http_client(timeout=10) as graph_client,
+        whatsapp_clients(settings) as clients,
         aiohttp.ClientSession(base_url) as bare,
     ):
         backend = Backend(server_client)
-        whatsapp = build_whatsapp(settings, graph_client)
+        token = settings.whatsapp_access_token.get_secret_value()
+        on_httpx = WhatsApp(
+            phone_id=PHONE_NUMBER_ID,
+            token=token,
+            session=graph_client,
+            api_version=settings.whatsapp_graph_api_version,
+            validate_updates=False,
+        )
+        graph_client.base_url = httpx.URL(settings.graph_api_base_url)
 
         async def server_call() -> object:
             return await backend.reply_for("hello", request_id="bench")
 
+        async def pywa_on_httpx() -> object:
+            return await on_httpx.send_message(to="15550001234", text="a reply")
+
         async def pywa_send() -> object:
+            # Looked up per call, as the Sender does.
+            whatsapp = clients.for_number(PHONE_NUMBER_ID, token)
             return await whatsapp.send_message(to="15550001234", text="a reply")
 
         async def bare_post() -> object:
@@ -112,8 +130,12 @@ async def measure(base_url: str) -> list[tuple[str, float]]:
                 await cpu_per_call(server_call),
             ),
             (
-                "a Graph API send (PyWA: httpx on aiohttp's transport)",
+                "a Graph API send (PyWA: GraphSession on the shared aiohttp pool)",
                 await cpu_per_call(pywa_send),
+            ),
+            (
+                "the same send, PyWA on httpx on aiohttp's transport (before)",
+                await cpu_per_call(pywa_on_httpx),
             ),
             ("the same send as a bare aiohttp POST (the floor)", await cpu_per_call(bare_post)),
         ]

@@ -27,13 +27,14 @@ from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.store.repository import MessageRepository  # noqa: E402
 
+from . import graph_api  # noqa: E402
 from .backends import fresh_postgres, fresh_redis  # noqa: E402
-from .meta import PHONE_NUMBER_ID, WA_ID  # noqa: E402
+from .meta import PHONE_NUMBER_ID  # noqa: E402
 
 APP_SECRET = "test-app-secret"
 ACCESS_TOKEN = "test-access-token"
 VERIFY_TOKEN = "test-verify-token"
-GRAPH_URL = "http://graph.test"
+GRAPH_URL = graph_api.URL  # a real server: see graph_route
 SERVER_URL = "http://server.test"
 GRAPH_VERSION = "26.0"
 ADMIN_KEY = "test-admin-key"
@@ -105,8 +106,8 @@ async def running_router(settings: Settings) -> AsyncIterator[RouterUnderTest]:
 
 @pytest.fixture
 def mock_http() -> Iterator[respx.MockRouter]:
-    """The Server and the Graph API, mocked at the HTTP layer."""
-    # using="httpx" mocks at the client, whatever transport it has (the router uses aiohttp's).
+    """The Server, mocked at the HTTP layer."""
+    # using="httpx" mocks at the client, whatever transport it has (the Server's is aiohttp's).
     with respx.mock(assert_all_called=False, assert_all_mocked=True, using="httpx") as mock:
         mock.route(host="router").pass_through()  # the test's own client to the app
         yield mock
@@ -123,28 +124,16 @@ def server_route(mock_http: respx.MockRouter) -> respx.Route:
     return mock_http.post(f"{SERVER_URL}/process").mock(side_effect=process)
 
 
-def graph_accepted(wamid: str, to: str = WA_ID) -> httpx.Response:
-    """The Graph API's answer to an accepted send, as Meta gives it."""
-    return httpx.Response(
-        200,
-        json={
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": WA_ID}],
-            "messages": [{"id": wamid}],
-        },
-    )
-
-
 @pytest.fixture
-def graph_route(mock_http: respx.MockRouter) -> respx.Route:
-    counter = iter(range(1, 1_000_000))
-
-    def send(request: httpx.Request) -> httpx.Response:
-        payload = json.loads(request.content)
-        to = payload.get("to") or payload.get("recipient")
-        return graph_accepted(f"wamid.sent{next(counter)}", to)
-
-    return mock_http.post(MESSAGES_URL).mock(side_effect=send)
+async def graph_route() -> AsyncIterator[graph_api.GraphApi]:
+    """The Graph API at GRAPH_URL: accepts every send until the test says otherwise (`.mock`)."""
+    graph = graph_api.GraphApi()
+    await graph.start()
+    try:
+        yield graph
+    finally:
+        await graph.close()
+    assert not graph.failures, graph.failures
 
 
 @pytest.fixture
@@ -164,7 +153,7 @@ async def backends(request: pytest.FixtureRequest, database_url: str) -> dict[st
 
 @pytest.fixture
 async def router(
-    server_route: respx.Route, graph_route: respx.Route, database_url: str
+    server_route: respx.Route, graph_route: graph_api.GraphApi, database_url: str
 ) -> AsyncIterator[RouterUnderTest]:
     async with running_router(make_settings(database_url=database_url)) as under_test:
         yield under_test

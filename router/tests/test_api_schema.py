@@ -10,7 +10,7 @@ they ask for.
 import asyncio
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +27,15 @@ from app.settings import Settings
 
 from .backends import fresh_postgres
 from .conftest import (
+    ACCESS_TOKEN,
     ADMIN_KEY,
     APP_SECRET,
-    MESSAGES_URL,
-    graph_accepted,
     make_settings,
     running_router,
 )
+from .e2e.graph_standin import GraphStandIn
+from .e2e.processes import in_thread
+from .graph_api import GraphApi, accepted
 from .meta import fixture, signed, text_message
 
 UNDELIVERABLE = "15550009999"  # the Graph API refuses every send to this one for good
@@ -49,7 +51,7 @@ def _graph_api() -> Callable[[httpx.Request], httpx.Response]:
         if json.loads(request.content).get("to") == UNDELIVERABLE:
             error = {"message": "Message Undeliverable", "type": "OAuthException", "code": 131026}
             return httpx.Response(400, json={"error": error})
-        return graph_accepted(f"wamid.out{next(sent)}")
+        return accepted(f"wamid.out{next(sent)}")
 
     return send
 
@@ -64,12 +66,15 @@ async def _seed(settings: Settings) -> None:
         text_message("wamid.hello", "hello"),
         image,
     ]
+    graph = GraphApi().mock(side_effect=_graph_api())
+    await graph.start()
     async with running_router(settings) as router:
         for payload in bodies:
             body, headers = signed(APP_SECRET, payload)
             response = await router.client.post("/webhook", content=body, headers=headers)
             assert response.status_code == 200
         await router.settle()
+    await graph.close()
 
 
 # The OpenAPI the router serves at /openapi.json. The app it comes from is never started: each
@@ -88,16 +93,18 @@ def seeded_router(
     mock_http: respx.MockRouter,
     server_route: respx.Route,
     tmp_path: Path,
-) -> FastAPI:
+) -> Iterator[FastAPI]:
     """A router, not started yet, on a store holding a failed, a replied and an ignored message."""
-    mock_http.post(MESSAGES_URL).mock(side_effect=_graph_api())
     if request.param == "postgresql":
         database_url = asyncio.run(fresh_postgres())
     else:
         database_url = f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
-    settings = make_settings(database_url=database_url)
-    asyncio.run(_seed(settings))
-    return create_app(settings)
+    asyncio.run(_seed(make_settings(database_url=database_url)))
+    # Schemathesis runs the app on a thread of its own and stops it only after the test, so its
+    # sends (a replay's) get a Graph API of their own on a thread too: never the stand-in the next
+    # test serves at GRAPH_URL.
+    with in_thread(GraphStandIn(ACCESS_TOKEN).app) as graph_url:
+        yield create_app(make_settings(database_url=database_url, whatsapp_graph_api_url=graph_url))
 
 
 @schema.parametrize()

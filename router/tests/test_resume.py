@@ -20,15 +20,14 @@ from app.trackers import TrackerWatch, new_tracker
 
 from .backends import fresh_postgres
 from .conftest import (
-    MESSAGES_URL,
     SERVER_URL,
     RouterUnderTest,
-    graph_accepted,
     make_settings,
     running_router,
 )
+from .graph_api import STALL, Answer, GraphApi, accepted, meta_error
 from .meta import PHONE_NUMBER_ID, WA_ID, status_update, text_message
-from .test_durability import messages, meta_error, post
+from .test_durability import messages, post
 
 # A database that refuses to end an inbound message as failed: the worker that tried dies there.
 REFUSE_FAILED_ENDING = {
@@ -95,12 +94,10 @@ def inbound(wamid: str, text: str = "hi") -> InboundMessage:
 
 
 async def test_a_worker_dying_after_a_refused_send_never_ends_the_message_replied(
-    store: tuple[str, str], mock_http: respx.MockRouter, server_route: respx.Route
+    store: tuple[str, str], graph_route: GraphApi, server_route: respx.Route
 ) -> None:
     dialect, url = store
-    send = mock_http.post(MESSAGES_URL).mock(
-        return_value=meta_error(400, 131047, "Re-engagement message")
-    )
+    send = graph_route.mock(return_value=meta_error(400, 131047, "Re-engagement message"))
     settings = make_settings(database_url=url, router_resend_wait_seconds=0.1)
     async with running_router(settings) as router, sql(url) as run:
         for statement in REFUSE_FAILED_ENDING[dialect]:
@@ -117,12 +114,12 @@ async def test_a_worker_dying_after_a_refused_send_never_ends_the_message_replie
     assert (found["outbound"]["status"], found["outbound"]["error_code"]) == ("failed", 131047)
 
 
-async def _job_ran(router: RouterUnderTest, send: respx.Route) -> bool:
+async def _job_ran(router: RouterUnderTest, send: GraphApi) -> bool:
     return send.called and not router.state["queue"].busy
 
 
 async def test_a_resumed_message_whose_part_failed_ends_failed(
-    store: tuple[str, str], graph_route: respx.Route, server_route: respx.Route
+    store: tuple[str, str], graph_route: GraphApi, server_route: respx.Route
 ) -> None:
     _, url = store
     settings = make_settings(database_url=url)
@@ -174,7 +171,7 @@ async def waiting_for_a_status(router: RouterUnderTest, inbound_id: int) -> bool
 
 @pytest.mark.parametrize("arrives", ["before the restart", "while the resumed job waits"])
 async def test_a_send_meta_accepted_before_a_crash_is_adopted_not_sent_again(
-    backends: dict[str, str], arrives: str, server_route: respx.Route, graph_route: respx.Route
+    backends: dict[str, str], arrives: str, server_route: respx.Route, graph_route: GraphApi
 ) -> None:
     settings = make_settings(**backends, router_resend_wait_seconds=30)
     async with running_router(settings) as router:
@@ -201,7 +198,7 @@ async def test_a_send_meta_accepted_before_a_crash_is_adopted_not_sent_again(
 
 
 async def test_a_send_no_status_webhook_names_is_sent_again_after_the_wait(
-    database_url: str, server_route: respx.Route, graph_route: respx.Route
+    database_url: str, server_route: respx.Route, graph_route: GraphApi
 ) -> None:
     settings = make_settings(database_url=database_url, router_resend_wait_seconds=0.3)
     async with running_router(settings) as router:
@@ -218,20 +215,21 @@ async def test_a_send_no_status_webhook_names_is_sent_again_after_the_wait(
 
 
 async def test_a_timed_out_send_that_reached_meta_is_not_retried(
-    database_url: str, mock_http: respx.MockRouter, server_route: respx.Route
+    database_url: str, graph_route: GraphApi, server_route: respx.Route
 ) -> None:
     holder: dict[str, RouterUnderTest] = {}
 
-    async def accepted_then_timed_out(request: httpx.Request) -> httpx.Response:
-        if send.call_count > 1:
-            return graph_accepted("wamid.out.second")
+    async def accepted_then_timed_out(request: httpx.Request) -> Answer:
+        if send.call_count > 0:
+            return accepted("wamid.out.second")
         # Meta took the message and reported it; its answer to the router never came.
         tracker = json.loads(request.content)["biz_opaque_callback_data"]
         await post(holder["router"], status_update("wamid.out.slow", "sent", tracker=tracker))
-        raise httpx.ReadTimeout("no answer")
+        return STALL
 
-    send = mock_http.post(MESSAGES_URL).mock(side_effect=accepted_then_timed_out)
-    async with running_router(make_settings(database_url=database_url)) as router:
+    send = graph_route.mock(side_effect=accepted_then_timed_out)
+    settings = make_settings(database_url=database_url, whatsapp_send_timeout_seconds=0.5)
+    async with running_router(settings) as router:
         holder["router"] = router
         await post(router, text_message("wamid.in.slow", "hi"))
         await router.settle()
@@ -248,7 +246,7 @@ async def outbound_parts(router: RouterUnderTest) -> list[Message]:
 
 
 async def test_each_part_is_sent_with_its_own_tracker_stored_before_the_send(
-    database_url: str, mock_http: respx.MockRouter
+    database_url: str, mock_http: respx.MockRouter, graph_route: GraphApi
 ) -> None:
     reply = " ".join(["word"] * 1500)  # 7,499 characters: two parts
     mock_http.post(f"{SERVER_URL}/process").mock(
@@ -261,9 +259,9 @@ async def test_each_part_is_sent_with_its_own_tracker_stored_before_the_send(
         tracker = json.loads(request.content)["biz_opaque_callback_data"]
         stored = {part.tracker: part.status for part in await outbound_parts(holder["router"])}
         seen.append((tracker, stored))
-        return graph_accepted(f"wamid.out.{len(seen)}")
+        return accepted(f"wamid.out.{len(seen)}")
 
-    mock_http.post(MESSAGES_URL).mock(side_effect=send)
+    graph_route.mock(side_effect=send)
     async with running_router(make_settings(database_url=database_url)) as router:
         holder["router"] = router
         await post(router, text_message("wamid.in.long", "hi"))
@@ -279,12 +277,12 @@ async def test_each_part_is_sent_with_its_own_tracker_stored_before_the_send(
 
 
 async def test_a_replayed_part_is_sent_with_a_new_tracker(
-    database_url: str, mock_http: respx.MockRouter, server_route: respx.Route
+    database_url: str, graph_route: GraphApi, server_route: respx.Route
 ) -> None:
-    send = mock_http.post(MESSAGES_URL).mock(
+    send = graph_route.mock(
         side_effect=[
             meta_error(400, 131047, "Re-engagement message"),
-            graph_accepted("wamid.out.replayed"),
+            accepted("wamid.out.replayed"),
         ]
     )
     async with running_router(make_settings(database_url=database_url)) as router:

@@ -2,9 +2,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import respx
 
 from .conftest import APP_SECRET, RouterUnderTest
+from .graph_api import GraphApi
 from .meta import fixture, signed, text_message
 
 
@@ -91,7 +91,7 @@ def _nulls() -> list[tuple[dict[str, Any], int]]:
 
 @pytest.mark.parametrize(("payload", "replies"), _nulls())
 async def test_nulls_and_broken_items_are_200_and_never_5xx(
-    router: RouterUnderTest, graph_route: respx.Route, payload: dict[str, Any], replies: int
+    router: RouterUnderTest, graph_route: GraphApi, payload: dict[str, Any], replies: int
 ) -> None:
     response = await post_signed(router, payload)
     await router.settle()
@@ -101,7 +101,7 @@ async def test_nulls_and_broken_items_are_200_and_never_5xx(
 
 
 async def test_unknown_fields_everywhere_are_ignored(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     body = fixture("message_text")
     body["new_top"] = {"x": 1}
@@ -118,7 +118,7 @@ async def test_unknown_fields_everywhere_are_ignored(
 
 
 async def test_one_broken_message_does_not_hide_its_neighbours(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     body = text_message("wamid.good1", "first")
     messages = _value(body)["messages"]
@@ -134,7 +134,7 @@ async def test_one_broken_message_does_not_hide_its_neighbours(
 
 
 async def test_a_change_for_another_field_is_skipped(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     body = fixture("message_text")
     body["entry"][0]["changes"][0]["field"] = "account_update"

@@ -15,6 +15,7 @@ from .conftest import (
     SERVER_URL,
     RouterUnderTest,
 )
+from .graph_api import GraphApi, meta_error
 from .meta import BSUID, WA_ID, batch, fixture, signed, text_message
 
 NON_TEXT_FIXTURES = [
@@ -43,12 +44,12 @@ async def post(router: RouterUnderTest, payload: Any) -> httpx.Response:
     return await router.client.post("/webhook", content=body, headers=headers)
 
 
-def sent(route: respx.Route) -> list[dict[str, Any]]:
+def sent(route: GraphApi) -> list[dict[str, Any]]:
     return [json.loads(call.request.content) for call in route.calls]
 
 
 async def test_a_text_gets_the_servers_reply_through_the_graph_api(
-    router: RouterUnderTest, server_route: respx.Route, graph_route: respx.Route
+    router: RouterUnderTest, server_route: respx.Route, graph_route: GraphApi
 ) -> None:
     response = await post(router, fixture("message_text"))
     await router.settle()
@@ -69,7 +70,7 @@ async def test_a_text_gets_the_servers_reply_through_the_graph_api(
 
 
 async def test_the_reply_goes_to_the_wa_id_when_meta_gives_one(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     # The 2026 shape carries both a phone number (wa_id) and a BSUID; answer the phone number.
     await post(router, fixture("message_text"))
@@ -81,7 +82,7 @@ async def test_the_reply_goes_to_the_wa_id_when_meta_gives_one(
 
 
 async def test_the_reply_goes_to_the_bsuid_when_there_is_no_phone_number(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     body = fixture("message_text")
     value = body["entry"][0]["changes"][0]["value"]
@@ -99,7 +100,7 @@ async def test_the_reply_goes_to_the_bsuid_when_there_is_no_phone_number(
 
 
 async def test_the_classic_contact_shape_is_answered(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     await post(router, fixture("message_text_classic_no_user_id"))
     await router.settle()
@@ -112,7 +113,7 @@ async def test_the_classic_contact_shape_is_answered(
     ["message_text_reply_context", "message_text_forwarded", "message_text_with_ad_referral"],
 )
 async def test_text_variants_are_answered(
-    router: RouterUnderTest, graph_route: respx.Route, name: str
+    router: RouterUnderTest, graph_route: GraphApi, name: str
 ) -> None:
     await post(router, fixture(name))
     await router.settle()
@@ -121,7 +122,7 @@ async def test_text_variants_are_answered(
 
 
 async def test_every_message_of_a_batched_body_is_answered(
-    router: RouterUnderTest, server_route: respx.Route, graph_route: respx.Route
+    router: RouterUnderTest, server_route: respx.Route, graph_route: GraphApi
 ) -> None:
     # Several entries, and several messages in one change, in one POST.
     two_in_one = text_message("wamid.b1", "one")
@@ -153,7 +154,7 @@ async def test_every_message_of_a_batched_body_is_answered(
 
 
 async def test_a_redelivery_gets_no_second_reply(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     body = fixture("message_text")
     first = await post(router, body)
@@ -170,7 +171,7 @@ async def test_a_redelivery_gets_no_second_reply(
 
 
 async def test_concurrent_duplicate_deliveries_get_one_reply(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     body = text_message("wamid.concurrent", "hello")
 
@@ -184,7 +185,7 @@ async def test_concurrent_duplicate_deliveries_get_one_reply(
 
 @pytest.mark.parametrize("name", NON_TEXT_FIXTURES)
 async def test_non_text_messages_are_accepted_and_not_answered(
-    router: RouterUnderTest, server_route: respx.Route, graph_route: respx.Route, name: str
+    router: RouterUnderTest, server_route: respx.Route, graph_route: GraphApi, name: str
 ) -> None:
     response = await post(router, fixture(name))
     await router.settle()
@@ -196,7 +197,7 @@ async def test_non_text_messages_are_accepted_and_not_answered(
 
 @pytest.mark.parametrize("name", STATUS_FIXTURES)
 async def test_statuses_are_accepted_and_not_answered(
-    router: RouterUnderTest, server_route: respx.Route, graph_route: respx.Route, name: str
+    router: RouterUnderTest, server_route: respx.Route, graph_route: GraphApi, name: str
 ) -> None:
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
         response = await post(router, fixture(name))
@@ -211,7 +212,7 @@ async def test_statuses_are_accepted_and_not_answered(
 
 
 async def test_a_long_reply_is_sent_as_ordered_parts_within_the_limit(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     words = " ".join(f"word{i}" for i in range(1500))  # about 12,400 characters
     await post(router, text_message("wamid.long", words))
@@ -225,7 +226,7 @@ async def test_a_long_reply_is_sent_as_ordered_parts_within_the_limit(
 
 
 async def test_the_ack_does_not_wait_for_the_server(
-    router: RouterUnderTest, mock_http: respx.MockRouter, graph_route: respx.Route
+    router: RouterUnderTest, mock_http: respx.MockRouter, graph_route: GraphApi
 ) -> None:
     release = asyncio.Event()
 
@@ -256,7 +257,7 @@ async def test_the_ack_does_not_wait_for_the_server(
 async def test_a_server_failure_is_logged_with_the_message_id_and_acked(
     router: RouterUnderTest,
     mock_http: respx.MockRouter,
-    graph_route: respx.Route,
+    graph_route: GraphApi,
     failure: httpx.Response | Exception,
 ) -> None:
     def fail(request: httpx.Request) -> httpx.Response:
@@ -282,20 +283,14 @@ async def test_a_server_failure_is_logged_with_the_message_id_and_acked(
 
 
 async def test_a_graph_api_error_is_logged_with_metas_code(
-    router: RouterUnderTest, mock_http: respx.MockRouter
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
-    mock_http.post(MESSAGES_URL).mock(
-        return_value=httpx.Response(
+    graph_route.mock(
+        return_value=meta_error(
             400,
-            json={
-                "error": {
-                    "message": "Re-engagement message",
-                    "type": "OAuthException",
-                    "code": 131047,
-                    "error_data": {"messaging_product": "whatsapp", "details": "outside window"},
-                    "fbtrace_id": "Abc",
-                }
-            },
+            131047,
+            "Re-engagement message",
+            error_data={"messaging_product": "whatsapp", "details": "outside window"},
         )
     )
 

@@ -3,11 +3,12 @@ import json
 import respx
 
 from .conftest import APP_SECRET, RouterUnderTest, make_settings, running_router
+from .graph_api import GraphApi
 from .meta import fixture, sign, signed
 
 
 async def test_missing_signature_is_401_and_nothing_runs(
-    router: RouterUnderTest, server_route: respx.Route, graph_route: respx.Route
+    router: RouterUnderTest, server_route: respx.Route, graph_route: GraphApi
 ) -> None:
     body = json.dumps(fixture("message_text")).encode()
 
@@ -23,7 +24,7 @@ async def test_missing_signature_is_401_and_nothing_runs(
 
 
 async def test_wrong_signature_is_403_and_nothing_runs(
-    router: RouterUnderTest, server_route: respx.Route, graph_route: respx.Route
+    router: RouterUnderTest, server_route: respx.Route, graph_route: GraphApi
 ) -> None:
     body = json.dumps(fixture("message_text")).encode()
 
@@ -57,7 +58,7 @@ async def test_a_body_changed_after_signing_is_403(
 
 
 async def test_the_signature_covers_the_exact_bytes(
-    router: RouterUnderTest, graph_route: respx.Route
+    router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     # Meta's bytes are not re-serialised: a signature of other whitespace must fail.
     pretty = json.dumps(fixture("message_text"), indent=3).encode()
@@ -77,7 +78,7 @@ async def test_the_signature_covers_the_exact_bytes(
 
 
 async def test_unsigned_webhooks_only_with_the_development_switch(
-    server_route: respx.Route, graph_route: respx.Route
+    server_route: respx.Route, graph_route: GraphApi
 ) -> None:
     settings = make_settings(whatsapp_app_secret=None, router_allow_unsigned_webhooks=True)
     async with running_router(settings) as router:

@@ -1,0 +1,1 @@
+"""3. Sending: the Graph API clients per number, on one connection pool."""
