@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.router_migrate_on_start:
             await migrate(engine)
         repository = MessageRepository(engine, session_factory(engine))
-        queue = JobQueue(settings.queue_url, settings.router_workers)
+        queue = JobQueue(settings.queue_url, settings.router_workers, settings.router_queue_name)
         async with (
             http_client(
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 graph_api=settings.graph_api_base_url,
                 server=str(settings.server_base_url),
                 database=engine.url.render_as_string(hide_password=True),
-                queue="memory" if queue.in_process else "redis",
+                queue=queue.kind,
                 jobs="here" if settings.router_process_jobs else "in worker processes",
             )
             try:

@@ -36,8 +36,13 @@ ENV_SOURCES = SettingsConfigDict(
 
 
 def redis_url_of(queue_url: str) -> str | None:
-    """The Redis URL when QUEUE_URL names Redis; None for the in-process queue."""
+    """The Redis URL when QUEUE_URL names Redis; None for any other queue."""
     return queue_url if queue_url.startswith(("redis://", "rediss://")) else None
+
+
+def amqp_url_of(queue_url: str) -> str | None:
+    """The RabbitMQ URL when QUEUE_URL names RabbitMQ (AMQP 0-9-1); None for any other queue."""
+    return queue_url if queue_url.startswith(("amqp://", "amqps://")) else None
 
 
 class Settings(BaseSettings):
@@ -61,9 +66,12 @@ class Settings(BaseSettings):
     # The store and the queue. Embedded defaults: a SQLite file and an in-process queue.
     database_url: str = DEFAULT_DATABASE_URL
     queue_url: str = "memory://"
+    # RabbitMQ only: the queue (and its exchange) this deployment's jobs go through, so that
+    # deployments sharing one RabbitMQ server keep apart.
+    router_queue_name: str = Field(default="whatsapp-router", min_length=1, max_length=200)
     router_migrate_on_start: bool = True
     # false: this process only takes webhooks (and serves the API); worker processes, started with
-    # true against the same Redis queue and database, run the jobs. Needs QUEUE_URL=redis://...
+    # true against the same queue and database, run the jobs. Needs a Redis or RabbitMQ queue.
     router_process_jobs: bool = True
 
     # Retries of transient failures (the Server, Graph API 5xx/throttling), with backoff and jitter.
@@ -112,16 +120,21 @@ class Settings(BaseSettings):
     @field_validator("queue_url")
     @classmethod
     def _known_queue(cls, url: str) -> str:
-        if url != "memory://" and redis_url_of(url) is None:
-            raise ValueError(f"must be memory:// or redis://..., not {url.split(':')[0]}://")
+        if url != "memory://" and redis_url_of(url) is None and amqp_url_of(url) is None:
+            # The scheme only: the rest of the URL may hold a password.
+            raise ValueError(
+                "must be memory://, redis://... (rediss://) or amqp://... (amqps://), "
+                f"not {url.split(':')[0]}://"
+            )
         return url
 
     @model_validator(mode="after")
     def _jobs_need_a_shared_queue(self) -> "Settings":
-        if not self.router_process_jobs and redis_url_of(self.queue_url) is None:
+        if not self.router_process_jobs and self.queue_url == "memory://":
             raise ValueError(
                 "ROUTER_PROCESS_JOBS=false needs a queue shared with worker processes "
-                "(QUEUE_URL=redis://...): the in-process queue would never run its jobs"
+                "(QUEUE_URL=redis://... or amqp://...): the in-process queue would never run "
+                "its jobs"
             )
         return self
 

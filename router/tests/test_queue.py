@@ -1,8 +1,10 @@
 """The in-process queue holds a message once, however often it is asked for, and looks at it again
 when it was asked for while its job ran. The Redis queue adds and acknowledges through one
-client."""
+client. RabbitMQ hands a worker no more jobs than it runs."""
 
 import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -10,7 +12,7 @@ from redis.asyncio import Redis
 
 from app.queue import JobQueue
 
-from .backends import fresh_redis
+from .backends import fresh_rabbitmq, fresh_redis, rabbitmq_ready_messages
 
 
 async def test_a_message_waiting_in_the_queue_is_queued_once() -> None:
@@ -102,3 +104,51 @@ async def test_jobs_on_redis_are_added_and_acknowledged_through_one_client(
     assert pending == 0  # every job acknowledged
     # At most the receiver's own, for its reads, if it started listening only now.
     assert clients <= 1, f"{clients} Redis clients built for 50 jobs"
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool] | bool], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            outcome = condition()
+            if await outcome if inspect.isawaitable(outcome) else outcome:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def adding_only(queue_settings: dict[str, str]) -> JobQueue:
+    """A JobQueue that adds jobs and runs none, as a webhook-only router's does."""
+    web = JobQueue(queue_settings["queue_url"], 1, queue_settings["router_queue_name"])
+
+    async def never(message_id: int) -> None:
+        raise AssertionError("a queue that only adds ran a job")
+
+    web.register(never)
+    await web.start(receive=False)
+    return web
+
+
+async def test_a_rabbitmq_worker_takes_only_as_many_jobs_as_it_runs() -> None:
+    shared = await fresh_rabbitmq()
+    web = await adding_only(shared)
+    worker = JobQueue(shared["queue_url"], 2, shared["router_queue_name"])
+    gate = asyncio.Event()
+    running: list[int] = []
+
+    async def held(message_id: int) -> None:
+        running.append(message_id)
+        await gate.wait()
+
+    worker.register(held)
+    await worker.start()
+    for message_id in range(5):
+        await web.enqueue(message_id)
+    await wait_for(lambda: len(running) == 2)
+
+    # The other three wait in RabbitMQ for any worker with room, not in this one's buffer.
+    ready = await rabbitmq_ready_messages(shared)
+    gate.set()
+    await wait_for(lambda: len(running) == 5 and not worker.busy)
+    await worker.stop()
+    await web.stop()
+
+    assert ready == 3

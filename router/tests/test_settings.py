@@ -109,6 +109,26 @@ def test_the_verify_token_is_masked_in_access_logs() -> None:
     assert "hub.verify_token=***&hub.challenge=9" in line
 
 
-def test_an_unknown_queue_is_a_settings_error() -> None:
-    with pytest.raises(ValidationError, match="must be memory:// or redis://"):
-        make_settings(queue_url="amqp://127.0.0.1")
+def test_an_unknown_queue_is_a_start_up_error_naming_the_three_known(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    for name in REQUIRED:
+        clean_env.setenv(name, "1")
+    clean_env.setenv("QUEUE_URL", "kafka://user:queue-password@127.0.0.1")
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+
+    message = str(caught.value)
+    assert "QUEUE_URL" in message
+    assert "must be memory://, redis://... (rediss://) or amqp://... (amqps://)" in message
+    assert "not kafka://" in message
+    assert "queue-password" not in message
+
+
+@pytest.mark.parametrize(
+    "queue_url",
+    ["memory://", "redis://127.0.0.1:6379/0", "amqp://guest:guest@127.0.0.1:5672/", "amqps://h/"],
+)
+def test_known_queues_are_accepted(queue_url: str) -> None:
+    assert make_settings(queue_url=queue_url).queue_url == queue_url
