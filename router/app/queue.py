@@ -4,7 +4,7 @@ when `QUEUE_URL=amqp://...`.
 The store is the source of truth and the queue only says "look at message N": a job lost with a
 crashed process is found again by the sweep, which re-queues unfinished work nobody holds. A shared
 queue hands a job back to another worker anyway when its worker dies before acknowledging it, and
-a job is acknowledged only once it ran.
+a job is acknowledged only once it ended.
 """
 
 import asyncio
@@ -15,7 +15,14 @@ from typing import Any, Literal
 import structlog
 from aio_pika import ExchangeType
 from redis.asyncio import Redis
-from taskiq import AcknowledgeType, AsyncBroker, BrokerMessage, InMemoryBroker
+from taskiq import (
+    AcknowledgeType,
+    AsyncBroker,
+    BrokerMessage,
+    Context,
+    InMemoryBroker,
+    TaskiqDepends,
+)
 from taskiq.api import run_receiver_task
 from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
 from taskiq_redis import RedisStreamBroker
@@ -124,7 +131,18 @@ class JobQueue:
         return self.kind == "memory"
 
     def register(self, handler: Callable[[int], Awaitable[None]]) -> None:
-        async def process_message(message_id: int) -> None:
+        async def process_message(message_id: int, context: Context = TaskiqDepends()) -> None:
+            try:
+                await run(message_id)
+            finally:
+                # Acknowledged once the job ended, well or not (the store knows which). A job
+                # cancelled before its end, at shutdown, is not: taskiq would acknowledge it as
+                # run, and the queue hands an unacknowledged job to another worker instead.
+                task = asyncio.current_task()
+                if context.is_ackable and task is not None and not task.cancelling():
+                    await context.ack()
+
+        async def run(message_id: int) -> None:
             async with self._workers:
                 task = asyncio.current_task()
                 assert task is not None
@@ -169,8 +187,9 @@ class JobQueue:
                 run_receiver_task(
                     self.broker,
                     max_async_tasks=self._concurrency,
-                    # Only once the job ran: a job whose process dies first is delivered again.
-                    ack_time=AcknowledgeType.WHEN_EXECUTED,
+                    # process_message acknowledges: a job whose process dies or stops before it
+                    # ends is delivered again.
+                    ack_time=AcknowledgeType.MANUAL,
                 )
             )
 

@@ -1,6 +1,6 @@
 """The in-process queue holds a message once, however often it is asked for, and looks at it again
 when it was asked for while its job ran. The Redis queue adds and acknowledges through one
-client. RabbitMQ hands a worker no more jobs than it runs."""
+client. RabbitMQ acknowledges a job once it ran and hands a worker no more jobs than it runs."""
 
 import asyncio
 import inspect
@@ -125,6 +125,43 @@ async def adding_only(queue_settings: dict[str, str]) -> JobQueue:
     web.register(never)
     await web.start(receive=False)
     return web
+
+
+async def test_rabbitmq_acknowledges_a_job_once_it_ran_and_redelivers_a_stopped_one() -> None:
+    shared = await fresh_rabbitmq()
+    web = await adding_only(shared)
+    first = JobQueue(shared["queue_url"], 4, shared["router_queue_name"])
+    ran: list[int] = []
+
+    async def stuck_on_1(message_id: int) -> None:
+        if message_id == 1:
+            await asyncio.Event().wait()  # still running when the router stops
+        ran.append(message_id)
+
+    first.register(stuck_on_1)
+    await first.start()
+    await web.enqueue(1)
+    await web.enqueue(2)
+    await wait_for(lambda: ran == [2] and first.busy)
+    # Stopped as the router's lifespan stops it: job 1 cancelled before it ended.
+    assert await first.drain(0) == [1]
+    await first.stop()
+
+    second = JobQueue(shared["queue_url"], 4, shared["router_queue_name"])
+    again: list[int] = []
+
+    async def record(message_id: int) -> None:
+        again.append(message_id)
+
+    second.register(record)
+    await second.start()
+    await wait_for(lambda: again == [1])
+    await wait_for(lambda: not second.busy)
+    await second.stop()
+    await web.stop()
+
+    assert again == [1]  # 2 had been acknowledged: it came back to nobody
+    assert await rabbitmq_ready_messages(shared) == 0  # nor was it left in the queue
 
 
 async def test_a_rabbitmq_worker_takes_only_as_many_jobs_as_it_runs() -> None:
