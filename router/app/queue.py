@@ -33,6 +33,7 @@ log = structlog.get_logger()
 
 TASK_NAME = "router.process_message"
 PING_TIMEOUT_SECONDS = 2.0
+ENQUEUE_TIMEOUT_SECONDS = 5.0
 
 
 class StreamBroker(RedisStreamBroker):
@@ -171,7 +172,10 @@ class JobQueue:
                 return
             self._waiting.add(message_id)
         try:
-            await self._task.kiq(message_id)
+            # Bounded: a queue server that stops answering must not hold a webhook's 200. The
+            # message is stored; the sweep queues it again.
+            async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
+                await self._task.kiq(message_id)
         except BaseException:
             self._waiting.discard(message_id)
             raise

@@ -109,13 +109,14 @@ async def rabbitmq_ready_messages(queue_settings: dict[str, str]) -> int:
 
 
 class TcpProxy:
-    """A local port forwarding to a server, to make that server vanish."""
+    """A local port forwarding to a server, to make that server vanish or go silent."""
 
     def __init__(self, url: str, default_port: int) -> None:
         self._target_url = url
         parts = urlsplit(url)
         self._target = (parts.hostname or "127.0.0.1", parts.port or default_port)
         self._streams: list[asyncio.StreamWriter] = []
+        self._silent = asyncio.Event()
         self._server: asyncio.Server | None = None
 
     @property
@@ -130,6 +131,10 @@ class TcpProxy:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._forward, "127.0.0.1", 0)
+
+    def silence(self) -> None:
+        """Connections stay open and nothing more goes through, like a server that hangs."""
+        self._silent.set()
 
     async def cut(self) -> None:
         """Every connection closed and no new one taken, like a server that is gone."""
@@ -150,8 +155,9 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
+                if not self._silent.is_set():
+                    writer.write(data)
+                    await writer.drain()
         writer.close()
 
 

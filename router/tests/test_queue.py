@@ -4,15 +4,17 @@ client. RabbitMQ acknowledges a job once it ran and hands a worker no more jobs 
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
+from app import queue as queue_module
 from app.queue import JobQueue
 
-from .backends import fresh_rabbitmq, fresh_redis, rabbitmq_ready_messages
+from .backends import fresh_rabbitmq, fresh_redis, rabbitmq_ready_messages, tcp_proxy
 
 
 async def test_a_message_waiting_in_the_queue_is_queued_once() -> None:
@@ -189,3 +191,24 @@ async def test_a_rabbitmq_worker_takes_only_as_many_jobs_as_it_runs() -> None:
     await web.stop()
 
     assert ready == 3
+
+
+async def test_an_enqueue_on_a_queue_server_that_hangs_fails_within_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The webhook answers only after it queued its jobs: a silent queue must not hold that 200.
+    monkeypatch.setattr(queue_module, "ENQUEUE_TIMEOUT_SECONDS", 0.3)
+    shared = await fresh_rabbitmq()
+    async with tcp_proxy(shared["queue_url"], 5672) as proxy:
+        web = await adding_only({**shared, "queue_url": proxy.url})
+        await web.enqueue(1)
+        proxy.silence()
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(3):  # the test's own bound, were the queue's missing
+                await web.enqueue(2)
+        took = time.monotonic() - started
+        await proxy.cut()
+        await web.stop()
+
+    assert took < 2
