@@ -53,6 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await migrate(engine)
         repository = MessageRepository(engine, session_factory(engine))
         queue = JobQueue(settings.queue_url, settings.router_workers, settings.router_queue_name)
+        if queue.kind == "rabbitmq" and settings.rate_limit_url == "memory://":
+            log.warning(
+                "ratelimit.per_process",
+                detail="the send rate limit is kept in this process only: several router "
+                "processes on one RabbitMQ queue may each send WHATSAPP_MESSAGES_PER_SECOND per "
+                "number. Set ROUTER_RATE_LIMIT_URL=redis://... to share one budget.",
+            )
         async with (
             http_client(
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
@@ -65,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 breaker_ttl=settings.router_breaker_ttl_seconds,
             )
             limiter = SendRateLimiter(
-                storage_for(settings.queue_url), settings.whatsapp_messages_per_second
+                storage_for(settings.rate_limit_url), settings.whatsapp_messages_per_second
             )
             sender = Sender(build_whatsapp(settings, graph_client), limiter)
             pipeline = Pipeline(

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # false: this process only takes webhooks (and serves the API); worker processes, started with
     # true against the same queue and database, run the jobs. Needs a Redis or RabbitMQ queue.
     router_process_jobs: bool = True
+    # Where the per-number send budget is kept: memory:// (per process) or redis://... (shared by
+    # every process). Unset: the queue's Redis when the queue is Redis, else memory.
+    router_rate_limit_url: str | None = None
 
     # Retries of transient failures (the Server, Graph API 5xx/throttling), with backoff and jitter.
     router_retry_max_attempts: int = Field(default=8, ge=1)
@@ -128,6 +131,17 @@ class Settings(BaseSettings):
             )
         return url
 
+    @field_validator("router_rate_limit_url")
+    @classmethod
+    def _known_rate_limit_store(cls, url: str | None) -> str | None:
+        if not url:
+            return None  # left empty in .env: the default
+        if url != "memory://" and redis_url_of(url) is None:
+            raise ValueError(
+                f"must be memory:// or redis://... (rediss://), not {url.split(':')[0]}://"
+            )
+        return url
+
     @model_validator(mode="after")
     def _jobs_need_a_shared_queue(self) -> "Settings":
         if not self.router_process_jobs and self.queue_url == "memory://":
@@ -137,6 +151,11 @@ class Settings(BaseSettings):
                 "its jobs"
             )
         return self
+
+    @property
+    def rate_limit_url(self) -> str:
+        """ROUTER_RATE_LIMIT_URL, else the queue's Redis, else memory://."""
+        return self.router_rate_limit_url or redis_url_of(self.queue_url) or "memory://"
 
     @property
     def graph_api_base_url(self) -> str:

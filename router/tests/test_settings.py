@@ -132,3 +132,27 @@ def test_an_unknown_queue_is_a_start_up_error_naming_the_three_known(
 )
 def test_known_queues_are_accepted(queue_url: str) -> None:
     assert make_settings(queue_url=queue_url).queue_url == queue_url
+
+
+@pytest.mark.parametrize(
+    ("queue_url", "rate_limit_url", "kept_in"),
+    [
+        ("memory://", None, "memory://"),
+        ("redis://127.0.0.1:6379/3", None, "redis://127.0.0.1:6379/3"),
+        ("amqp://127.0.0.1:5672/", None, "memory://"),
+        ("amqp://127.0.0.1:5672/", "", "memory://"),
+        ("amqp://127.0.0.1:5672/", "redis://127.0.0.1:6379/4", "redis://127.0.0.1:6379/4"),
+        ("redis://127.0.0.1:6379/3", "memory://", "memory://"),
+    ],
+)
+def test_the_rate_limit_is_kept_in_the_queues_redis_unless_named(
+    queue_url: str, rate_limit_url: str | None, kept_in: str
+) -> None:
+    settings = make_settings(queue_url=queue_url, router_rate_limit_url=rate_limit_url)
+
+    assert settings.rate_limit_url == kept_in
+
+
+def test_an_unknown_rate_limit_store_is_a_settings_error() -> None:
+    with pytest.raises(ValidationError, match="must be memory:// or redis://"):
+        make_settings(router_rate_limit_url="amqp://127.0.0.1:5672/")
