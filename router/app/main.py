@@ -53,7 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.router_migrate_on_start:
             await migrate(engine)
         repository = MessageRepository(engine, session_factory(engine))
-        queue = JobQueue(settings.queue_url, settings.router_workers)
+        queue = JobQueue(settings.queue_url, settings.router_workers, settings.router_queue_name)
+        if queue.kind == "rabbitmq" and settings.rate_limit_url == "memory://":
+            log.warning(
+                "ratelimit.per_process",
+                detail="the send rate limit is kept in this process only: several router "
+                "processes on one RabbitMQ queue may each send WHATSAPP_MESSAGES_PER_SECOND per "
+                "number. Set ROUTER_RATE_LIMIT_URL=redis://... to share one budget.",
+            )
         async with (
             http_client(
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
@@ -66,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 breaker_ttl=settings.router_breaker_ttl_seconds,
             )
             limiter = SendRateLimiter(
-                storage_for(settings.queue_url), settings.whatsapp_messages_per_second
+                storage_for(settings.rate_limit_url), settings.whatsapp_messages_per_second
             )
             sender = Sender(clients, limiter, settings.whatsapp_access_token)
             pipeline = Pipeline(
@@ -106,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 graph_api=settings.graph_api_base_url,
                 server=str(settings.server_base_url),
                 database=engine.url.render_as_string(hide_password=True),
-                queue="memory" if queue.in_process else "redis",
+                queue=queue.kind,
                 jobs="here" if settings.router_process_jobs else "in worker processes",
             )
             try:

@@ -1,25 +1,39 @@
-"""The job queue (taskiq): in-process by default, Redis when `QUEUE_URL=redis://...`.
+"""The job queue (taskiq): in-process by default, Redis when `QUEUE_URL=redis://...`, RabbitMQ
+when `QUEUE_URL=amqp://...`.
 
 The store is the source of truth and the queue only says "look at message N": a job lost with a
-crashed process is found again by the sweep, which re-queues unfinished work nobody holds.
+crashed process is found again by the sweep, which re-queues unfinished work nobody holds. A shared
+queue hands a job back to another worker anyway when its worker dies before acknowledging it, and
+a job is acknowledged only once it ended.
 """
 
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import structlog
+from aio_pika import ExchangeType
 from redis.asyncio import Redis
-from taskiq import AsyncBroker, BrokerMessage, InMemoryBroker
+from taskiq import (
+    AcknowledgeType,
+    AsyncBroker,
+    BrokerMessage,
+    Context,
+    InMemoryBroker,
+    TaskiqDepends,
+)
 from taskiq.api import run_receiver_task
+from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
 from taskiq_redis import RedisStreamBroker
 
-from app.settings import redis_url_of
+from app.settings import amqp_url_of, redis_url_of
 
 log = structlog.get_logger()
 
 TASK_NAME = "router.process_message"
+PING_TIMEOUT_SECONDS = 2.0
+ENQUEUE_TIMEOUT_SECONDS = 5.0
 
 
 class StreamBroker(RedisStreamBroker):
@@ -53,17 +67,57 @@ class StreamBroker(RedisStreamBroker):
         await super().shutdown()
 
 
+class AmqpBroker(AioPikaBroker):
+    """taskiq-aio-pika's broker on one durable queue named for this deployment.
+
+    The queue is a quorum queue (taskiq-aio-pika's default; RabbitMQ's durable, replicated type)
+    and its messages are persistent, so jobs outlive a RabbitMQ restart. Its exchange has the
+    queue's name too: deployments sharing one RabbitMQ keep apart by ROUTER_QUEUE_NAME alone.
+    """
+
+    def __init__(self, url: str, queue_name: str, prefetch: int) -> None:
+        super().__init__(
+            url,
+            # Unacknowledged deliveries RabbitMQ hands this process at once: as many as it runs,
+            # so the rest wait in the queue for a worker with room instead of behind busy jobs.
+            qos=prefetch,
+            exchange=Exchange(name=queue_name, type=ExchangeType.DIRECT),
+            task_queues=[Queue(name=queue_name)],
+            dead_letter_queue=Queue(name=f"{queue_name}.dead_letter"),
+            client_properties={"connection_name": queue_name},
+            timeout=10,
+        )
+        self.queue_name = queue_name
+
+    async def ping(self) -> None:
+        """A round trip to RabbitMQ on the connection jobs are added on: does our queue exist?"""
+        if self.write_channel is None:
+            raise RuntimeError("the queue is not started")
+        # aio-pika answers a passive declare of a queue it declared itself from its cache; the
+        # channel underneath asks the server.
+        channel = await self.write_channel.get_underlay_channel()
+        await channel.queue_declare(self.queue_name, passive=True, timeout=PING_TIMEOUT_SECONDS)
+
+
+QueueKind = Literal["memory", "redis", "rabbitmq"]
+
+
 class JobQueue:
-    def __init__(self, url: str, workers: int) -> None:
-        """`url` is QUEUE_URL, already checked by the settings: memory:// or redis://..."""
+    def __init__(self, url: str, workers: int, name: str = "whatsapp-router") -> None:
+        """`url` is QUEUE_URL, already checked by the settings: memory://, redis://... or
+        amqp://...; `name` is RabbitMQ's queue (ROUTER_QUEUE_NAME)."""
         self._workers = asyncio.Semaphore(workers)
         self._concurrency = workers
         self._redis_url = redis_url_of(url)
-        self.broker: AsyncBroker = (
-            StreamBroker(self._redis_url, idle_timeout=60_000)
-            if self._redis_url
-            else InMemoryBroker(max_async_tasks=workers)
-        )
+        amqp_url = amqp_url_of(url)
+        self.kind: QueueKind
+        self.broker: AsyncBroker
+        if self._redis_url is not None:
+            self.kind, self.broker = "redis", StreamBroker(self._redis_url, idle_timeout=60_000)
+        elif amqp_url is not None:
+            self.kind, self.broker = "rabbitmq", AmqpBroker(amqp_url, name, prefetch=workers)
+        else:
+            self.kind, self.broker = "memory", InMemoryBroker(max_async_tasks=workers)
         self._receiver: asyncio.Task[None] | None = None
         self._in_flight: dict[asyncio.Task[object], int] = {}
         # In-process only (a Redis queue is shared, not ours to know): the messages queued here and
@@ -75,10 +129,21 @@ class JobQueue:
 
     @property
     def in_process(self) -> bool:
-        return self._redis_url is None
+        return self.kind == "memory"
 
     def register(self, handler: Callable[[int], Awaitable[None]]) -> None:
-        async def process_message(message_id: int) -> None:
+        async def process_message(message_id: int, context: Context = TaskiqDepends()) -> None:
+            try:
+                await run(message_id)
+            finally:
+                # Acknowledged once the job ended, well or not (the store knows which). A job
+                # cancelled before its end, at shutdown, is not: taskiq would acknowledge it as
+                # run, and the queue hands an unacknowledged job to another worker instead.
+                task = asyncio.current_task()
+                if context.is_ackable and task is not None and not task.cancelling():
+                    await context.ack()
+
+        async def run(message_id: int) -> None:
             async with self._workers:
                 task = asyncio.current_task()
                 assert task is not None
@@ -107,17 +172,29 @@ class JobQueue:
                 return
             self._waiting.add(message_id)
         try:
-            await self._task.kiq(message_id)
+            # Bounded: a queue server that stops answering must not hold a webhook's 200. The
+            # message is stored; the sweep queues it again.
+            async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
+                await self._task.kiq(message_id)
         except BaseException:
             self._waiting.discard(message_id)
             raise
 
     async def start(self, *, receive: bool = True) -> None:
         """Open the broker; with `receive`, also run this process's share of the jobs."""
+        receiving = receive and not self.in_process
+        # Set before start-up: the RabbitMQ broker opens its consuming connection only in a worker.
+        self.broker.is_worker_process = receiving
         await self.broker.startup()
-        if receive and not self.in_process:
+        if receiving:
             self._receiver = asyncio.create_task(
-                run_receiver_task(self.broker, max_async_tasks=self._concurrency)
+                run_receiver_task(
+                    self.broker,
+                    max_async_tasks=self._concurrency,
+                    # process_message acknowledges: a job whose process dies or stops before it
+                    # ends is delivered again.
+                    ack_time=AcknowledgeType.MANUAL,
+                )
             )
 
     @property
@@ -144,8 +221,13 @@ class JobQueue:
 
     async def ping(self) -> None:
         if self._redis_url is not None:
-            async with Redis.from_url(self._redis_url, socket_timeout=2) as redis:
+            async with Redis.from_url(
+                self._redis_url, socket_timeout=PING_TIMEOUT_SECONDS
+            ) as redis:
                 await redis.ping()
+        elif isinstance(self.broker, AmqpBroker):
+            async with asyncio.timeout(PING_TIMEOUT_SECONDS):
+                await self.broker.ping()
 
 
 class Sweeper:

@@ -1,7 +1,9 @@
 """Outbound throughput per phone number, with the `limits` library.
 
-In memory by default; in Redis when the queue is Redis, so that every router process shares one
-budget per number.
+Where the budget is kept is ROUTER_RATE_LIMIT_URL (settings.rate_limit_url): in Redis when the
+queue is Redis, so that every router process shares one budget per number; in memory otherwise,
+one budget per process. A RabbitMQ queue brings no shared store of its own: several processes on it
+share a budget only when ROUTER_RATE_LIMIT_URL names a Redis.
 """
 
 import asyncio
@@ -22,8 +24,9 @@ from app.settings import redis_url_of
 REDIS_CONNECTIONS = 32
 
 
-def storage_for(queue_url: str) -> Storage:
-    redis_url = redis_url_of(queue_url)
+def storage_for(url: str) -> Storage:
+    """The limit's store for `url`: redis://... or, for anything else, this process's memory."""
+    redis_url = redis_url_of(url)
     if redis_url is not None:
         # redis-py, the client the queue uses too (limits' default, coredis, would be a second one).
         pool = BlockingConnectionPool.from_url(

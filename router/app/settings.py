@@ -36,8 +36,13 @@ ENV_SOURCES = SettingsConfigDict(
 
 
 def redis_url_of(queue_url: str) -> str | None:
-    """The Redis URL when QUEUE_URL names Redis; None for the in-process queue."""
+    """The Redis URL when QUEUE_URL names Redis; None for any other queue."""
     return queue_url if queue_url.startswith(("redis://", "rediss://")) else None
+
+
+def amqp_url_of(queue_url: str) -> str | None:
+    """The RabbitMQ URL when QUEUE_URL names RabbitMQ (AMQP 0-9-1); None for any other queue."""
+    return queue_url if queue_url.startswith(("amqp://", "amqps://")) else None
 
 
 class Settings(BaseSettings):
@@ -61,10 +66,16 @@ class Settings(BaseSettings):
     # The store and the queue. Embedded defaults: a SQLite file and an in-process queue.
     database_url: str = DEFAULT_DATABASE_URL
     queue_url: str = "memory://"
+    # RabbitMQ only: the queue (and its exchange) this deployment's jobs go through, so that
+    # deployments sharing one RabbitMQ server keep apart.
+    router_queue_name: str = Field(default="whatsapp-router", min_length=1, max_length=200)
     router_migrate_on_start: bool = True
     # false: this process only takes webhooks (and serves the API); worker processes, started with
-    # true against the same Redis queue and database, run the jobs. Needs QUEUE_URL=redis://...
+    # true against the same queue and database, run the jobs. Needs a Redis or RabbitMQ queue.
     router_process_jobs: bool = True
+    # Where the per-number send budget is kept: memory:// (per process) or redis://... (shared by
+    # every process). Unset: the queue's Redis when the queue is Redis, else memory.
+    router_rate_limit_url: str | None = None
 
     # Retries of transient failures (the Server, Graph API 5xx/throttling), with backoff and jitter.
     router_retry_max_attempts: int = Field(default=8, ge=1)
@@ -115,18 +126,39 @@ class Settings(BaseSettings):
     @field_validator("queue_url")
     @classmethod
     def _known_queue(cls, url: str) -> str:
+        if url != "memory://" and redis_url_of(url) is None and amqp_url_of(url) is None:
+            # The scheme only: the rest of the URL may hold a password.
+            raise ValueError(
+                "must be memory://, redis://... (rediss://) or amqp://... (amqps://), "
+                f"not {url.split(':')[0]}://"
+            )
+        return url
+
+    @field_validator("router_rate_limit_url")
+    @classmethod
+    def _known_rate_limit_store(cls, url: str | None) -> str | None:
+        if not url:
+            return None  # left empty in .env: the default
         if url != "memory://" and redis_url_of(url) is None:
-            raise ValueError(f"must be memory:// or redis://..., not {url.split(':')[0]}://")
+            raise ValueError(
+                f"must be memory:// or redis://... (rediss://), not {url.split(':')[0]}://"
+            )
         return url
 
     @model_validator(mode="after")
     def _jobs_need_a_shared_queue(self) -> "Settings":
-        if not self.router_process_jobs and redis_url_of(self.queue_url) is None:
+        if not self.router_process_jobs and self.queue_url == "memory://":
             raise ValueError(
                 "ROUTER_PROCESS_JOBS=false needs a queue shared with worker processes "
-                "(QUEUE_URL=redis://...): the in-process queue would never run its jobs"
+                "(QUEUE_URL=redis://... or amqp://...): the in-process queue would never run "
+                "its jobs"
             )
         return self
+
+    @property
+    def rate_limit_url(self) -> str:
+        """ROUTER_RATE_LIMIT_URL, else the queue's Redis, else memory://."""
+        return self.router_rate_limit_url or redis_url_of(self.queue_url) or "memory://"
 
     @property
     def graph_api_base_url(self) -> str:

@@ -1,10 +1,16 @@
-"""The store and queue backends tests run against: SQLite and in-process always; PostgreSQL and
-Redis where the machine has them (CI sets REQUIRE_SERVICES=1, making their absence a failure)."""
+"""The store and queue backends tests run against: SQLite and in-process always; PostgreSQL,
+Redis and RabbitMQ where the machine has them (CI sets REQUIRE_SERVICES=1, making their absence a
+failure)."""
 
+import asyncio
+import contextlib
 import os
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
+import aio_pika
 import asyncpg
 import pytest
 from redis.asyncio import Redis
@@ -13,12 +19,16 @@ POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
 
-# Each test gets a clean database of its own name and a Redis database of its own number. Two
-# checkouts testing at once on one machine name others (TEST_POSTGRES_DATABASE, TEST_REDIS_DB).
+# Each test gets a clean database of its own name, a Redis database of its own number and a
+# RabbitMQ queue of its own name. Two checkouts testing at once on one machine name others
+# (TEST_POSTGRES_DATABASE, TEST_REDIS_DB; the queue follows the database unless TEST_RABBITMQ_QUEUE
+# names it).
 POSTGRES_DATABASE = os.environ.get("TEST_POSTGRES_DATABASE", "router_tests")
 REDIS_TEST_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+RABBITMQ_QUEUE = os.environ.get("TEST_RABBITMQ_QUEUE", POSTGRES_DATABASE)
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -70,3 +80,93 @@ async def fresh_redis() -> str:
     async with Redis.from_url(url) as redis:
         await redis.flushdb()
     return url
+
+
+async def fresh_rabbitmq() -> dict[str, str]:
+    """QUEUE_URL and ROUTER_QUEUE_NAME of an empty queue on the test RabbitMQ.
+
+    The queue, its dead letters and its exchange are deleted; the router declares them again.
+    """
+    if not _reachable(RABBITMQ_URL, 5672):
+        _unavailable("RabbitMQ")
+    async with await aio_pika.connect(RABBITMQ_URL) as connection:
+        channel = await connection.channel()
+        for queue in (RABBITMQ_QUEUE, f"{RABBITMQ_QUEUE}.dead_letter"):
+            # Quorum queues refuse a delete with if-unused set.
+            await channel.queue_delete(queue, if_unused=False, if_empty=False)
+        await channel.exchange_delete(RABBITMQ_QUEUE, if_unused=False)
+    return {"queue_url": RABBITMQ_URL, "router_queue_name": RABBITMQ_QUEUE}
+
+
+async def rabbitmq_ready_messages(queue_settings: dict[str, str]) -> int:
+    """How many messages wait in the test queue for a consumer (unacknowledged ones not counted)."""
+    async with await aio_pika.connect(queue_settings["queue_url"]) as connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(queue_settings["router_queue_name"], passive=True)
+        count = queue.declaration_result.message_count
+        assert count is not None
+        return count
+
+
+class TcpProxy:
+    """A local port forwarding to a server, to make that server vanish or go silent."""
+
+    def __init__(self, url: str, default_port: int) -> None:
+        self._target_url = url
+        parts = urlsplit(url)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or default_port)
+        self._streams: list[asyncio.StreamWriter] = []
+        self._silent = asyncio.Event()
+        self._server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        """The server's URL, through the proxy."""
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        parts = urlsplit(self._target_url)
+        credentials = parts.netloc.rpartition("@")[0]
+        netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
+        return parts._replace(netloc=netloc).geturl()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._forward, "127.0.0.1", 0)
+
+    def silence(self) -> None:
+        """Connections stay open and nothing more goes through, like a server that hangs."""
+        self._silent.set()
+
+    async def cut(self) -> None:
+        """Every connection closed and no new one taken, like a server that is gone."""
+        if self._server is not None:
+            self._server.close()
+        for stream in self._streams:
+            stream.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+        self._streams.extend([writer, upstream_writer])
+        await asyncio.gather(
+            self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                if not self._silent.is_set():
+                    writer.write(data)
+                    await writer.drain()
+        writer.close()
+
+
+@asynccontextmanager
+async def tcp_proxy(url: str, default_port: int) -> AsyncIterator[TcpProxy]:
+    """A TcpProxy in front of the server at `url`."""
+    proxy = TcpProxy(url, default_port)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.cut()

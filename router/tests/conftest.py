@@ -28,7 +28,7 @@ from app.settings import Settings  # noqa: E402
 from app.store.repository import MessageRepository  # noqa: E402
 
 from . import graph_api  # noqa: E402
-from .backends import fresh_postgres, fresh_redis  # noqa: E402
+from .backends import fresh_postgres, fresh_rabbitmq, fresh_redis  # noqa: E402
 from .meta import PHONE_NUMBER_ID  # noqa: E402
 
 APP_SECRET = "test-app-secret"
@@ -141,13 +141,32 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
 
 
-@pytest.fixture(params=["sqlite/memory", "postgresql/memory", "sqlite/redis", "postgresql/redis"])
+async def fresh_queue(queue: str) -> dict[str, str]:
+    """The settings of an empty queue: memory, redis or rabbitmq."""
+    if queue == "redis":
+        return {"queue_url": await fresh_redis()}
+    if queue == "rabbitmq":
+        return await fresh_rabbitmq()
+    return {"queue_url": "memory://"}
+
+
+@pytest.fixture(
+    params=[
+        "sqlite/memory",
+        "postgresql/memory",
+        "sqlite/redis",
+        "postgresql/redis",
+        "sqlite/rabbitmq",
+        "postgresql/rabbitmq",
+    ]
+)
 async def backends(request: pytest.FixtureRequest, database_url: str) -> dict[str, str]:
-    """DATABASE_URL and QUEUE_URL for each store and queue the router supports."""
+    """DATABASE_URL and QUEUE_URL (with ROUTER_QUEUE_NAME for RabbitMQ) for each store and queue
+    the router supports."""
     store, queue = request.param.split("/")
     return {
         "database_url": await fresh_postgres() if store == "postgresql" else database_url,
-        "queue_url": await fresh_redis() if queue == "redis" else "memory://",
+        **await fresh_queue(queue),
     }
 
 

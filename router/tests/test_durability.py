@@ -10,11 +10,12 @@ import respx
 
 from app.payload import InboundMessage
 
-from .backends import fresh_postgres, fresh_redis
+from .backends import fresh_postgres, rabbitmq_ready_messages
 from .conftest import (
     APP_SECRET,
     SERVER_URL,
     RouterUnderTest,
+    fresh_queue,
     make_settings,
     running_router,
 )
@@ -340,9 +341,11 @@ async def test_only_failed_messages_are_replayed(router: RouterUnderTest) -> Non
     assert response.status_code == 409
 
 
+@pytest.mark.parametrize("queue", ["redis", "rabbitmq"])
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 async def test_webhook_only_routers_leave_the_jobs_to_worker_processes(
     store: str,
+    queue: str,
     database_url: str,
     mock_http: respx.MockRouter,
     server_route: respx.Route,
@@ -350,7 +353,7 @@ async def test_webhook_only_routers_leave_the_jobs_to_worker_processes(
 ) -> None:
     shared = {
         "database_url": await fresh_postgres() if store == "postgresql" else database_url,
-        "queue_url": await fresh_redis(),
+        **await fresh_queue(queue),
     }
     # The webhook router gets a Server and a Graph API of its own: had it run the job, it would
     # have asked that Server for the reply.
@@ -363,6 +366,11 @@ async def test_webhook_only_routers_leave_the_jobs_to_worker_processes(
         make_settings(**shared, **elsewhere, router_process_jobs=False)
     ) as web:
         response = await post(web, text_message("wamid.split", "hi"))
+        if queue == "rabbitmq":
+            # The job waits in RabbitMQ, not taken by the webhook router.
+            async with asyncio.timeout(5):
+                while await rabbitmq_ready_messages(shared) != 1:
+                    await asyncio.sleep(0.02)
         assert response.status_code == 200
 
         async with running_router(make_settings(**shared)) as worker:
@@ -376,5 +384,8 @@ async def test_webhook_only_routers_leave_the_jobs_to_worker_processes(
 
 
 def test_a_webhook_only_router_needs_a_shared_queue() -> None:
-    with pytest.raises(ValueError, match="QUEUE_URL=redis"):
+    with pytest.raises(ValueError, match=r"QUEUE_URL=redis://\.\.\. or amqp://"):
         make_settings(router_process_jobs=False, queue_url="memory://")
+
+    for shared in ("redis://127.0.0.1:6379/0", "amqp://guest:guest@127.0.0.1:5672/"):
+        assert not make_settings(router_process_jobs=False, queue_url=shared).router_process_jobs

@@ -1,16 +1,20 @@
 """The in-process queue holds a message once, however often it is asked for, and looks at it again
 when it was asked for while its job ran. The Redis queue adds and acknowledges through one
-client."""
+client. RabbitMQ acknowledges a job once it ran and hands a worker no more jobs than it runs."""
 
 import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
+from app import queue as queue_module
 from app.queue import JobQueue
 
-from .backends import fresh_redis
+from .backends import fresh_rabbitmq, fresh_redis, rabbitmq_ready_messages, tcp_proxy
 
 
 async def idle(queue: JobQueue) -> None:
@@ -109,3 +113,109 @@ async def test_jobs_on_redis_are_added_and_acknowledged_through_one_client(
     assert pending == 0  # every job acknowledged
     # At most the receiver's own, for its reads, if it started listening only now.
     assert clients <= 1, f"{clients} Redis clients built for 50 jobs"
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool] | bool], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            outcome = condition()
+            if await outcome if inspect.isawaitable(outcome) else outcome:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def adding_only(queue_settings: dict[str, str]) -> JobQueue:
+    """A JobQueue that adds jobs and runs none, as a webhook-only router's does."""
+    web = JobQueue(queue_settings["queue_url"], 1, queue_settings["router_queue_name"])
+
+    async def never(message_id: int) -> None:
+        raise AssertionError("a queue that only adds ran a job")
+
+    web.register(never)
+    await web.start(receive=False)
+    return web
+
+
+async def test_rabbitmq_acknowledges_a_job_once_it_ran_and_redelivers_a_stopped_one() -> None:
+    shared = await fresh_rabbitmq()
+    web = await adding_only(shared)
+    first = JobQueue(shared["queue_url"], 4, shared["router_queue_name"])
+    ran: list[int] = []
+
+    async def stuck_on_1(message_id: int) -> None:
+        if message_id == 1:
+            await asyncio.Event().wait()  # still running when the router stops
+        ran.append(message_id)
+
+    first.register(stuck_on_1)
+    await first.start()
+    await web.enqueue(1)
+    await web.enqueue(2)
+    await wait_for(lambda: ran == [2] and first.busy)
+    # Stopped as the router's lifespan stops it: job 1 cancelled before it ended.
+    assert await first.drain(0) == [1]
+    await first.stop()
+
+    second = JobQueue(shared["queue_url"], 4, shared["router_queue_name"])
+    again: list[int] = []
+
+    async def record(message_id: int) -> None:
+        again.append(message_id)
+
+    second.register(record)
+    await second.start()
+    await wait_for(lambda: again == [1])
+    await wait_for(lambda: not second.busy)
+    await second.stop()
+    await web.stop()
+
+    assert again == [1]  # 2 had been acknowledged: it came back to nobody
+    assert await rabbitmq_ready_messages(shared) == 0  # nor was it left in the queue
+
+
+async def test_a_rabbitmq_worker_takes_only_as_many_jobs_as_it_runs() -> None:
+    shared = await fresh_rabbitmq()
+    web = await adding_only(shared)
+    worker = JobQueue(shared["queue_url"], 2, shared["router_queue_name"])
+    gate = asyncio.Event()
+    running: list[int] = []
+
+    async def held(message_id: int) -> None:
+        running.append(message_id)
+        await gate.wait()
+
+    worker.register(held)
+    await worker.start()
+    for message_id in range(5):
+        await web.enqueue(message_id)
+    await wait_for(lambda: len(running) == 2)
+
+    # The other three wait in RabbitMQ for any worker with room, not in this one's buffer.
+    ready = await rabbitmq_ready_messages(shared)
+    gate.set()
+    await wait_for(lambda: len(running) == 5 and not worker.busy)
+    await worker.stop()
+    await web.stop()
+
+    assert ready == 3
+
+
+async def test_an_enqueue_on_a_queue_server_that_hangs_fails_within_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The webhook answers only after it queued its jobs: a silent queue must not hold that 200.
+    monkeypatch.setattr(queue_module, "ENQUEUE_TIMEOUT_SECONDS", 0.3)
+    shared = await fresh_rabbitmq()
+    async with tcp_proxy(shared["queue_url"], 5672) as proxy:
+        web = await adding_only({**shared, "queue_url": proxy.url})
+        await web.enqueue(1)
+        proxy.silence()
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(3):  # the test's own bound, were the queue's missing
+                await web.enqueue(2)
+        took = time.monotonic() - started
+        await proxy.cut()
+        await web.stop()
+
+    assert took < 2

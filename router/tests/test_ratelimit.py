@@ -2,11 +2,15 @@ import asyncio
 import time
 
 import pytest
+import respx
+from structlog.testing import capture_logs
 
 from app.errors import SendRetryable
+from app.main import create_app
 from app.ratelimit import SendRateLimiter, storage_for
 
-from .backends import fresh_redis
+from .backends import fresh_rabbitmq, fresh_redis
+from .conftest import make_settings
 
 # A moving window of one second, less what the clocks may disagree by (limits stamps hits with
 # time.time(), the tests measure with time.monotonic()).
@@ -71,3 +75,21 @@ async def test_an_unreachable_store_is_a_failure_that_passes() -> None:
             await limiter.wait("555")
     finally:
         await limiter.aclose()
+
+
+@pytest.mark.parametrize("shared_limit", [False, True])
+async def test_a_router_on_rabbitmq_warns_when_its_rate_limit_is_its_own(
+    mock_http: respx.MockRouter, database_url: str, shared_limit: bool
+) -> None:
+    limit = {"router_rate_limit_url": await fresh_redis()} if shared_limit else {}
+    settings = make_settings(database_url=database_url, **await fresh_rabbitmq(), **limit)
+    app = create_app(settings)  # sets the logging up: capture after it
+    with capture_logs() as logs:
+        async with app.router.lifespan_context(app):
+            pass
+
+    warned = [log for log in logs if log["event"] == "ratelimit.per_process"]
+    assert bool(warned) is not shared_limit
+    if warned:
+        assert warned[0]["log_level"] == "warning"
+        assert "ROUTER_RATE_LIMIT_URL=redis://" in warned[0]["detail"]

@@ -109,6 +109,50 @@ def test_the_verify_token_is_masked_in_access_logs() -> None:
     assert "hub.verify_token=***&hub.challenge=9" in line
 
 
-def test_an_unknown_queue_is_a_settings_error() -> None:
+def test_an_unknown_queue_is_a_start_up_error_naming_the_three_known(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    for name in REQUIRED:
+        clean_env.setenv(name, "1")
+    clean_env.setenv("QUEUE_URL", "kafka://user:queue-password@127.0.0.1")
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+
+    message = str(caught.value)
+    assert "QUEUE_URL" in message
+    assert "must be memory://, redis://... (rediss://) or amqp://... (amqps://)" in message
+    assert "not kafka://" in message
+    assert "queue-password" not in message
+
+
+@pytest.mark.parametrize(
+    "queue_url",
+    ["memory://", "redis://127.0.0.1:6379/0", "amqp://guest:guest@127.0.0.1:5672/", "amqps://h/"],
+)
+def test_known_queues_are_accepted(queue_url: str) -> None:
+    assert make_settings(queue_url=queue_url).queue_url == queue_url
+
+
+@pytest.mark.parametrize(
+    ("queue_url", "rate_limit_url", "kept_in"),
+    [
+        ("memory://", None, "memory://"),
+        ("redis://127.0.0.1:6379/3", None, "redis://127.0.0.1:6379/3"),
+        ("amqp://127.0.0.1:5672/", None, "memory://"),
+        ("amqp://127.0.0.1:5672/", "", "memory://"),
+        ("amqp://127.0.0.1:5672/", "redis://127.0.0.1:6379/4", "redis://127.0.0.1:6379/4"),
+        ("redis://127.0.0.1:6379/3", "memory://", "memory://"),
+    ],
+)
+def test_the_rate_limit_is_kept_in_the_queues_redis_unless_named(
+    queue_url: str, rate_limit_url: str | None, kept_in: str
+) -> None:
+    settings = make_settings(queue_url=queue_url, router_rate_limit_url=rate_limit_url)
+
+    assert settings.rate_limit_url == kept_in
+
+
+def test_an_unknown_rate_limit_store_is_a_settings_error() -> None:
     with pytest.raises(ValidationError, match="must be memory:// or redis://"):
-        make_settings(queue_url="amqp://127.0.0.1")
+        make_settings(router_rate_limit_url="amqp://127.0.0.1:5672/")
