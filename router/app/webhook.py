@@ -28,10 +28,11 @@ from app.errors import (
     VerificationFailed,
     error_response,
 )
-from app.payload import WHATSAPP_OBJECT, first_error, parse_body, parse_envelope
+from app.payload import WHATSAPP_OBJECT, first_error, parse_body, parse_envelope, shown
 from app.queue import JobQueue
 from app.settings import Settings
 from app.signature import SIGNATURE_HEADER, check_signature
+from app.store.batch import unreachable
 from app.store.repository import MessageRepository
 
 log = structlog.get_logger()
@@ -118,8 +119,8 @@ async def accept(
     except ValidationError as exc:
         raise InvalidWebhookShape(f"not a webhook body: {first_error(exc, 'body')}") from None
     if envelope.object != WHATSAPP_OBJECT:
-        log.info("webhook.ignored", object=envelope.object)
-        return {"status": "ignored", "reason": f"object {envelope.object!r} is not handled"}
+        log.info("webhook.ignored", object=shown(envelope.object))
+        return {"status": "ignored", "reason": f"object {shown(envelope.object)} is not handled"}
 
     body = parse_body(envelope)
     for reason in body.skipped:
@@ -128,10 +129,17 @@ async def accept(
     # Stored before the 200: from here on, nothing Meta delivered can be lost.
     try:
         new_ids = await repository.store_webhook(body.messages, body.statuses, str(request_id))
-    except SQLAlchemyError:
-        log.exception("webhook.store_failed")
-        # Not a 200: that would tell Meta the messages are safe. Meta redelivers later.
-        raise StoreUnavailable("the message store is unavailable; deliver again later") from None
+    except (SQLAlchemyError, OSError, ValueError, ArithmeticError) as exc:
+        if unreachable(exc):
+            log.exception("webhook.store_failed")
+            # Not a 200: that would tell Meta the messages are safe. Meta redelivers later.
+            raise StoreUnavailable(
+                "the message store is unavailable; deliver again later"
+            ) from None
+        # The reader lets through only storable values; should one slip past it, the database or
+        # its driver refuses it for this body alone (the others of its round are stored).
+        log.exception("webhook.store_refused")
+        raise InvalidWebhookShape("the body holds a value the store refuses") from None
     for message_id in new_ids:
         try:
             await queue.enqueue(message_id)
