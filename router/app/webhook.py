@@ -110,19 +110,26 @@ async def accept(
             raw,
             request.headers.get(SIGNATURE_HEADER),
         )
+    # Deep nesting meets json's own guard, the interpreter's recursion limit (about 1,000 levels;
+    # Meta's bodies are under 10): a bound that costs nothing per body.
+    too_deep = "body is nested too deeply"
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except RecursionError:
+        raise InvalidWebhookBody(too_deep) from None
+    except ValueError:  # UnicodeDecodeError included
         raise InvalidWebhookBody("body is not valid JSON") from None
     try:
         envelope = parse_envelope(data)
+        body = parse_body(envelope) if envelope.object == WHATSAPP_OBJECT else None
+    except RecursionError:
+        raise InvalidWebhookBody(too_deep) from None
     except ValidationError as exc:
         raise InvalidWebhookShape(f"not a webhook body: {first_error(exc, 'body')}") from None
-    if envelope.object != WHATSAPP_OBJECT:
+    if body is None:
         log.info("webhook.ignored", object=shown(envelope.object))
         return {"status": "ignored", "reason": f"object {shown(envelope.object)} is not handled"}
 
-    body = parse_body(envelope)
     for reason in body.skipped:
         log.info("webhook.item_skipped", reason=reason)
     request_id = structlog.contextvars.get_contextvars().get("request_id", "")

@@ -49,6 +49,28 @@ async def test_a_body_of_the_wrong_shape_is_422_with_a_reason(
     assert error["message"].startswith("not a webhook body")
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 1_000 + b"]" * 1_000,
+        b"[" * 100_000,
+        b'{"object": "whatsapp_business_account", "entry": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+        b'{"a": ' * 2_000 + b"1" + b"}" * 2_000,
+    ],
+    ids=["1,000 levels", "100,000 levels", "deep entry", "deep objects"],
+)
+async def test_a_body_nested_too_deeply_is_400_with_a_reason(
+    router: RouterUnderTest, raw: bytes
+) -> None:
+    response = await post_signed(router, raw)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid_body",
+        "message": "body is nested too deeply",
+    }
+
+
 async def test_another_object_is_ignored_with_200(router: RouterUnderTest) -> None:
     response = await post_signed(router, {"object": "page", "entry": []})
 
