@@ -169,18 +169,21 @@ async def test_a_change_for_another_field_is_skipped(
     assert not graph_route.called
 
 
-async def test_an_oversized_body_is_refused_before_reading(router: RouterUnderTest) -> None:
+async def test_an_oversized_body_is_413(router: RouterUnderTest) -> None:
     response = await router.client.post(
         "/webhook",
         content=b"{}",
         headers={"Content-Length": str(2 * 1024 * 1024), "X-Hub-Signature-256": "sha256=00"},
     )
 
-    assert response.status_code == 400
-    assert "larger" in response.json()["error"]["message"]
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "code": "body_too_large",
+        "message": "body larger than 1048576 bytes",
+    }
 
 
-async def test_an_oversized_body_sent_without_its_length_is_cut_off(
+async def test_an_oversized_body_sent_without_its_length_is_413(
     router: RouterUnderTest,
 ) -> None:
     async def chunks() -> AsyncIterator[bytes]:
@@ -191,5 +194,5 @@ async def test_an_oversized_body_sent_without_its_length_is_cut_off(
         "/webhook", content=chunks(), headers={"X-Hub-Signature-256": "sha256=00"}
     )
 
-    assert response.status_code == 400
-    assert "larger" in response.json()["error"]["message"]
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"
