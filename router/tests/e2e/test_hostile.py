@@ -4,6 +4,7 @@ valid message beside them answered exactly once."""
 import asyncio
 import http.client
 import json
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -111,6 +112,24 @@ def test_a_body_over_the_limit_without_its_length_gets_a_413(
 
         assert status == 413
         assert answer["error"]["code"] == "body_too_large"
+
+
+def test_a_client_waiting_for_100_continue_gets_the_413_without_sending_the_body(
+    system: tuple[Service, GraphStandIn],
+) -> None:
+    router, _ = system
+    url = urlsplit(router.url)
+    with socket.create_connection((url.hostname or "", url.port or 80), timeout=10) as client:
+        client.sendall(
+            b"POST /webhook HTTP/1.1\r\nHost: router\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\n\r\n" % FIVE_MB
+        )
+        answer = b""
+        while b"body_too_large" not in answer and (chunk := client.recv(65536)):
+            answer += chunk
+
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert b'"body_too_large"' in answer
 
 
 Headers = list[tuple[bytes, bytes]]
