@@ -33,7 +33,7 @@ from app.payload import WHATSAPP_OBJECT, first_error, parse_body, parse_envelope
 from app.queue import JobQueue
 from app.settings import Settings
 from app.signature import SIGNATURE_HEADER, check_signature
-from app.store.batch import unreachable
+from app.store.batch import refused
 from app.store.repository import MessageRepository
 
 log = structlog.get_logger()
@@ -99,7 +99,12 @@ class WebhookFastPath:
 async def _read_body(request: Request) -> bytes:
     """The whole body, or BodyTooLarge (413), announced by its Content-Length or not."""
     declared = request.headers.get("content-length", "")
-    too_large = declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    too_large = (
+        declared.isascii()
+        and declared.isdigit()
+        # Past 18 digits, too large whatever they say (and int() of thousands of them raises).
+        and (len(declared) > 18 or int(declared) > MAX_BODY_BYTES)
+    )
     received = bytearray()
     chunks = request.stream()
     if not too_large:
@@ -157,16 +162,14 @@ async def accept(
     try:
         new_ids = await repository.store_webhook(body.messages, body.statuses, str(request_id))
     except (SQLAlchemyError, OSError, ValueError, ArithmeticError) as exc:
-        if unreachable(exc):
-            log.exception("webhook.store_failed")
-            # Not a 200: that would tell Meta the messages are safe. Meta redelivers later.
-            raise StoreUnavailable(
-                "the message store is unavailable; deliver again later"
-            ) from None
-        # The reader lets through only storable values; should one slip past it, the database or
-        # its driver refuses it for this body alone (the others of its round are stored).
-        log.exception("webhook.store_refused")
-        raise InvalidWebhookShape("the body holds a value the store refuses") from None
+        if refused(exc):
+            # The reader lets through only storable values; should one slip past it, the database
+            # or its driver refuses it for this body alone (the others of its round are stored).
+            log.exception("webhook.store_refused")
+            raise InvalidWebhookShape("the body holds a value the store refuses") from None
+        log.exception("webhook.store_failed")
+        # Not a 200: that would tell Meta the messages are safe. Meta redelivers later.
+        raise StoreUnavailable("the message store is unavailable; deliver again later") from None
     for message_id in new_ids:
         try:
             await queue.enqueue(message_id)

@@ -169,11 +169,12 @@ async def test_a_change_for_another_field_is_skipped(
     assert not graph_route.called
 
 
-async def test_an_oversized_body_is_413(router: RouterUnderTest) -> None:
+@pytest.mark.parametrize("declared", [str(2 * 1024 * 1024), "9" * 5_000], ids=["2 MB", "absurd"])
+async def test_an_oversized_body_is_413(router: RouterUnderTest, declared: str) -> None:
     response = await router.client.post(
         "/webhook",
         content=b"{}",
-        headers={"Content-Length": str(2 * 1024 * 1024), "X-Hub-Signature-256": "sha256=00"},
+        headers={"Content-Length": declared, "X-Hub-Signature-256": "sha256=00"},
     )
 
     assert response.status_code == 413

@@ -163,3 +163,17 @@ async def test_a_body_the_store_still_refuses_is_a_422_for_it_alone(
         "message": "the body holds a value the store refuses",
     }
     assert graph_route.call_count == 10
+
+
+async def test_an_unreachable_store_is_a_503_so_meta_delivers_again(
+    server_route: respx.Route, graph_route: respx.Route
+) -> None:
+    settings = make_settings(
+        database_url="postgresql+asyncpg://nobody@127.0.0.1:9/nothing",
+        router_migrate_on_start=False,
+    )
+    async with running_router(settings) as router:
+        response = await post(router, text_message("wamid.down", "hello"))
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "store_unavailable"

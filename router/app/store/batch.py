@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -142,6 +142,16 @@ def unreachable(exc: BaseException) -> bool:
         return sqlstate[:2] in {"08", "53", "57", "58"}
     # SQLite: the file cannot be opened, is locked past the busy timeout, or the disk failed.
     return isinstance(exc, OperationalError)
+
+
+def refused(exc: BaseException) -> bool:
+    """The database or its driver refused a request's data: the same request fails however often
+    it is tried (unlike an unreachable database, a deadlock or a timeout)."""
+    if isinstance(exc, ValueError | ArithmeticError | IntegrityError):
+        return True  # a value the driver cannot encode (a lone surrogate, a 2**64), a constraint
+    # asyncpg's SQLSTATE: class 22 bad data, 23 a constraint.
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in {"22", "23"}
 
 
 def _fail(requests: list[_Request], exc: BaseException) -> None:
