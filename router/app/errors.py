@@ -7,6 +7,7 @@ Hierarchy:
     ├── SignatureInvalid         403: a signature that does not match the body
     ├── VerificationFailed       403: Meta's GET handshake with a wrong mode or token
     ├── InvalidWebhookBody       400/422: a body that is not JSON or not a webhook envelope
+    │   └── BodyTooLarge         413: a webhook body over the size limit
     ├── Unauthorized, NotFound, Conflict, NotConfigured   401/404/409/503: the management API
     └── StoreUnavailable         503: the database is down, so a webhook cannot be accepted safely
 
@@ -61,6 +62,11 @@ class InvalidWebhookBody(RouterError):
 class InvalidWebhookShape(InvalidWebhookBody):
     status_code = 422
     code = "invalid_shape"
+
+
+class BodyTooLarge(InvalidWebhookBody):
+    status_code = 413
+    code = "body_too_large"
 
 
 class NotFound(RouterError):

@@ -1,7 +1,11 @@
-"""structlog set-up and the request-id middleware.
+"""structlog set-up and the request-id middleware: one file, the same in every service.
 
-The Router passes its correlation id in `X-Request-ID`; binding it here lets one id follow a message
-across both services' logs.
+`server/app/logs.py`, `router/app/logs.py` and `simulator/app/logs.py` are identical byte for byte
+(a test in each service holds them so): change the three together. Three copies that drifted apart
+once cost replies: the Router read an `X-Request-ID` the Server's copy had learnt to handle.
+
+A caller's `X-Request-ID` is bound to every log line of its request and sent back on the response.
+The Router passes its id on to the Server, so one id follows a message across the services.
 """
 
 import logging
@@ -12,8 +16,12 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUEST_ID_HEADER = "x-request-id"
-
+REQUEST_ID_HEADER = b"x-request-id"
+REQUEST_ID_MAX_LENGTH = 128
+# Visible ASCII only: the id goes on as a header of other requests (httpx refuses non-ASCII
+# values) and into log lines.
+_REQUEST_ID = re.compile(rb"[!-~]{1,%d}" % REQUEST_ID_MAX_LENGTH)
+_NOT_IN_REQUEST_ID = re.compile(rb"[^!-~]+")
 
 # Meta's handshake puts the verify token in the query string; uvicorn's access log would print it.
 _SECRET_QUERY = re.compile(r"(hub\.verify_token=)[^&\s]*", re.IGNORECASE)
@@ -33,7 +41,10 @@ class RedactQuerySecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, fmt: str) -> None:
+def configure_logging(level: str, fmt: str, *, cache_loggers: bool = False) -> None:
+    """`cache_loggers`: build each logger once, on its first call, instead of on every call, so
+    below the configured level a call is a no-op method. Only for a service whose loggers are
+    first called after this runs, and whose tests do not configure structlog again."""
     access_log = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactQuerySecrets) for f in access_log.filters):
         access_log.addFilter(RedactQuerySecrets())
@@ -51,12 +62,22 @@ def configure_logging(level: str, fmt: str) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=cache_loggers,
     )
 
 
+def request_id_from(raw: bytes) -> str:
+    """The caller's id as it can travel on: visible ASCII, at most 128 characters (anything else
+    is dropped from it), or a new id when nothing usable is left."""
+    if _REQUEST_ID.fullmatch(raw):  # the usual case: an id another service made
+        return raw.decode("ascii")
+    usable = _NOT_IN_REQUEST_ID.sub(b"", raw)[:REQUEST_ID_MAX_LENGTH]
+    return usable.decode("ascii") if usable else uuid.uuid4().hex
+
+
 class RequestIdMiddleware:
-    """Binds the caller's `X-Request-ID` (or a new one) to every log line of the request."""
+    """Binds the caller's `X-Request-ID` (or a new one) to every log line of the request, and
+    sends it back on the response."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,15 +86,20 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        request_id = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")[:128]
-        request_id = request_id or uuid.uuid4().hex
+        raw_id = b""
+        for name, value in scope["headers"]:
+            if name == REQUEST_ID_HEADER:
+                raw_id = value  # the last one, if sent twice
+        request_id = request_id_from(raw_id) if raw_id else uuid.uuid4().hex
+        id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"].append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)

@@ -4,14 +4,97 @@ Meta batches: one body can hold several entries, each with several changes, each
 messages and statuses. Everything in a body is read; one malformed item is skipped and reported, it
 does not hide its neighbours. Both contact shapes are accepted: with `contacts[].user_id` (the
 business-scoped user id, BSUID) and the classic one without it.
+
+What comes out can always be stored and sent on. JSON can carry what a database cannot (lone
+surrogates, NUL, integers of any size, strings of any length), and one such value used to fail at
+store time, after the body had been accepted:
+- free text (a message's body, a contact's name, an error's title): lone surrogates and NUL become
+  U+FFFD, so the message is still answered; a name is cut to its column's size;
+- ids and names of things (wamids, types, statuses, timestamps): printable ASCII within their
+  column's size, or the item is skipped with the reason;
+- whom a message is from and which number it is to: the shapes Meta gives them (digits for a
+  phone_number_id and a wa_id, `CC.<alphanumeric>` for a BSUID), or the item is skipped, since
+  they end up in a Graph API call's URL or body;
+- an error code outside the 32-bit `Integer` column is dropped (None), the status kept.
 """
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from app.store.models import MAX_TRACKER_LENGTH, Message, StatusEvent
 
 WHATSAPP_OBJECT = "whatsapp_business_account"
+
+
+def _size(column: Any) -> int:
+    """A VARCHAR column's size: PostgreSQL refuses a longer value (SQLite would keep it)."""
+    length = column.type.length
+    assert isinstance(length, int)
+    return length
+
+
+_messages = Message.__table__.c
+NAME_MAX = _size(_messages.contact_name)
+INT32 = range(-(2**31), 2**31)  # the `Integer` columns (error_code) on PostgreSQL
+
+# Printable ASCII, no space: what Meta's ids, types and timestamps are made of.
+_PRINTABLE = r"^[!-~]+$"
+Wamid = Annotated[str, StringConstraints(pattern=_PRINTABLE, max_length=_size(_messages.wamid))]
+MessageType = Annotated[
+    str, StringConstraints(pattern=_PRINTABLE, max_length=_size(_messages.type))
+]
+StatusName = Annotated[
+    str, StringConstraints(pattern=_PRINTABLE, max_length=_size(StatusEvent.__table__.c.status))
+]
+Timestamp = Annotated[
+    str,
+    StringConstraints(pattern=_PRINTABLE, max_length=_size(StatusEvent.__table__.c.meta_timestamp)),
+]
+PhoneNumberId = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]+$", max_length=_size(_messages.phone_number_id))
+]
+WaId = Annotated[str, StringConstraints(pattern=r"^[0-9]+$", max_length=_size(_messages.wa_id))]
+# A two-letter country code, then dot-separated alphanumerics: US.13491208655302741918, or a
+# parent BSUID, US.ENT.11815799212886844830.
+Bsuid = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}(\.[A-Za-z0-9]+)+$", max_length=_size(_messages.user_id)),
+]
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_TRACKER = re.compile(r"[!-~]+")  # printable ASCII, as _PRINTABLE
+
+
+def _is_tracker(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_TRACKER_LENGTH
+        and bool(_TRACKER.fullmatch(value))
+    )
+
+
+def storable_text(text: str) -> str:
+    """Free text as it can be stored: lone surrogates (valid in JSON, not in UTF-8) and NUL (refused
+    by PostgreSQL) become U+FFFD."""
+    if text.isascii():  # the usual case, and no surrogate can hide in it
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def shown(value: str, limit: int = 64) -> str:
+    """A value from the body as a reason or a log line may quote it: quoted, ASCII and short."""
+    quoted = ascii(value[:limit])
+    return quoted if len(quoted) <= limit and len(value) <= limit else quoted[:limit] + "..."
 
 
 def _none_to_list(value: Any) -> Any:
@@ -23,7 +106,7 @@ class _Lenient(BaseModel):
 
 
 class Metadata(_Lenient):
-    phone_number_id: str
+    phone_number_id: PhoneNumberId
     display_phone_number: str | None = None
 
 
@@ -32,8 +115,8 @@ class Profile(_Lenient):
 
 
 class Contact(_Lenient):
-    wa_id: str | None = None
-    user_id: str | None = None
+    wa_id: WaId | None = None
+    user_id: Bsuid | None = None
     profile: Profile | None = None
 
 
@@ -57,20 +140,20 @@ class Envelope(_Lenient):
 
 
 class _RawMessage(_Lenient):
-    id: str = Field(min_length=1)
-    type: str
-    from_: str | None = Field(default=None, alias="from")
-    from_user_id: str | None = None
+    id: Wamid
+    type: MessageType
+    from_: WaId | None = Field(default=None, alias="from")
+    from_user_id: Bsuid | None = None
     timestamp: str | None = None
     text: dict[str, Any] | None = None
 
 
 class _RawStatus(_Lenient):
-    id: str = Field(min_length=1)
-    status: str
+    id: Wamid
+    status: StatusName
     recipient_id: str | None = None
     recipient_user_id: str | None = None
-    timestamp: str | None = None
+    timestamp: Timestamp | None = None
     errors: list[dict[str, Any]] = Field(default_factory=list)
     biz_opaque_callback_data: Any = None
 
@@ -130,7 +213,7 @@ def parse_body(envelope: Envelope) -> ParsedBody:
     for entry in envelope.entry:
         for change in entry.changes:
             if change.field != "messages":
-                parsed.skipped.append(f"change field {change.field!r} is not handled")
+                parsed.skipped.append(f"change field {shown(change.field)} is not handled")
                 continue
             _read_change(change.value, parsed)
     return parsed
@@ -139,22 +222,31 @@ def parse_body(envelope: Envelope) -> ParsedBody:
 def _read_change(value: dict[str, Any], parsed: ParsedBody) -> None:
     try:
         metadata = Metadata.model_validate(value.get("metadata"))
-    except ValidationError:
-        parsed.skipped.append("change without metadata.phone_number_id")
+    except ValidationError as exc:
+        parsed.skipped.append(f"change skipped: {first_error(exc, 'metadata', 'metadata')}")
         return
     contacts = _contacts(value.get("contacts"))
-    for raw in value.get("messages") or []:
+    for raw in _items(value, "messages", parsed):
         message = _message(raw, metadata, contacts)
         if isinstance(message, str):
             parsed.skipped.append(message)
         else:
             parsed.messages.append(message)
-    for raw in value.get("statuses") or []:
+    for raw in _items(value, "statuses", parsed):
         status = _status(raw, metadata)
         if isinstance(status, str):
             parsed.skipped.append(status)
         else:
             parsed.statuses.append(status)
+
+
+def _items(value: dict[str, Any], key: str, parsed: ParsedBody) -> list[Any]:
+    items = value.get(key)
+    if isinstance(items, list):
+        return items
+    if items is not None:
+        parsed.skipped.append(f"value.{key} skipped: not a list")
+    return []
 
 
 def _contacts(raw: Any) -> list[Contact]:
@@ -187,14 +279,15 @@ def _message(raw: Any, metadata: Metadata, contacts: list[Contact]) -> InboundMe
     if not wa_id and not user_id:
         return f"message {message.id} skipped: no sender"
     body = (message.text or {}).get("body")
+    name = contact.profile.name if contact and contact.profile else None
     return InboundMessage(
         wamid=message.id,
         type=message.type,
         phone_number_id=metadata.phone_number_id,
         wa_id=wa_id or None,
         user_id=user_id or None,
-        name=contact.profile.name if contact and contact.profile else None,
-        text=body if isinstance(body, str) else None,
+        name=storable_text(name[:NAME_MAX]) if name else None,
+        text=storable_text(body) if isinstance(body, str) else None,
         timestamp=message.timestamp,
     )
 
@@ -205,7 +298,7 @@ def _status(raw: Any, metadata: Metadata) -> StatusUpdate | str:
     except ValidationError as exc:
         return f"status skipped: {first_error(exc)}"
     error = status.errors[0] if status.errors else {}
-    code = error.get("code")
+    code, title = error.get("code"), error.get("title")
     tracker = status.biz_opaque_callback_data
     return StatusUpdate(
         wamid=status.id,
@@ -213,15 +306,18 @@ def _status(raw: Any, metadata: Metadata) -> StatusUpdate | str:
         phone_number_id=metadata.phone_number_id,
         recipient=status.recipient_id or status.recipient_user_id,
         timestamp=status.timestamp,
-        error_code=code if isinstance(code, int) else None,
-        error_title=error.get("title") if isinstance(error.get("title"), str) else None,
-        # Longer than Meta allows (512): not one of ours, and no reason to refuse the status.
-        tracker=tracker if isinstance(tracker, str) and len(tracker) <= 512 else None,
+        error_code=code if type(code) is int and code in INT32 else None,
+        error_title=storable_text(title) if isinstance(title, str) else None,
+        # Not printable ASCII, or longer than Meta allows: not one of ours (app/trackers.py), and
+        # no reason to refuse the status.
+        tracker=tracker if _is_tracker(tracker) else None,
     )
 
 
-def first_error(exc: ValidationError, whole: str = "item") -> str:
-    """Pydantic's first complaint as `where: what`; `whole` names the value itself."""
+def first_error(exc: ValidationError, whole: str = "item", prefix: str = "") -> str:
+    """Pydantic's first complaint as `where: what`; `whole` names the value itself, `prefix` is
+    put before a field's name."""
     error = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in error["loc"]) or whole
+    where = ".".join(str(part) for part in error["loc"])
+    where = f"{prefix}.{where}" if prefix and where else where or whole
     return f"{where}: {error['msg']}"

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.deps import SettingsDep
 from app.errors import (
+    BodyTooLarge,
     InvalidWebhookBody,
     InvalidWebhookShape,
     RouterError,
@@ -28,10 +29,11 @@ from app.errors import (
     VerificationFailed,
     error_response,
 )
-from app.payload import WHATSAPP_OBJECT, first_error, parse_body, parse_envelope
+from app.payload import WHATSAPP_OBJECT, first_error, parse_body, parse_envelope, shown
 from app.queue import JobQueue
 from app.settings import Settings
 from app.signature import SIGNATURE_HEADER, check_signature
+from app.store.batch import refused
 from app.store.repository import MessageRepository
 
 log = structlog.get_logger()
@@ -39,6 +41,10 @@ log = structlog.get_logger()
 router = APIRouter(tags=["webhook"])
 
 MAX_BODY_BYTES = 1024 * 1024
+# A body over the limit is still read this far, and thrown away, before the 413 goes out: uvicorn
+# closes a connection that asked for it with the rest of the body unread, which resets it, and the
+# reset reached the client before the answer (a `Connection: close` client saw only the reset).
+MAX_DISCARDED_BYTES = 16 * MAX_BODY_BYTES
 
 
 @router.get("/webhook", response_class=PlainTextResponse)
@@ -90,45 +96,77 @@ class WebhookFastPath:
         await response(scope, receive, send)
 
 
+async def _read_body(request: Request) -> bytes:
+    """The whole body, or BodyTooLarge (413), announced by its Content-Length or not."""
+    declared = request.headers.get("content-length", "")
+    too_large = (
+        declared.isascii()
+        and declared.isdigit()
+        # Past 18 digits, too large whatever they say (and int() of thousands of them raises).
+        and (len(declared) > 18 or int(declared) > MAX_BODY_BYTES)
+    )
+    received = bytearray()
+    chunks = request.stream()
+    if not too_large:
+        async for chunk in chunks:
+            received += chunk
+            if len(received) > MAX_BODY_BYTES:
+                break
+        else:
+            return bytes(received)
+    # A client waiting for "100 Continue" has sent nothing yet, and reading would ask for it all.
+    if "100-continue" not in request.headers.get("expect", "").lower():
+        discarded = len(received)
+        async for chunk in chunks:
+            discarded += len(chunk)
+            if discarded > MAX_DISCARDED_BYTES:
+                break
+    raise BodyTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
+
+
 async def accept(
     request: Request, settings: Settings, repository: MessageRepository, queue: JobQueue
 ) -> dict[str, Any]:
     """Accept a webhook delivery from Meta: messages and statuses are stored, replies queued."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise InvalidWebhookBody(f"body larger than {MAX_BODY_BYTES} bytes")
-    received = bytearray()
-    async for chunk in request.stream():  # a body sent without its length is cut off too
-        received += chunk
-        if len(received) > MAX_BODY_BYTES:
-            raise InvalidWebhookBody(f"body larger than {MAX_BODY_BYTES} bytes")
-    raw = bytes(received)
+    raw = await _read_body(request)
     if settings.whatsapp_app_secret is not None:
         check_signature(
             settings.whatsapp_app_secret.get_secret_value(),
             raw,
             request.headers.get(SIGNATURE_HEADER),
         )
+    # Deep nesting meets json's own guard, the interpreter's recursion limit (about 1,000 levels;
+    # Meta's bodies are under 10): a bound that costs nothing per body.
+    too_deep = "body is nested too deeply"
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except RecursionError:
+        raise InvalidWebhookBody(too_deep) from None
+    except ValueError:  # UnicodeDecodeError included
         raise InvalidWebhookBody("body is not valid JSON") from None
     try:
         envelope = parse_envelope(data)
+        body = parse_body(envelope) if envelope.object == WHATSAPP_OBJECT else None
+    except RecursionError:
+        raise InvalidWebhookBody(too_deep) from None
     except ValidationError as exc:
         raise InvalidWebhookShape(f"not a webhook body: {first_error(exc, 'body')}") from None
-    if envelope.object != WHATSAPP_OBJECT:
-        log.info("webhook.ignored", object=envelope.object)
-        return {"status": "ignored", "reason": f"object {envelope.object!r} is not handled"}
+    if body is None:
+        log.info("webhook.ignored", object=shown(envelope.object))
+        return {"status": "ignored", "reason": f"object {shown(envelope.object)} is not handled"}
 
-    body = parse_body(envelope)
     for reason in body.skipped:
         log.info("webhook.item_skipped", reason=reason)
     request_id = structlog.contextvars.get_contextvars().get("request_id", "")
     # Stored before the 200: from here on, nothing Meta delivered can be lost.
     try:
         new_ids = await repository.store_webhook(body.messages, body.statuses, str(request_id))
-    except SQLAlchemyError:
+    except (SQLAlchemyError, OSError, ValueError, ArithmeticError) as exc:
+        if refused(exc):
+            # The reader lets through only storable values; should one slip past it, the database
+            # or its driver refuses it for this body alone (the others of its round are stored).
+            log.exception("webhook.store_refused")
+            raise InvalidWebhookShape("the body holds a value the store refuses") from None
         log.exception("webhook.store_failed")
         # Not a 200: that would tell Meta the messages are safe. Meta redelivers later.
         raise StoreUnavailable("the message store is unavailable; deliver again later") from None

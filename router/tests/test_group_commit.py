@@ -1,5 +1,6 @@
 """The group-commit writer: concurrent writes share transactions, each caller gets its own answer,
-and one refused write does not fail the others of its round."""
+and one bad write (refused by the database, or failing before it gets there) does not fail the
+others of its round."""
 
 import asyncio
 import dataclasses
@@ -18,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
 from app.store.engine import create_engine, migrate, session_factory
-from app.store.models import Message, Row
-from app.store.repository import MessageRepository
+from app.store.models import InboundStatus, Message, OutboundStatus, Row
+from app.store.repository import Ending, MessageRepository
 from tests.backends import POSTGRES_DATABASE, POSTGRES_URL, fresh_postgres
 
 
@@ -152,6 +153,79 @@ async def test_one_refused_write_does_not_fail_the_others(engine: AsyncEngine) -
     async with engine.connect() as connection:
         rows = await connection.execute(text("SELECT name FROM gc_items ORDER BY name"))
         assert [name for (name,) in rows.all()] == ["a", "b", "c"]
+
+
+async def test_a_write_whose_handler_raises_fails_alone(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP TABLE IF EXISTS gc_items"))
+        await connection.execute(text("CREATE TABLE gc_items (name VARCHAR(20) PRIMARY KEY)"))
+
+    async def insert(connection: AsyncConnection, names: list[str]) -> list[str]:
+        for name in names:
+            if name == "poison":
+                raise ValueError("not a name this handler can write")
+            await connection.execute(text("INSERT INTO gc_items (name) VALUES (:n)"), {"n": name})
+        return names
+
+    writer = GroupCommit(engine, [insert])
+    commits = count_commits(engine)
+    names = [f"n{i}" for i in range(30)]
+    names[17] = "poison"
+    outcomes = await asyncio.gather(
+        *(writer.write(insert, name) for name in names), return_exceptions=True
+    )
+    await writer.aclose()
+
+    assert isinstance(outcomes[17], ValueError)
+    assert [o for i, o in enumerate(outcomes) if i != 17] == [n for n in names if n != "poison"]
+    # The round is halved around the bad write rather than run again one by one.
+    assert len(commits) < 15, f"{len(commits)} transactions for 30 writes"
+    async with engine.connect() as connection:
+        rows = await connection.execute(text("SELECT count(*) FROM gc_items"))
+        assert rows.scalar() == 29
+
+
+async def test_a_webhook_that_cannot_be_stored_fails_no_job_of_its_round(
+    engine: AsyncEngine,
+) -> None:
+    """A value the payload reader should have stopped reaches the store (here, a lone surrogate:
+    the driver cannot encode it). Only that webhook fails; the jobs' writes of its round commit."""
+    repository = MessageRepository(engine, session_factory(engine))
+    ids = await repository.store_webhook([inbound(1), inbound(2), inbound(3)], [], "r")
+    claims = [await repository.claim(id_, 30) for id_ in ids]
+    assert all(claims)
+    first, second, third = (claim.message for claim in claims if claim is not None)
+    [part] = await repository.add_replies(second, ["reply to 2"], "2.0.t")
+    poisoned = dataclasses.replace(inbound(4), text="x\ud800")
+
+    outcomes = await asyncio.gather(
+        repository.store_webhook([poisoned], [], "r"),
+        repository.store_webhook([inbound(5)], [], "r"),
+        repository.add_replies(first, ["reply to 1"], "1.0.t"),
+        repository.accept(part.id, "wamid.out.2", Ending(second, InboundStatus.REPLIED)),
+        repository.finish(Ending(third, InboundStatus.IGNORED)),
+        return_exceptions=True,
+    )
+    await repository.aclose()
+
+    assert isinstance(outcomes[0], Exception)
+    neighbour, replies, _, _ = outcomes[1:]
+    assert isinstance(neighbour, list)
+    assert len(neighbour) == 1
+    assert isinstance(replies, list)
+    assert [r.text for r in replies] == ["reply to 1"]
+    c = Message.__table__.c
+    async with engine.connect() as connection:
+        rows = await connection.execute(select(c.wamid, c.status, c.text).order_by(c.id))
+        stored = {(wamid or text_): status for wamid, status, text_ in rows.all()}
+    assert stored == {
+        "wamid.gc.1": InboundStatus.PROCESSING.value,
+        "wamid.gc.2": InboundStatus.REPLIED.value,
+        "wamid.gc.3": InboundStatus.IGNORED.value,
+        "wamid.gc.5": InboundStatus.RECEIVED.value,
+        "wamid.out.2": OutboundStatus.ACCEPTED.value,
+        "reply to 1": OutboundStatus.PENDING.value,
+    }
 
 
 async def test_a_writer_for_an_unreachable_database_fails_its_callers(tmp_path: Path) -> None:

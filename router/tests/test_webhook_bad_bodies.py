@@ -49,6 +49,28 @@ async def test_a_body_of_the_wrong_shape_is_422_with_a_reason(
     assert error["message"].startswith("not a webhook body")
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 1_000 + b"]" * 1_000,
+        b"[" * 100_000,
+        b'{"object": "whatsapp_business_account", "entry": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+        b'{"a": ' * 2_000 + b"1" + b"}" * 2_000,
+    ],
+    ids=["1,000 levels", "100,000 levels", "deep entry", "deep objects"],
+)
+async def test_a_body_nested_too_deeply_is_400_with_a_reason(
+    router: RouterUnderTest, raw: bytes
+) -> None:
+    response = await post_signed(router, raw)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid_body",
+        "message": "body is nested too deeply",
+    }
+
+
 async def test_another_object_is_ignored_with_200(router: RouterUnderTest) -> None:
     response = await post_signed(router, {"object": "page", "entry": []})
 
@@ -147,18 +169,22 @@ async def test_a_change_for_another_field_is_skipped(
     assert not graph_route.called
 
 
-async def test_an_oversized_body_is_refused_before_reading(router: RouterUnderTest) -> None:
+@pytest.mark.parametrize("declared", [str(2 * 1024 * 1024), "9" * 5_000], ids=["2 MB", "absurd"])
+async def test_an_oversized_body_is_413(router: RouterUnderTest, declared: str) -> None:
     response = await router.client.post(
         "/webhook",
         content=b"{}",
-        headers={"Content-Length": str(2 * 1024 * 1024), "X-Hub-Signature-256": "sha256=00"},
+        headers={"Content-Length": declared, "X-Hub-Signature-256": "sha256=00"},
     )
 
-    assert response.status_code == 400
-    assert "larger" in response.json()["error"]["message"]
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "code": "body_too_large",
+        "message": "body larger than 1048576 bytes",
+    }
 
 
-async def test_an_oversized_body_sent_without_its_length_is_cut_off(
+async def test_an_oversized_body_sent_without_its_length_is_413(
     router: RouterUnderTest,
 ) -> None:
     async def chunks() -> AsyncIterator[bytes]:
@@ -169,5 +195,5 @@ async def test_an_oversized_body_sent_without_its_length_is_cut_off(
         "/webhook", content=chunks(), headers={"X-Hub-Signature-256": "sha256=00"}
     )
 
-    assert response.status_code == 400
-    assert "larger" in response.json()["error"]["message"]
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"

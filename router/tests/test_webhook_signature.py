@@ -1,5 +1,6 @@
 import json
 
+import pytest
 import respx
 
 from .conftest import APP_SECRET, RouterUnderTest, make_settings, running_router
@@ -87,3 +88,31 @@ async def test_unsigned_webhooks_only_with_the_development_switch(
 
     assert response.status_code == 200
     assert graph_route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "sha256=é".encode() + b"0" * 62,
+        b"sha256=" + "é".encode("latin-1") * 64,
+        b"sha256=" + b"\xff\xfe" * 32,
+        b"sha256=" + b"z" * 64,
+        b"sha256=" + b"0" * 10_000,
+        b"sha256=" + b"0" * 63,
+        b"SHA256=" + b"0" * 64,
+    ],
+    ids=["utf-8", "latin-1", "bytes", "not hex", "huge", "short", "upper-case prefix"],
+)
+async def test_a_signature_header_of_the_wrong_shape_is_403(
+    router: RouterUnderTest, server_route: respx.Route, header: bytes
+) -> None:
+    body, _ = signed(APP_SECRET, fixture("message_text"))
+
+    response = await router.client.post(
+        "/webhook", content=body, headers={b"X-Hub-Signature-256": header}
+    )
+    await router.settle()
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "signature_invalid"
+    assert not server_route.called

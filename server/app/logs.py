@@ -1,10 +1,15 @@
-"""structlog set-up and the request-id middleware.
+"""structlog set-up and the request-id middleware: one file, the same in every service.
 
-The Router passes its correlation id in `X-Request-ID`; binding it here lets one id follow a message
-across both services' logs.
+`server/app/logs.py`, `router/app/logs.py` and `simulator/app/logs.py` are identical byte for byte
+(a test in each service holds them so): change the three together. Three copies that drifted apart
+once cost replies: the Router read an `X-Request-ID` the Server's copy had learnt to handle.
+
+A caller's `X-Request-ID` is bound to every log line of its request and sent back on the response.
+The Router passes its id on to the Server, so one id follows a message across the services.
 """
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -13,9 +18,36 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = b"x-request-id"
 REQUEST_ID_MAX_LENGTH = 128
+# Visible ASCII only: the id goes on as a header of other requests (httpx refuses non-ASCII
+# values) and into log lines.
+_REQUEST_ID = re.compile(rb"[!-~]{1,%d}" % REQUEST_ID_MAX_LENGTH)
+_NOT_IN_REQUEST_ID = re.compile(rb"[^!-~]+")
+
+# Meta's handshake puts the verify token in the query string; uvicorn's access log would print it.
+_SECRET_QUERY = re.compile(r"(hub\.verify_token=)[^&\s]*", re.IGNORECASE)
 
 
-def configure_logging(level: str, fmt: str) -> None:
+class RedactQuerySecrets(logging.Filter):
+    """Masks secrets in the request line of access log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_QUERY.sub(r"\1***", record.msg)
+        return True
+
+
+def configure_logging(level: str, fmt: str, *, cache_loggers: bool = False) -> None:
+    """`cache_loggers`: build each logger once, on its first call, instead of on every call, so
+    below the configured level a call is a no-op method. Only for a service whose loggers are
+    first called after this runs, and whose tests do not configure structlog again."""
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactQuerySecrets) for f in access_log.filters):
+        access_log.addFilter(RedactQuerySecrets())
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -30,10 +62,17 @@ def configure_logging(level: str, fmt: str) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        # Each logger is built once, on its first call, instead of on every call: below the
-        # configured level a call is then a no-op method. Loggers are taken after this runs.
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache_loggers,
     )
+
+
+def request_id_from(raw: bytes) -> str:
+    """The caller's id as it can travel on: visible ASCII, at most 128 characters (anything else
+    is dropped from it), or a new id when nothing usable is left."""
+    if _REQUEST_ID.fullmatch(raw):  # the usual case: an id another service made
+        return raw.decode("ascii")
+    usable = _NOT_IN_REQUEST_ID.sub(b"", raw)[:REQUEST_ID_MAX_LENGTH]
+    return usable.decode("ascii") if usable else uuid.uuid4().hex
 
 
 class RequestIdMiddleware:
@@ -51,9 +90,8 @@ class RequestIdMiddleware:
         for name, value in scope["headers"]:
             if name == REQUEST_ID_HEADER:
                 raw_id = value  # the last one, if sent twice
-        # Header values are latin-1 on the wire, so the id goes back byte for byte.
-        request_id = raw_id.decode("latin-1")[:REQUEST_ID_MAX_LENGTH] or uuid.uuid4().hex
-        id_header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
+        request_id = request_id_from(raw_id) if raw_id else uuid.uuid4().hex
+        id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -15,7 +15,7 @@ from app.settings import get_settings
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, cache_loggers=True)
     log = structlog.get_logger()
 
     @asynccontextmanager

@@ -72,3 +72,14 @@ async def test_the_request_id_comes_back_on_errors_and_health_too(
 
     assert (invalid.status_code, invalid.headers["x-request-id"]) == (422, "bad-body")
     assert (health.status_code, health.headers["x-request-id"]) == (200, "probe")
+
+
+async def test_an_id_that_cannot_travel_as_a_header_is_cleaned(
+    app_at: Callable[[str], FastAPI],
+) -> None:
+    async with client_for(app_at("INFO")) as client:
+        response = await client.post(
+            "/process", json={"text": "a"}, headers=[(b"X-Request-ID", "réq\x01".encode())]
+        )
+
+    assert (response.status_code, response.headers["x-request-id"]) == (200, "rq")

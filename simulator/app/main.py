@@ -30,7 +30,7 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, cache_loggers=True)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Simulator]]:

@@ -7,9 +7,12 @@ messages"), and a single writer takes every request waiting at that moment, call
 with all of its requests, and commits. A caller gets its answer only after the commit, so a webhook
 still acknowledges only what is stored.
 
-At low load a round holds one request and costs what a plain transaction would. One request that
-the database refuses (a constraint, bad data) must not fail the others in its round: such a round is
-run again with each request on its own.
+At low load a round holds one request and costs what a plain transaction would. A shared mechanism
+fails per caller: one request that fails (the database refuses its data, or its handler raises on
+it) must not fail the others in its round. Such a round is run again in halves, each half split
+again while it fails, until the bad request fails alone: a bad request among n costs about
+2·log2(n) extra transactions, not n. Only when the database itself is unreachable does the whole
+round fail at once, since every request would meet the same error.
 """
 
 import asyncio
@@ -19,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = structlog.get_logger()
@@ -103,20 +107,18 @@ class GroupCommit:
                 for handler, requests in groups.items():
                     outcome = await handler(connection, [r.item for r in requests])
                     results.append((requests, outcome))
-        except DBAPIError as exc:  # IntegrityError included
-            if fresh_connection and exc.connection_invalidated:
+        except Exception as exc:
+            if fresh_connection and isinstance(exc, DBAPIError) and exc.connection_invalidated:
                 log.warning("store.connection_lost", detail="running the round again")
                 await self._commit(round_)
                 return
-            if len(round_) == 1 or not _refused(exc):
+            if len(round_) == 1 or unreachable(exc):
                 _fail(round_, exc)
                 return
-            log.warning("store.round_refused", requests=len(round_), error=type(exc).__name__)
-            for request in round_:
-                await self._commit([request])
-            return
-        except Exception as exc:
-            _fail(round_, exc)
+            log.warning("store.round_split", requests=len(round_), error=type(exc).__name__)
+            half = len(round_) // 2
+            await self._commit(round_[:half])  # in order: webhooks' writes still come first
+            await self._commit(round_[half:])
             return
         for requests, outcome in results:
             for request, result in zip(requests, outcome, strict=True):
@@ -124,14 +126,32 @@ class GroupCommit:
                     request.future.set_result(result)
 
 
-def _refused(exc: DBAPIError) -> bool:
-    """The database refused the data (a request's fault), as opposed to being unreachable."""
-    if isinstance(exc, IntegrityError):
+def unreachable(exc: BaseException) -> bool:
+    """The database could not be reached or cannot work now (so no request of a round can
+    succeed), as opposed to one request's data or handler being at fault."""
+    if isinstance(exc, OSError | PoolTimeout):  # refused, reset, timed out; no pooled connection
         return True
-    # asyncpg's SQLSTATE: class 22 bad data, 23 a constraint, 40 a deadlock or serialization
-    # failure between this round and another process's.
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    # asyncpg's SQLSTATE: class 08 connection, 53 out of resources, 57 shut down or cancelled,
+    # 58 the server's own system error.
     sqlstate = getattr(exc.orig, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate[:2] in {"22", "23", "40"}
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in {"08", "53", "57", "58"}
+    # SQLite: the file cannot be opened, is locked past the busy timeout, or the disk failed.
+    return isinstance(exc, OperationalError)
+
+
+def refused(exc: BaseException) -> bool:
+    """The database or its driver refused a request's data: the same request fails however often
+    it is tried (unlike an unreachable database, a deadlock or a timeout)."""
+    if isinstance(exc, ValueError | ArithmeticError | IntegrityError):
+        return True  # a value the driver cannot encode (a lone surrogate, a 2**64), a constraint
+    # asyncpg's SQLSTATE: class 22 bad data, 23 a constraint.
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in {"22", "23"}
 
 
 def _fail(requests: list[_Request], exc: BaseException) -> None:
