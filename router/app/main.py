@@ -16,6 +16,7 @@ from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.logs import RequestIdMiddleware, configure_logging
 from app.pipeline import Pipeline
+from app.platform import include_platform_routers, platform_lifespan
 from app.queue import JobQueue, Sweeper
 from app.ratelimit import SendRateLimiter, storage_for
 from app.retries import RetryPolicy
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
             ) as server_client,
             http_client(timeout=settings.whatsapp_send_timeout_seconds) as graph_client,
+            platform_lifespan(settings, engine) as platform,
         ):
             backend = Backend(
                 server_client,
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "queue": queue,
                     "backend": backend,
                     "sweeper": sweeper,
+                    **platform,
                 }
             finally:
                 await sweeper.stop()
@@ -136,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(webhook_router)
     app.include_router(messages_router)
+    include_platform_routers(app)
 
     @app.get("/health")
     async def health(
