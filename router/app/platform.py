@@ -7,19 +7,33 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
+import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.endpoints import router as api_keys_router
 from app.auth.jwt import JwtVerifier
+from app.channels.endpoints import router as channels_router
+from app.channels.graph import GraphNumbers
+from app.channels.seed import seed_default_channel
+from app.core.errors import install_validation_handler
 from app.members.endpoints import router as members_router
 from app.settings import Settings
 from app.store.engine import session_factory
 from app.tenants.endpoints import router as tenants_router
 
+log = structlog.get_logger()
+
 
 def include_platform_routers(app: FastAPI) -> None:
-    for router in (tenants_router, api_keys_router, members_router):
+    install_validation_handler(app)
+    for router in (
+        tenants_router,
+        api_keys_router,
+        members_router,
+        channels_router,
+    ):
         app.include_router(router)
 
 
@@ -27,7 +41,13 @@ def include_platform_routers(app: FastAPI) -> None:
 async def platform_lifespan(
     settings: Settings, engine: AsyncEngine
 ) -> AsyncIterator[dict[str, Any]]:
-    """Builds the JWT verifier; yields the platform's part of the lifespan state."""
+    """Seeds the env's number as the default channel; opens the Graph API client that checks
+    channel tokens and the JWT verifier. Yields their part of the lifespan state."""
+    try:
+        await seed_default_channel(engine, settings)
+    except Exception:
+        # The database may be down at start (its health check says so); the next start seeds.
+        log.exception("platform.seed_failed", detail="the env's number is not a channel yet")
     verifier = None
     if settings.router_oidc_jwks_url is not None:
         assert settings.router_oidc_issuer  # the three are validated together
@@ -39,4 +59,9 @@ async def platform_lifespan(
             cache_seconds=settings.router_oidc_jwks_cache_seconds,
             cooldown_seconds=settings.router_oidc_jwks_cooldown_seconds,
         )
-    yield {"sessions": session_factory(engine), "jwt": verifier}
+    async with httpx.AsyncClient(timeout=settings.whatsapp_send_timeout_seconds) as graph:
+        yield {
+            "sessions": session_factory(engine),
+            "graph_numbers": GraphNumbers(graph, settings.graph_api_base_url),
+            "jwt": verifier,
+        }

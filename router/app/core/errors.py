@@ -12,6 +12,10 @@ Each renders as `{"error": {"code": ..., "message": ...}}`.
 
 from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.errors import RouterError
@@ -59,3 +63,33 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: _error("No such object in the caller's tenant"),
     409: _error("The request conflicts with what is stored"),
 }
+
+
+# Write-only fields: a 422 would echo them back in its `input`.
+SECRET_FIELDS = frozenset({"access_token"})
+MASK = "**********"
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: MASK if k in SECRET_FIELDS else _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+async def _render_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422 (`{"detail": [{"loc", "msg", ...}]}`), without a secret in `input`."""
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        shown = dict(error)
+        if "input" in shown:
+            secret = any(part in SECRET_FIELDS for part in shown.get("loc", ()))
+            shown["input"] = MASK if secret else _masked(shown["input"])
+        errors.append(shown)
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+
+
+def install_validation_handler(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _render_validation_error)
