@@ -17,6 +17,8 @@ from app.auth.jwt import JwtVerifier
 from app.channels.endpoints import router as channels_router
 from app.channels.graph import GraphNumbers
 from app.channels.seed import seed_default_channel
+from app.contacts.endpoints import router as contacts_router
+from app.conversations.endpoints import router as conversations_router
 from app.core.errors import install_validation_handler
 from app.members.endpoints import router as members_router
 from app.settings import Settings
@@ -33,6 +35,8 @@ def include_platform_routers(app: FastAPI) -> None:
         api_keys_router,
         members_router,
         channels_router,
+        contacts_router,
+        conversations_router,
     ):
         app.include_router(router)
 

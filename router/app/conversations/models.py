@@ -8,6 +8,10 @@ from app.store.models import Base, utcnow
 
 # WhatsApp's customer-service window: free-form messages only until 24 h after the contact's last.
 SERVICE_WINDOW = timedelta(hours=24)
+# How the API names the bot (the channel's agent: the Server, SERVER_BASE_URL, for now).
+BOT_NAME = "bot"
+# The member the transfer toggle creates when the tenant has no human agent yet.
+DEFAULT_AGENT_NAME = "Human agent"
 
 
 class ConversationStatus(StrEnum):

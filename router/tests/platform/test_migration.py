@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import respx
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -17,6 +18,7 @@ from app.models import Base
 from app.store.engine import alembic_config, create_engine, migrating
 
 from ..backends import fresh_postgres
+from ..conftest import ADMIN_KEY, make_settings, running_router
 
 PLATFORM = "0003"
 SALES, SUPPORT = "1122334455667", "999888777"  # the env's number, and another one
@@ -201,6 +203,38 @@ async def test_stored_messages_land_in_a_default_tenant_channels_contacts_and_co
     assert all(
         m["conversation_id"] == by_pair[(m["channel_id"], m["contact_id"])]["id"] for m in placed
     )
+
+
+async def test_the_router_starts_on_an_upgraded_database_and_serves_it(
+    engine: AsyncEngine, mock_http: respx.MockRouter
+) -> None:
+    await store_history(engine)
+    url = engine.url.render_as_string(hide_password=False)
+
+    async with running_router(make_settings(database_url=url)) as router:
+        [tenant] = await rows(engine, "SELECT id FROM tenants")
+        headers = {"X-API-Key": ADMIN_KEY, "X-Tenant-ID": str(tenant["id"])}
+        listed = (await router.client.get("/api/v1/conversations", headers=headers)).json()
+        newest = listed["items"][0]
+        history = (
+            await router.client.get(
+                f"/api/v1/conversations/{newest['id']}/messages", headers=headers
+            )
+        ).json()
+        # New ids follow the ones the migration gave.
+        created = await router.client.post(
+            "/api/v1/contacts", headers=headers, json={"wa_id": "777"}
+        )
+    [token] = await rows(
+        engine, "SELECT access_token FROM channels WHERE phone_number_id = :n", n=SALES
+    )
+
+    assert token["access_token"] == "test-access-token"  # the env's, stored at start-up
+    assert len(listed["items"]) == 5
+    assert newest["contact"]["wa_id"] == "555"
+    assert newest["owner"] == {"type": "ai", "id": None, "name": "bot"}
+    assert [m["text"] for m in history["items"]] == ["message 9", "message 10"]
+    assert created.status_code == 201
 
 
 async def test_it_goes_back_down_and_up_again(engine: AsyncEngine) -> None:
