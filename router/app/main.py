@@ -17,6 +17,7 @@ from app.errors import install_error_handlers
 from app.logs import RequestIdMiddleware, configure_logging
 from app.outbound.whatsapp_clients import whatsapp_clients
 from app.pipeline import Pipeline
+from app.platform import include_platform_routers, platform_lifespan
 from app.queue import JobQueue, Sweeper
 from app.ratelimit import SendRateLimiter, storage_for
 from app.retries import RetryPolicy
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
             ) as server_client,
             whatsapp_clients(settings) as clients,
+            platform_lifespan(settings, engine) as platform,
         ):
             backend = Backend(
                 server_client,
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "backend": backend,
                     "whatsapp_clients": clients,
                     "sweeper": sweeper,
+                    **platform,
                 }
             finally:
                 await sweeper.stop()
@@ -147,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(webhook_router)
     app.include_router(messages_router)
+    include_platform_routers(app)
 
     @app.get("/health")
     async def health(

@@ -95,8 +95,19 @@ class Settings(BaseSettings):
     # Concurrent jobs per process.
     router_workers: int = Field(default=200, ge=1)
 
-    # The management API's key (dead letters); the API answers 503 while it is unset.
+    # The operator's key: the management API for every tenant (and /api/v1/messages, which answers
+    # 503 while it is unset). Tenants' own keys work without it.
     router_admin_api_key: SecretStr | None = None
+
+    # Sign-in with an identity provider (OIDC): `Authorization: Bearer <JWT>` is accepted when the
+    # three are set, its signature checked against the provider's published keys (JWKS).
+    router_oidc_jwks_url: AnyHttpUrl | None = None
+    router_oidc_issuer: str | None = None
+    router_oidc_audience: str | None = None
+    # How long the provider's key set is kept, and how often at most a token naming a key not in
+    # it makes us fetch the set again (a rotated key).
+    router_oidc_jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    router_oidc_jwks_cooldown_seconds: float = Field(default=30.0, ge=0)
 
     # Development only: accept webhooks without a valid X-Hub-Signature-256.
     router_allow_unsigned_webhooks: bool = False
@@ -152,6 +163,21 @@ class Settings(BaseSettings):
                 "ROUTER_PROCESS_JOBS=false needs a queue shared with worker processes "
                 "(QUEUE_URL=redis://... or amqp://...): the in-process queue would never run "
                 "its jobs"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_is_all_or_nothing(self) -> "Settings":
+        oidc = {
+            "ROUTER_OIDC_JWKS_URL": self.router_oidc_jwks_url,
+            "ROUTER_OIDC_ISSUER": self.router_oidc_issuer,
+            "ROUTER_OIDC_AUDIENCE": self.router_oidc_audience,
+        }
+        missing = [name for name, value in oidc.items() if not value]
+        if missing and len(missing) < len(oidc):
+            raise ValueError(
+                f"OIDC needs ROUTER_OIDC_JWKS_URL, ROUTER_OIDC_ISSUER and ROUTER_OIDC_AUDIENCE "
+                f"together: {', '.join(missing)} is not set"
             )
         return self
 

@@ -5,7 +5,7 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
-from app.store.models import Base
+from app.models import Base
 
 target_metadata = Base.metadata
 
@@ -22,10 +22,10 @@ def run(connection: Connection) -> None:
 
 async def run_from_settings() -> None:
     from app.settings import database_url_from_environment
-    from app.store.engine import create_engine
+    from app.store.engine import create_engine, migrating
 
     engine = create_engine(database_url_from_environment())
-    async with engine.begin() as connection:
+    async with migrating(engine) as connection:
         await connection.run_sync(run)
     await engine.dispose()
 

@@ -65,9 +65,8 @@ async def fresh_postgres() -> str:
     base = POSTGRES_URL.rsplit("/", 1)[0]
     target = await asyncpg.connect(f"{plain.rsplit('/', 1)[0]}/{POSTGRES_DATABASE}")
     try:
-        await target.execute(
-            "DROP TABLE IF EXISTS status_events, messages, alembic_version CASCADE"
-        )
+        # Every table, whichever migrations made them.
+        await target.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     finally:
         await target.close()
     return f"{base}/{POSTGRES_DATABASE}"

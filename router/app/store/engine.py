@@ -1,5 +1,7 @@
 """The async engine for `DATABASE_URL`, and migrations to the newest schema."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -7,7 +9,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 ROUTER_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +55,34 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@asynccontextmanager
+async def migrating(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection to migrate on, in one transaction.
+
+    On SQLite, foreign keys are not enforced meanwhile and are checked once it is committed:
+    Alembic's batch mode copies a table and drops the old one, which rows of the copy still refer
+    to by name (`messages.reply_to_id`), and SQLite cannot stop enforcing them inside a
+    transaction. This is Alembic's own advice for SQLite.
+    """
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                yield connection
+            if sqlite:
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                await connection.commit()
+                if broken:
+                    raise RuntimeError(f"the migration left {len(broken)} dangling foreign keys")
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
+
+
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision (idempotent; safe on every start)."""
 
@@ -56,5 +91,5 @@ async def migrate(engine: AsyncEngine) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-    async with engine.begin() as connection:
+    async with migrating(engine) as connection:
         await connection.run_sync(upgrade)

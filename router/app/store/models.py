@@ -1,4 +1,8 @@
-"""Tables. One row per message, both directions, so a message's whole life is in one place."""
+"""Tables. One row per message, both directions, so a message's whole life is in one place.
+
+The platform's tables (tenants, channels, members, contacts, conversations, API keys) live in their
+domain packages on the same `Base`; `app.models` imports them all.
+"""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +32,14 @@ class InboundStatus(StrEnum):
     REPLIED = "replied"
     IGNORED = "ignored"  # not a text, nothing to answer
     FAILED = "failed"  # gave up; error_code/error_title say why; replayable
+
+
+class Sender(StrEnum):
+    """Who wrote a message: the contact, the bot (the channel's agent) or a member."""
+
+    CONTACT = "contact"
+    AI = "ai"
+    AGENT = "agent"
 
 
 class OutboundStatus(StrEnum):
@@ -62,6 +74,7 @@ class Message(Base):
         UniqueConstraint("reply_to_id", "part", name="uq_messages_reply_part"),
         Index("ix_messages_contact_order", "phone_number_id", "contact", "id"),
         Index("ix_messages_status", "status"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -88,6 +101,26 @@ class Message(Base):
     lease_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Where the message belongs on the platform. NULL while a message is not routed (a number no
+    # channel has; rows written before routing fills them in).
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", name="fk_messages_tenant")
+    )
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channels.id", name="fk_messages_channel")
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", name="fk_messages_conversation")
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", name="fk_messages_contact")
+    )
+    # NULL on rows the webhook and the pipeline write before routing sets it: the direction says
+    # it then (inbound: the contact, outbound: the bot).
+    sender: Mapped[str | None] = mapped_column(String(8))
+    author_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", name="fk_messages_author", ondelete="SET NULL")
+    )
 
 
 class StatusEvent(Base):
@@ -137,3 +170,9 @@ class Row:
     lease_until: datetime | None
     created_at: datetime
     updated_at: datetime
+    tenant_id: int | None
+    channel_id: int | None
+    conversation_id: int | None
+    contact_id: int | None
+    sender: str | None
+    author_member_id: int | None

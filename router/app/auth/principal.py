@@ -1,0 +1,170 @@
+"""Who is calling, and in which tenant: the dependency every platform endpoint starts from.
+
+Order of the answers, the same on every endpoint: no key or a bad one 401; a role that may not do
+this 403 (whatever the object: it reveals nothing); an object of another tenant 404, never 403.
+"""
+
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth import keys
+from app.auth import repository as api_keys
+from app.auth.jwt import JwtVerifier
+from app.auth.roles import GRANTS, Permission, Role, lesser
+from app.core.db import SessionDep
+from app.core.errors import Forbidden, Unprocessable
+from app.deps import SettingsDep
+from app.errors import NotFound, Unauthorized
+from app.members import repository as members
+from app.store.models import utcnow
+from app.tenants import repository as tenants
+
+TENANT_HEADER = "X-Tenant-ID"
+# last_used_at is a write; once a minute per key is precise enough and keeps reads reads.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
+_bearer = HTTPBearer(auto_error=False, description="a JWT of the identity provider (OIDC)")
+TenantHeader = Annotated[
+    int | None,
+    Header(
+        alias=TENANT_HEADER,
+        ge=1,
+        description="the tenant to act in: needed with the operator's key, and with a token "
+        "whose subject is a member of several tenants",
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    tenant_id: int | None  # None: the operator, who names a tenant with X-Tenant-ID
+    role: Role | None  # None: the operator
+    member_id: int | None = None  # the member the caller acts as
+    api_key_id: int | None = None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.tenant_id is None
+
+    def may(self, permission: Permission) -> bool:
+        return self.role is None or permission in GRANTS[self.role]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The tenant a request acts in, and who acts."""
+
+    tenant_id: int
+    principal: Principal
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    tenant: TenantHeader = None,
+    api_key: Annotated[str | None, Depends(_api_key)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> Principal:
+    if api_key is not None:
+        operator = settings.router_admin_api_key
+        if (
+            operator
+            and operator.get_secret_value()
+            and hmac.compare_digest(api_key.encode(), operator.get_secret_value().encode())
+        ):
+            return Principal(tenant_id=None, role=None)
+        return await _tenant_key(session, api_key)
+    if bearer is not None:
+        verifier: JwtVerifier | None = request.state.jwt
+        if verifier is None:
+            raise Unauthorized("bearer tokens are not accepted here: OIDC is not configured")
+        return await _member_of_token(session, verifier, bearer.credentials, tenant)
+    raise Unauthorized("an X-API-Key header or an Authorization: Bearer token is required")
+
+
+async def _tenant_key(session: SessionDep, presented: str) -> Principal:
+    parsed = keys.parse(presented)
+    key = await api_keys.find_active(session, parsed.public_id) if parsed else None
+    if parsed is None or key is None or not keys.secret_matches(parsed, key.secret_hash):
+        raise Unauthorized("the X-API-Key is not a valid key")
+    role = Role(key.role)
+    if key.member_id is not None:
+        member = await members.get(session, key.tenant_id, key.member_id)
+        if member is None:
+            raise Unauthorized("the X-API-Key is not a valid key")
+        role = lesser(role, Role(member.role))  # a member's key never exceeds the member
+    if key.last_used_at is None or utcnow() - key.last_used_at > LAST_USED_PRECISION:
+        await api_keys.touch(session, key)
+    return Principal(key.tenant_id, role, key.member_id, key.id)
+
+
+async def _member_of_token(
+    session: SessionDep, verifier: JwtVerifier, token: str, tenant: int | None
+) -> Principal:
+    identity = await verifier.identify(token)
+    found = await members.for_subject(session, identity.subject)
+    if not found and identity.email is not None:
+        # An owner invited this person by email: the first sign-in binds the subject.
+        found = await members.bind_invitations(session, identity.email, identity.subject)
+    # The index found the rows; the match itself is made in constant time, as keys are.
+    found = [
+        m
+        for m in found
+        if m.oidc_subject is not None
+        and hmac.compare_digest(m.oidc_subject.encode(), identity.subject.encode())
+    ]
+    if tenant is not None:
+        found = [m for m in found if m.tenant_id == tenant]
+    if not found:
+        raise Forbidden("the token's subject is not a member of any tenant here")
+    if len(found) > 1:
+        raise Unprocessable(
+            f"{TENANT_HEADER}: the token's subject is a member of several tenants; name one"
+        )
+    [member] = found
+    return Principal(member.tenant_id, Role(member.role), member.id)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Any:
+    """A dependency giving the request's Scope, once the caller may do `permission`."""
+
+    async def scope(
+        principal: PrincipalDep, session: SessionDep, tenant: TenantHeader = None
+    ) -> Scope:
+        if not principal.may(permission):
+            raise Forbidden(f"the role {principal.role} may not do this")
+        if principal.tenant_id is not None:
+            if tenant is not None and tenant != principal.tenant_id:
+                raise NotFound(f"no tenant {tenant}")
+            return Scope(principal.tenant_id, principal)
+        if tenant is None:
+            raise Unprocessable(f"{TENANT_HEADER}: the operator's key acts in the tenant it names")
+        if await tenants.get(session, tenant) is None:
+            raise NotFound(f"no tenant {tenant}")
+        return Scope(tenant, principal)
+
+    return Depends(scope)
+
+
+async def require_operator(principal: PrincipalDep) -> Principal:
+    if not principal.is_operator:
+        raise Forbidden("only the operator (ROUTER_ADMIN_API_KEY) may do this")
+    return principal
+
+
+OperatorDep = Annotated[Principal, Depends(require_operator)]
+ReadScope = Annotated[Scope, require(Permission.READ)]
+AccessScope = Annotated[Scope, require(Permission.MANAGE_ACCESS)]
+ChannelsScope = Annotated[Scope, require(Permission.MANAGE_CHANNELS)]
+ContactsScope = Annotated[Scope, require(Permission.MANAGE_CONTACTS)]
+ConverseScope = Annotated[Scope, require(Permission.CONVERSE)]

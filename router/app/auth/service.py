@@ -1,0 +1,53 @@
+"""API keys: made, listed, revoked."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import keys, repository
+from app.auth.models import ApiKey
+from app.auth.roles import Role, lesser
+from app.auth.schemas import KeyIn, KeyOut, NewKeyOut
+from app.core.errors import Unprocessable
+from app.core.pagination import page_of
+from app.errors import NotFound
+from app.members import repository as members
+from app.store.models import utcnow
+
+
+async def create(session: AsyncSession, tenant_id: int, body: KeyIn) -> NewKeyOut:
+    if body.member_id is not None:
+        member = await members.get(session, tenant_id, body.member_id)
+        if member is None:
+            raise NotFound(f"no member {body.member_id}")
+        if lesser(body.role, Role(member.role)) != body.role:
+            raise Unprocessable(
+                f"role: a key acting as member {member.id} cannot exceed their role ({member.role})"
+            )
+    made = keys.new_key()
+    key = ApiKey(
+        tenant_id=tenant_id,
+        member_id=body.member_id,
+        name=body.name,
+        role=body.role.value,
+        public_id=made.public_id,
+        secret_hash=made.secret_hash,
+    )
+    session.add(key)
+    await session.commit()
+    return NewKeyOut(**KeyOut.of(key).model_dump(), key=made.key)
+
+
+async def page(
+    session: AsyncSession, tenant_id: int, after_id: int | None, limit: int
+) -> tuple[list[KeyOut], str | None]:
+    rows = await repository.page(session, tenant_id, after_id, limit + 1)
+    items, cursor = page_of(rows, limit, lambda k: k.id)
+    return [KeyOut.of(k) for k in items], cursor
+
+
+async def revoke(session: AsyncSession, tenant_id: int, key_id: int) -> None:
+    key = await repository.get(session, tenant_id, key_id)
+    if key is None:
+        raise NotFound(f"no API key {key_id}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        await session.commit()

@@ -1,0 +1,1 @@
+"""Channels: a tenant's WhatsApp numbers (and `api` channels for other sources)."""

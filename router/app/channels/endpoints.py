@@ -1,0 +1,76 @@
+"""`/api/v1/channels`: the tenant's WhatsApp numbers (admins write, every role reads)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from app.auth.principal import ChannelsScope, ReadScope
+from app.channels import service
+from app.channels.graph import GraphNumbers
+from app.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
+from app.core.db import SessionDep
+from app.core.errors import ERRORS, ErrorOut
+from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
+
+
+async def _graph(request: Request) -> GraphNumbers:
+    graph: GraphNumbers = request.state.graph_numbers
+    return graph
+
+
+GraphDep = Annotated[GraphNumbers, Depends(_graph)]
+TOKEN_CHECK: dict[int | str, dict[str, Any]] = {
+    502: {"model": ErrorOut, "description": "The Graph API failed to check the token"},
+    503: {"model": ErrorOut, "description": "The Graph API could not be reached"},
+}
+
+router = APIRouter(prefix="/api/v1/channels", tags=["channels"], responses=ERRORS)
+
+
+@router.get("")
+async def list_channels(
+    scope: ReadScope,
+    session: SessionDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: IdCursor | None = None,
+) -> Page[ChannelOut]:
+    """The tenant's channels, oldest first."""
+    items, next_ = await service.page(session, scope.tenant_id, cursor, limit)
+    return Page(items=items, next=next_)
+
+
+@router.post("", status_code=201, responses=TOKEN_CHECK)
+async def create_channel(
+    body: ChannelIn, scope: ChannelsScope, session: SessionDep, graph: GraphDep
+) -> ChannelOut:
+    """Add a WhatsApp number (its token is checked with the Graph API first) or an api channel.
+
+    409 when the number is already a channel; 422 when the token cannot use the number."""
+    channel = await service.create(session, scope.tenant_id, body, graph)
+    return ChannelOut.model_validate(channel)
+
+
+@router.get("/{channel_id}")
+async def get_channel(channel_id: int, scope: ReadScope, session: SessionDep) -> ChannelOut:
+    """One channel (never its token)."""
+    return ChannelOut.model_validate(await service.get(session, scope.tenant_id, channel_id))
+
+
+@router.patch("/{channel_id}", responses=TOKEN_CHECK)
+async def update_channel(
+    channel_id: int,
+    body: ChannelPatch,
+    scope: ChannelsScope,
+    session: SessionDep,
+    graph: GraphDep,
+) -> ChannelOut:
+    """Rename a channel, or give it a new token (checked with the Graph API first)."""
+    channel = await service.update(session, scope.tenant_id, channel_id, body, graph)
+    return ChannelOut.model_validate(channel)
+
+
+@router.delete("/{channel_id}", status_code=204)
+async def delete_channel(channel_id: int, scope: ChannelsScope, session: SessionDep) -> Response:
+    """Delete a channel that has no conversations."""
+    await service.delete(session, scope.tenant_id, channel_id)
+    return Response(status_code=204)

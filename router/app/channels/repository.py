@@ -1,0 +1,81 @@
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.channels.models import Channel, ChannelType
+from app.conversations.models import Conversation
+from app.core.db import conflict_insert
+from app.store.models import utcnow
+
+
+async def get(session: AsyncSession, tenant_id: int, channel_id: int) -> Channel | None:
+    channel: Channel | None = await session.scalar(
+        select(Channel).where(Channel.tenant_id == tenant_id, Channel.id == channel_id)
+    )
+    return channel
+
+
+async def page(
+    session: AsyncSession, tenant_id: int, after_id: int | None, limit: int
+) -> list[Channel]:
+    query = select(Channel).where(Channel.tenant_id == tenant_id).order_by(Channel.id).limit(limit)
+    if after_id is not None:
+        query = query.where(Channel.id > after_id)
+    return list((await session.scalars(query)).all())
+
+
+async def number_taken(session: AsyncSession, phone_number_id: str) -> bool:
+    """Whether any tenant has this number: a number belongs to one channel on the platform."""
+    return bool(
+        await session.scalar(select(exists().where(Channel.phone_number_id == phone_number_id)))
+    )
+
+
+async def has_conversations(session: AsyncSession, channel_id: int) -> bool:
+    return bool(await session.scalar(select(exists().where(Conversation.channel_id == channel_id))))
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRoute:
+    """What the message path needs of a number's channel: plain data, to cache per number."""
+
+    channel_id: int
+    tenant_id: int
+    access_token: str | None  # None: send with the env's WHATSAPP_ACCESS_TOKEN
+
+
+async def route_of(connection: AsyncConnection, phone_number_id: str) -> NumberRoute | None:
+    """The channel a webhook's `metadata.phone_number_id` is for; None for an unknown number."""
+    row = (
+        await connection.execute(
+            select(Channel.id, Channel.tenant_id, Channel.access_token).where(
+                Channel.phone_number_id == phone_number_id
+            )
+        )
+    ).first()
+    return NumberRoute(*row) if row else None
+
+
+async def upsert_number(
+    connection: AsyncConnection, tenant_id: int, phone_number_id: str, access_token: str
+) -> None:
+    """The number as a WhatsApp channel of the tenant; when it exists (in any tenant), its token.
+
+    One statement on the unique phone_number_id, so routers starting together agree."""
+    now = utcnow()
+    insert = conflict_insert(connection.dialect.name, Channel).values(
+        tenant_id=tenant_id,
+        type=ChannelType.WHATSAPP.value,
+        name=phone_number_id,
+        phone_number_id=phone_number_id,
+        access_token=access_token,
+        created_at=now,
+        updated_at=now,
+    )
+    await connection.execute(
+        insert.on_conflict_do_update(
+            index_elements=["phone_number_id"],
+            set_={"access_token": insert.excluded.access_token, "updated_at": now},
+        )
+    )

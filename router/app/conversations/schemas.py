@@ -1,0 +1,81 @@
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.channels.models import Channel, ChannelType
+from app.contacts.schemas import ContactSummary
+from app.conversations.models import BOT_NAME, ConversationStatus
+from app.conversations.repository import Row
+from app.core.schemas import Input, Output, UtcDateTime
+from app.members.models import Member
+
+
+class Owner(BaseModel):
+    type: Literal["ai", "agent"]
+    id: int | None = Field(description="the member's id; null for the bot")
+    name: str
+
+    @classmethod
+    def of(cls, member: Member | None) -> "Owner":
+        if member is None:
+            return cls(type="ai", id=None, name=BOT_NAME)
+        return cls(type="agent", id=member.id, name=member.name)
+
+
+class ChannelSummary(Output):
+    id: int
+    type: ChannelType
+    name: str
+    phone_number_id: str | None
+    display_phone_number: str | None
+
+
+class ConversationItem(BaseModel):
+    id: int
+    status: ConversationStatus
+    channel_id: int
+    contact: ContactSummary
+    owner: Owner
+    last_message_at: UtcDateTime
+    last_inbound_at: UtcDateTime | None
+    window_expires_at: UtcDateTime | None = Field(
+        description="when the 24-hour customer-service window closes (24 h after the contact's "
+        "last message); null before the contact has written"
+    )
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+    @classmethod
+    def of(cls, row: Row) -> "ConversationItem":
+        c = row.conversation
+        return cls(
+            id=c.id,
+            status=ConversationStatus(c.status),
+            channel_id=c.channel_id,
+            contact=ContactSummary.model_validate(row.contact),
+            owner=Owner.of(row.owner),
+            last_message_at=c.last_message_at,
+            last_inbound_at=c.last_inbound_at,
+            window_expires_at=c.window_expires_at,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+class ConversationOut(ConversationItem):
+    channel: ChannelSummary
+
+    @classmethod
+    def with_channel(cls, row: Row, channel: Channel) -> "ConversationOut":
+        item = ConversationItem.of(row)
+        return cls(**dict(item), channel=ChannelSummary.model_validate(channel))
+
+
+class TransferIn(Input):
+    new_owner_id: int | None = Field(
+        ge=1, description="the member who takes the conversation over; null: back to the bot"
+    )
+
+
+class Switched(BaseModel):
+    detail: Literal["switched ownership to human", "switched ownership to ai"]

@@ -1,0 +1,131 @@
+"""Conversations: read, handed between the bot and members, closed and reopened."""
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Scope
+from app.auth.roles import Role, can_own_conversations
+from app.conversations import repository
+from app.conversations.models import DEFAULT_AGENT_NAME, Conversation, ConversationStatus
+from app.conversations.repository import Filters, Row
+from app.conversations.schemas import ConversationItem, ConversationOut, Switched
+from app.core.db import commit_or_conflict
+from app.core.errors import Unprocessable
+from app.core.pagination import page_of
+from app.errors import Conflict, NotFound
+from app.members import repository as members
+from app.members.models import Member
+from app.messages import repository as messages
+from app.messages.schemas import ConversationMessage
+from app.tenants import repository as tenants
+
+
+async def page(
+    session: AsyncSession,
+    tenant_id: int,
+    filters: Filters,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> tuple[list[ConversationItem], str | None]:
+    rows = await repository.page(session, tenant_id, filters, after, limit + 1)
+    items, cursor = page_of(
+        rows, limit, lambda r: (r.conversation.last_message_at, r.conversation.id)
+    )
+    return [ConversationItem.of(r) for r in items], cursor
+
+
+async def get(session: AsyncSession, tenant_id: int, conversation_id: int) -> Row:
+    row = await repository.get(session, tenant_id, conversation_id)
+    if row is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    return row
+
+
+async def detail(session: AsyncSession, tenant_id: int, conversation_id: int) -> ConversationOut:
+    row = await get(session, tenant_id, conversation_id)
+    channel = await repository.channel_of(session, row.conversation)
+    return ConversationOut.with_channel(row, channel)
+
+
+async def messages_page(
+    session: AsyncSession, tenant_id: int, conversation_id: int, after_id: int | None, limit: int
+) -> tuple[list[ConversationMessage], str | None]:
+    row = await get(session, tenant_id, conversation_id)
+    found = await messages.page_of_conversation(
+        session, tenant_id, conversation_id, after_id, limit + 1
+    )
+    items, cursor = page_of(found, limit, lambda m: m.message.id)
+    return [ConversationMessage.of(m, row.contact) for m in items], cursor
+
+
+async def transfer(
+    session: AsyncSession, tenant_id: int, conversation_id: int, new_owner_id: int | None
+) -> ConversationOut:
+    """To a member of the tenant, or (None) back to the bot, which answers the next message."""
+    conversation = (await get(session, tenant_id, conversation_id)).conversation
+    owner = None
+    if new_owner_id is not None:
+        owner = await members.get(session, tenant_id, new_owner_id)
+        if owner is None:
+            raise NotFound(f"no member {new_owner_id}")
+        if not can_own_conversations(Role(owner.role)):
+            raise Unprocessable(
+                f"new_owner_id: member {owner.id} is a {owner.role} and cannot own conversations"
+            )
+    await _set_owner(session, conversation, owner)
+    return await detail(session, tenant_id, conversation_id)
+
+
+async def toggle(session: AsyncSession, scope: Scope, conversation_id: int) -> Switched:
+    """Bot -> human -> bot. The human is the member the caller acts as, else the tenant's first
+    agent, made when the tenant has none yet."""
+    conversation = (await get(session, scope.tenant_id, conversation_id)).conversation
+    if conversation.owner_member_id is not None:
+        await _set_owner(session, conversation, None)
+        return Switched(detail="switched ownership to ai")
+    await _set_owner(session, conversation, await _human_for(session, scope))
+    return Switched(detail="switched ownership to human")
+
+
+async def set_status(
+    session: AsyncSession, tenant_id: int, conversation_id: int, status: ConversationStatus
+) -> ConversationOut:
+    conversation = (await get(session, tenant_id, conversation_id)).conversation
+    if conversation.status != status.value:
+        if status is ConversationStatus.OPEN and await repository.has_other_open(
+            session, conversation
+        ):
+            raise Conflict(_another_open(conversation))
+        conversation.status = status.value
+        await commit_or_conflict(session, _another_open(conversation))
+    return await detail(session, tenant_id, conversation_id)
+
+
+def _another_open(conversation: Conversation) -> str:
+    return (
+        f"conversation {conversation.id} cannot be reopened: the contact has another open "
+        f"conversation on this channel"
+    )
+
+
+async def _set_owner(
+    session: AsyncSession, conversation: Conversation, owner: Member | None
+) -> None:
+    conversation.owner_member_id = owner.id if owner else None
+    await session.commit()
+
+
+async def _human_for(session: AsyncSession, scope: Scope) -> Member:
+    member_id = scope.principal.member_id
+    if member_id is not None:
+        acting = await members.get(session, scope.tenant_id, member_id)
+        if acting is not None and can_own_conversations(Role(acting.role)):
+            return acting
+    await tenants.lock(session, scope.tenant_id)  # one tenant, one agent made
+    agent = await members.first_with_role(session, scope.tenant_id, Role.AGENT)
+    if agent is None:
+        agent = Member(tenant_id=scope.tenant_id, name=DEFAULT_AGENT_NAME, role=Role.AGENT.value)
+        session.add(agent)
+        await session.flush()
+    return agent

@@ -1,0 +1,1 @@
+"""What every platform domain uses: the database session, errors, pagination, response types."""

@@ -1,0 +1,38 @@
+"""The management API's database session: a plain session per request.
+
+The message path writes through the group-commit writer (`app/store/batch.py`); management
+requests are rare and each wants its own transaction, so they get an ordinary session.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.errors import Conflict
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessions: async_sessionmaker[Any] = request.state.sessions
+    async with sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def commit_or_conflict(session: AsyncSession, conflict: str) -> None:
+    """Commit; a unique constraint a concurrent request won is a 409 saying `conflict`."""
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(conflict) from None
+
+
+def conflict_insert(dialect_name: str, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT: SQLite's and PostgreSQL's spell it the same way."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)

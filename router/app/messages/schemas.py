@@ -1,0 +1,62 @@
+from pydantic import BaseModel, Field
+
+from app.contacts.models import Contact
+from app.conversations.models import BOT_NAME
+from app.core.schemas import UtcDateTime
+from app.messages.repository import Row
+from app.store.models import Direction, Sender
+
+
+class Author(BaseModel):
+    id: int | None = Field(description="the contact's or the member's id; null for the bot")
+    name: str | None
+
+
+class ConversationMessage(BaseModel):
+    id: int
+    direction: Direction
+    sender: Sender
+    author: Author
+    type: str
+    text: str | None
+    status: str
+    error_code: int | None
+    error_title: str | None
+    wamid: str | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+    @classmethod
+    def of(cls, row: Row, contact: Contact) -> "ConversationMessage":
+        m = row.message
+        sender = _sender(m.sender, m.direction)
+        if sender is Sender.CONTACT:
+            author = Author(id=contact.id, name=contact.name)
+        elif sender is Sender.AGENT:
+            author = Author(
+                id=row.author.id if row.author else None,
+                name=row.author.name if row.author else None,
+            )
+        else:
+            author = Author(id=None, name=BOT_NAME)
+        return cls(
+            id=m.id,
+            direction=Direction(m.direction),
+            sender=sender,
+            author=author,
+            type=m.type,
+            text=m.text,
+            status=m.status,
+            error_code=m.error_code,
+            error_title=m.error_title,
+            wamid=m.wamid,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+
+def _sender(stored: str | None, direction: str) -> Sender:
+    if stored is not None:
+        return Sender(stored)
+    # Written by the message path before routing names the sender: the direction says it.
+    return Sender.CONTACT if direction == Direction.INBOUND.value else Sender.AI

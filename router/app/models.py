@@ -1,0 +1,21 @@
+"""Every table, imported once so `Base.metadata` knows them all (Alembic, the schema test)."""
+
+from app.auth.models import ApiKey
+from app.channels.models import Channel
+from app.contacts.models import Contact
+from app.conversations.models import Conversation
+from app.members.models import Member
+from app.store.models import Base, Message, StatusEvent
+from app.tenants.models import Tenant
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Channel",
+    "Contact",
+    "Conversation",
+    "Member",
+    "Message",
+    "StatusEvent",
+    "Tenant",
+]

@@ -1,0 +1,71 @@
+"""The platform's part of the app: its API routers, and what its lifespan opens.
+
+Nothing here runs on the message path: the webhook and the jobs do not touch it yet.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.auth.endpoints import router as api_keys_router
+from app.auth.jwt import JwtVerifier
+from app.channels.endpoints import router as channels_router
+from app.channels.graph import GraphNumbers
+from app.channels.seed import seed_default_channel
+from app.contacts.endpoints import router as contacts_router
+from app.conversations.endpoints import router as conversations_router
+from app.core.errors import install_validation_handler
+from app.members.endpoints import router as members_router
+from app.settings import Settings
+from app.store.engine import session_factory
+from app.tenants.endpoints import router as tenants_router
+
+log = structlog.get_logger()
+
+
+def include_platform_routers(app: FastAPI) -> None:
+    install_validation_handler(app)
+    for router in (
+        tenants_router,
+        api_keys_router,
+        members_router,
+        channels_router,
+        contacts_router,
+        conversations_router,
+    ):
+        app.include_router(router)
+
+
+@asynccontextmanager
+async def platform_lifespan(
+    settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[dict[str, Any]]:
+    """Seeds the env's number as the default channel; opens the Graph API client that checks
+    channel tokens and the JWT verifier. Yields their part of the lifespan state."""
+    try:
+        await seed_default_channel(engine, settings)
+    except Exception:
+        # The database may be down at start (its health check says so); the next start seeds.
+        log.exception("platform.seed_failed", detail="the env's number is not a channel yet")
+    verifier = None
+    if settings.router_oidc_jwks_url is not None:
+        assert settings.router_oidc_issuer  # the three are validated together
+        assert settings.router_oidc_audience
+        verifier = JwtVerifier(
+            str(settings.router_oidc_jwks_url),
+            settings.router_oidc_issuer,
+            settings.router_oidc_audience,
+            cache_seconds=settings.router_oidc_jwks_cache_seconds,
+            cooldown_seconds=settings.router_oidc_jwks_cooldown_seconds,
+        )
+    async with httpx.AsyncClient(timeout=settings.whatsapp_send_timeout_seconds) as graph:
+        yield {
+            "sessions": session_factory(engine),
+            "graph_numbers": GraphNumbers(graph, settings.graph_api_base_url),
+            "jwt": verifier,
+        }

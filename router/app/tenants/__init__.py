@@ -1,0 +1,1 @@
+"""Tenants: the companies on the platform. Everything else belongs to exactly one."""

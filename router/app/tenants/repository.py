@@ -1,0 +1,18 @@
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.tenants.models import Tenant
+
+
+async def get(session: AsyncSession, tenant_id: int) -> Tenant | None:
+    return await session.get(Tenant, tenant_id)
+
+
+async def by_name(session: AsyncSession, name: str) -> Tenant | None:
+    tenant: Tenant | None = await session.scalar(select(Tenant).where(Tenant.name == name))
+    return tenant
+
+
+async def lock(session: AsyncSession, tenant_id: int) -> None:
+    """Serialise the tenant's writes that check-then-create (PostgreSQL; SQLite has one writer)."""
+    await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())

@@ -1,0 +1,164 @@
+"""Every platform endpoint against the rules that hold for all of them: no key or a bad one 401,
+another tenant's key on an object 404 (never 403), a role that may not 403."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.auth import keys
+from app.auth.roles import Role
+from app.main import create_app
+
+from ..conftest import ADMIN_KEY, make_settings
+from .conftest import Platform, World
+
+EVERYONE = frozenset(Role)
+OWNER = frozenset({Role.OWNER})
+ADMINS = frozenset({Role.OWNER, Role.ADMIN})
+AGENTS = frozenset({Role.OWNER, Role.ADMIN, Role.AGENT})
+OPERATOR = frozenset[Role]()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # its template; the world's objects fill it in
+    allowed: frozenset[Role]
+    body: dict[str, Any] | None = None
+    on_object: bool = field(default=False)
+
+    def url(self, world: World) -> str:
+        return self.path.format(
+            tenant_id=world.tenant,
+            key_id=world.api_key_id,
+            member_id=world.agent.id,
+            channel_id=world.channel.id,
+            contact_id=world.contact.id,
+            conversation_id=world.conversation.id,
+        )
+
+
+CONVERSATION = "/api/v1/conversations/{conversation_id}"
+ENDPOINTS = [
+    Endpoint("POST", "/api/v1/tenants", OPERATOR, {"name": "Initech"}),
+    Endpoint(
+        "POST", "/api/v1/tenants/{tenant_id}/api-keys", OPERATOR, {"name": "k", "role": "owner"}
+    ),
+    Endpoint("GET", "/api/v1/api-keys", OWNER),
+    Endpoint("POST", "/api/v1/api-keys", OWNER, {"name": "k", "role": "viewer"}),
+    Endpoint("DELETE", "/api/v1/api-keys/{key_id}", OWNER, on_object=True),
+    Endpoint("GET", "/api/v1/members", EVERYONE),
+    Endpoint("POST", "/api/v1/members", OWNER, {"name": "Bo", "role": "viewer"}),
+    Endpoint("PATCH", "/api/v1/members/{member_id}", OWNER, {"name": "Bo"}, on_object=True),
+    Endpoint("DELETE", "/api/v1/members/{member_id}", OWNER, on_object=True),
+    Endpoint("GET", "/api/v1/channels", EVERYONE),
+    Endpoint("POST", "/api/v1/channels", ADMINS, {"type": "api", "name": "Web"}),
+    Endpoint("GET", "/api/v1/channels/{channel_id}", EVERYONE, on_object=True),
+    Endpoint("PATCH", "/api/v1/channels/{channel_id}", ADMINS, {"name": "Support"}, on_object=True),
+    Endpoint("DELETE", "/api/v1/channels/{channel_id}", ADMINS, on_object=True),
+    Endpoint("GET", "/api/v1/contacts", EVERYONE),
+    Endpoint("POST", "/api/v1/contacts", ADMINS, {"wa_id": "15550009999"}),
+    Endpoint("GET", "/api/v1/contacts/{contact_id}", EVERYONE, on_object=True),
+    Endpoint("PATCH", "/api/v1/contacts/{contact_id}", ADMINS, {"name": "G"}, on_object=True),
+    Endpoint("POST", "/api/v1/contacts/{contact_id}/block", ADMINS, on_object=True),
+    Endpoint("DELETE", "/api/v1/contacts/{contact_id}/block", ADMINS, on_object=True),
+    Endpoint("GET", "/api/v1/conversations", EVERYONE),
+    Endpoint("GET", CONVERSATION, EVERYONE, on_object=True),
+    Endpoint("GET", CONVERSATION + "/messages", EVERYONE, on_object=True),
+    Endpoint("POST", CONVERSATION + "/transfer", AGENTS, {"new_owner_id": None}, on_object=True),
+    Endpoint("POST", CONVERSATION + "/transfer-toggle", AGENTS, on_object=True),
+    Endpoint("POST", CONVERSATION + "/close", AGENTS, on_object=True),
+    Endpoint("POST", CONVERSATION + "/reopen", AGENTS, on_object=True),
+]
+
+
+async def statuses(
+    platform: Platform, world: World, endpoints: list[Endpoint], **kwargs: Any
+) -> dict[str, int]:
+    answers = {}
+    for endpoint in endpoints:
+        response = await platform.call(
+            endpoint.method, endpoint.url(world), json=endpoint.body, **kwargs
+        )
+        answers[f"{endpoint.method} {endpoint.path}"] = response.status_code
+    return answers
+
+
+def expect(status: int, endpoints: list[Endpoint]) -> dict[str, int]:
+    return {f"{e.method} {e.path}": status for e in endpoints}
+
+
+def test_the_matrix_covers_every_platform_endpoint() -> None:
+    paths = create_app(make_settings()).openapi()["paths"]
+    served = {
+        f"{method.upper()} {path}"
+        for path, operations in paths.items()
+        if path.startswith("/api/v1/") and not path.startswith("/api/v1/messages")
+        for method in operations
+    }
+
+    assert served == {f"{e.method} {e.path}" for e in ENDPOINTS}
+
+
+async def test_no_key_is_401_everywhere(platform: Platform, world: World) -> None:
+    assert await statuses(platform, world, ENDPOINTS) == expect(401, ENDPOINTS)
+
+
+async def test_a_bad_key_is_401_everywhere(platform: Platform, world: World) -> None:
+    real = keys.parse(world.keys[Role.OWNER])
+    assert real is not None
+    bad_keys = [
+        "nope",
+        ADMIN_KEY + "x",
+        keys.new_key().key,  # well-formed, never issued
+        f"{keys.PREFIX}{real.public_id}_{'x' * 43}",  # a real key's id with another secret
+    ]
+    for bad in bad_keys:
+        answers = await statuses(platform, world, ENDPOINTS, headers={"X-API-Key": bad})
+        assert answers == expect(401, ENDPOINTS), bad
+
+
+async def test_another_tenants_key_finds_none_of_our_objects(
+    platform: Platform, world: World
+) -> None:
+    on_objects = [e for e in ENDPOINTS if e.on_object]
+    theirs = {"X-API-Key": world.other_key}
+    operator_there = {"X-API-Key": ADMIN_KEY, "X-Tenant-ID": str(world.other_tenant)}
+    ours_named_there = {
+        "X-API-Key": world.keys[Role.OWNER],
+        "X-Tenant-ID": str(world.other_tenant),
+    }
+
+    for headers in (theirs, operator_there, ours_named_there):
+        answers = await statuses(platform, world, on_objects, headers=headers)
+        assert answers == expect(404, on_objects), headers
+
+
+async def test_a_role_that_may_not_is_403(platform: Platform, world: World) -> None:
+    for role in Role:
+        denied = [e for e in ENDPOINTS if role not in e.allowed]
+        answers = await statuses(platform, world, denied, headers={"X-API-Key": world.keys[role]})
+        assert answers == expect(403, denied), role
+
+
+async def test_every_role_reads_what_it_may(platform: Platform, world: World) -> None:
+    for role in Role:
+        reads = [e for e in ENDPOINTS if e.method == "GET" and role in e.allowed]
+        answers = await statuses(platform, world, reads, headers={"X-API-Key": world.keys[role]})
+        assert answers == expect(200, reads), role
+
+
+async def test_the_operator_may_do_everything_in_the_tenant_it_names(
+    platform: Platform, world: World
+) -> None:
+    reads = [e for e in ENDPOINTS if e.method == "GET"]
+    answers = await statuses(
+        platform,
+        world,
+        reads,
+        headers={"X-API-Key": ADMIN_KEY, "X-Tenant-ID": str(world.tenant)},
+    )
+    unnamed = await platform.call("GET", "/api/v1/channels", ADMIN_KEY)
+
+    assert answers == expect(200, reads)
+    assert unnamed.status_code == 422
+    assert "X-Tenant-ID" in unnamed.json()["error"]["message"]
