@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import WithJsonSchema
 
 from app.auth import keys
 from app.auth import repository as api_keys
@@ -23,6 +24,7 @@ from app.errors import NotFound, Unauthorized
 from app.members import repository as members
 from app.store.models import utcnow
 from app.tenants import repository as tenants
+from app.tenants.models import DEFAULT_TENANT_NAME
 
 TENANT_HEADER = "X-Tenant-ID"
 # last_used_at is a write; once a minute per key is precise enough and keeps reads reads.
@@ -32,18 +34,24 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API 
 _bearer = HTTPBearer(auto_error=False, description="a JWT of the identity provider (OIDC)")
 TenantHeader = Annotated[
     int | None,
+    # A header is absent or a number: never JSON's null, which `int | None` would declare.
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 2**63 - 1}),
     Header(
         alias=TENANT_HEADER,
         ge=1,
-        description="the tenant to act in: needed with the operator's key, and with a token "
-        "whose subject is a member of several tenants",
+        le=2**63 - 1,
+        description="the tenant to act in: with the operator's key (without it, the default "
+        "tenant, whose channel is the env's number), and with a token whose subject is a member "
+        "of several tenants",
     ),
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    tenant_id: int | None  # None: the operator, who names a tenant with X-Tenant-ID
+    tenant_id: (
+        int | None
+    )  # None: the operator, who names a tenant with X-Tenant-ID (or not: default)
     role: Role | None  # None: the operator
     member_id: int | None = None  # the member the caller acts as
     api_key_id: int | None = None
@@ -148,7 +156,11 @@ def require(permission: Permission) -> Any:
                 raise NotFound(f"no tenant {tenant}")
             return Scope(principal.tenant_id, principal)
         if tenant is None:
-            raise Unprocessable(f"{TENANT_HEADER}: the operator's key acts in the tenant it names")
+            # A single-number deployment has one tenant: the operator needs no header for it.
+            default = await tenants.by_name(session, DEFAULT_TENANT_NAME)
+            if default is None:
+                raise NotFound(f"no default tenant: name one with {TENANT_HEADER}")
+            return Scope(default.id, principal)
         if await tenants.get(session, tenant) is None:
             raise NotFound(f"no tenant {tenant}")
         return Scope(tenant, principal)
