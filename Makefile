@@ -11,6 +11,14 @@ PRESENT = $(foreach s,$(SERVICES),$(if $(wildcard $(s)/pyproject.toml),$(s)))
 
 # The machine's Python, never one uv downloads.
 export UV_PYTHON_DOWNLOADS := never
+# Each service asks for 3.11 (.python-version, what the images run). A machine with no python3.11
+# (Ubuntu 24.04 has 3.12, Debian 13 has 3.13) runs on its own python3: requires-python is >=3.11
+# and the locks hold every version's wheels. UV_PYTHON set by hand wins.
+ifndef UV_PYTHON
+ifeq ($(shell command -v python3.11),)
+export UV_PYTHON := $(shell command -v python3)
+endif
+endif
 
 # uv: the one on PATH, else the project's own copy that scripts/uv.sh installs in .tools/bin (the
 # `.uv` prerequisite). That folder goes at the end of PATH for everything make runs, so a uv on PATH

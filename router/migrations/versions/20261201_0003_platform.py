@@ -191,7 +191,11 @@ def downgrade() -> None:
 
 
 def _table(name: str, *columns: str) -> sa.TableClause:
-    return sa.table(name, *(sa.column(c) for c in columns))
+    # Times typed, so the driver gets what SQLAlchemy makes of a datetime (sqlite3's own adapter
+    # is deprecated since Python 3.12).
+    return sa.table(
+        name, *(sa.column(c, sa.DateTime()) if c.endswith("_at") else sa.column(c) for c in columns)
+    )
 
 
 _messages = _table(

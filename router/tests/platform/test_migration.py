@@ -11,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, column, table, text
+from sqlalchemy import Connection, DateTime, column, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.models import Base
@@ -106,7 +106,15 @@ async def store_history(engine: AsyncEngine) -> str:
     """The schema just before the platform, holding HISTORY; returns that revision."""
     before = before_platform(str(engine.url))
     await run_alembic(engine, "upgrade", before)
-    messages = table("messages", *(column(name) for name in HISTORY[0]))
+    # Typed times: the driver gets what SQLAlchemy makes of a datetime (sqlite3's own adapter is
+    # deprecated since Python 3.12).
+    messages = table(
+        "messages",
+        *(
+            column(name, DateTime()) if name.endswith("_at") else column(name)
+            for name in HISTORY[0]
+        ),
+    )
     async with engine.begin() as connection:
         await connection.execute(messages.insert(), HISTORY)
     return before
