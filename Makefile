@@ -115,6 +115,10 @@ demo: .uv ## Run server, router and simulator together, no .env or Meta account;
 		WHATSAPP_GRAPH_API_URL=http://simulator:8002 $(COMPOSE) --profile demo up --build; \
 	else scripts/demo.sh; fi
 
+.PHONY: seed
+seed: .uv ## Seed the demo company into the router's database (DATABASE_URL, else router/data/router.db); prints its owner and agent keys
+	@cd router && $(UV) run --locked python -m app.seed
+
 .PHONY: migrate
 migrate: .uv ## Upgrade the router's database (DATABASE_URL, else router/data/router.db) to the newest schema
 	@cd router && $(UV) run --locked python -m alembic upgrade head && echo "==> the router's database is at the newest schema"

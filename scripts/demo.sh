@@ -2,8 +2,10 @@
 # Usage: scripts/demo.sh   (`make demo`)
 # The whole system on this machine, no Meta account and no .env needed: the Server, the Router and
 # the Simulator (the local stand-in for Meta's Cloud API), wired to each other, with secrets made up
-# for this run. Prints the chat page's address once all three answer /health; Ctrl-C stops them all
-# (scripts/run-local.sh does the running and the stopping).
+# for this run. The router's store is seeded with the demo company first (router/app/seed/), whose
+# two numbers the Simulator plays beside the default one. Prints the chat page's address and the
+# keys once all three answer /health; Ctrl-C stops them all (scripts/run-local.sh does the running
+# and the stopping).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,10 +36,22 @@ for port in 8000 8001 8002; do
     fi
 done
 
+# The demo company, before the router starts (the seed brings the schema to the newest first, so
+# the two never migrate at once). Its answer holds the two keys and the demo's numbers with their
+# tokens, which the Simulator must play: they go into variables and the services' environment,
+# never on screen but for the keys.
+echo "==> demo: seeding the demo company (router/app/seed/; the first run installs its packages)"
+uv=$(scripts/uv.sh)
+seeded=$(cd router && UV_PYTHON_DOWNLOADS=never "$uv" run --locked python -m app.seed --json)
+{ read -r DEMO_OWNER_KEY && read -r DEMO_AGENT_KEY && read -r SIMULATOR_BUSINESSES; } < <(
+    python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["owner_key"], s["agent_key"], json.dumps(s["simulator_businesses"]), sep="\n")' <<<"$seeded"
+)
+export SIMULATOR_BUSINESSES
+
 # Waits in the background for the three services, then says where to go. It stops by itself when
 # the services stop (Ctrl-C before they are up included), so nothing outlives the demo.
 announce() {
-    python3 - "$$" <<'PY'
+    DEMO_OWNER_KEY=$DEMO_OWNER_KEY DEMO_AGENT_KEY=$DEMO_AGENT_KEY python3 - "$$" <<'PY'
 import os, sys, time, urllib.request
 
 parent = int(sys.argv[1])
@@ -63,11 +77,18 @@ def alive():
 while alive():
     if all(healthy(url) for url in urls):
         key = os.environ["ROUTER_ADMIN_API_KEY"]
+        owner, agent = os.environ["DEMO_OWNER_KEY"], os.environ["DEMO_AGENT_KEY"]
         print(
             "\n==> The demo is up. Open the chat page and write to the bot:\n"
             "\n        http://127.0.0.1:8002/\n\n"
+            "    It plays three business numbers: the default one, answered by the bot, and the\n"
+            "    demo company's Sales and Support.\n"
             "    The router's management API takes this run's admin key:\n"
             f"        curl -H 'X-API-Key: {key}' http://127.0.0.1:8000/api/v1/messages\n"
+            "    and the demo company's keys, new each run (README: \"Try the platform\"):\n"
+            f"        owner key: {owner}\n"
+            f"        agent key: {agent}\n"
+            f"        curl -H 'X-API-Key: {agent}' http://127.0.0.1:8000/api/v1/conversations\n"
             "    API docs: http://127.0.0.1:8000/docs (router), http://127.0.0.1:8002/docs (simulator)\n"
             "    Ctrl-C stops all three.\n",
             flush=True,

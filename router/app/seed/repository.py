@@ -1,0 +1,26 @@
+"""The two questions the seed asks that no domain's repository answers."""
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import ApiKey
+from app.store.models import Message
+
+
+async def wamid_known(session: AsyncSession, wamid: str) -> bool:
+    return bool(await session.scalar(select(exists().where(Message.wamid == wamid))))
+
+
+async def active_keys(
+    session: AsyncSession, tenant_id: int, name: str, member_id: int
+) -> list[ApiKey]:
+    """The tenant's keys of this name acting as this member that are not revoked."""
+    found = await session.scalars(
+        select(ApiKey).where(
+            ApiKey.tenant_id == tenant_id,
+            ApiKey.name == name,
+            ApiKey.member_id == member_id,
+            ApiKey.revoked_at.is_(None),
+        )
+    )
+    return list(found.all())
