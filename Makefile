@@ -26,7 +26,8 @@ DCLINT = npx --yes dclint@3.1.0 --max-warnings 0
 COMPOSE ?= docker compose
 # docker-compose.yml's profiles (README, "Operating it"): compose reads this for every target below,
 # so `make up`, `status`, `logs` and `down` act on the same services. `simple`: the router on
-# SQLite and the Server; `make up COMPOSE_PROFILES=scale` for the scale-out.
+# SQLite and the Server; e.g. `make up COMPOSE_PROFILES=scale,observability` for the scale-out with
+# Prometheus, Grafana and Jaeger.
 export COMPOSE_PROFILES ?= simple
 
 # What the router cannot start without; `check-env` looks for each in the root .env.
@@ -128,7 +129,7 @@ check-env: ## Check that .env sets every required variable (names the missing on
 .PHONY: test
 test: test-bootstrap $(addprefix test-,$(SERVICES)) test-deploy ## Run every test: the uv bootstrap's, each service's, deploy/'s
 
-test-deploy: ## Check the compose files: the services of each profile, what they wait for and share
+test-deploy: ## Check the compose files, Prometheus's config and alerts, and the Grafana dashboard
 
 .PHONY: test-bootstrap
 test-bootstrap: ## Check that make finds or installs uv on a new machine (no uv, a python3 refusing installs)

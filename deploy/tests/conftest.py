@@ -1,6 +1,8 @@
-"""The files under test, read as compose reads them."""
+"""The files under test, read as compose, Prometheus and Grafana read them."""
 
+import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 COMPOSE_FILE = REPO / "docker-compose.yml"
 RABBITMQ_FILE = DEPLOY / "compose.rabbitmq.yml"
+PROMETHEUS_DIR = DEPLOY / "prometheus"
+GRAFANA_DIR = DEPLOY / "grafana"
 
 
 def load_yaml(path: Path) -> Any:
@@ -53,3 +57,13 @@ def compose() -> dict[str, Any]:
 def compose_with_rabbitmq(compose: dict[str, Any]) -> dict[str, Any]:
     combined: dict[str, Any] = merged(compose, load_yaml(RABBITMQ_FILE))
     return combined
+
+
+def promtool() -> str:
+    """promtool (Debian's `prometheus` package), or a skip; CI installs it, so there it must be."""
+    found = shutil.which("promtool")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("promtool is not installed (apt-get install prometheus)")
+        pytest.skip("promtool is not installed (apt-get install prometheus)")
+    return found

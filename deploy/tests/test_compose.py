@@ -2,17 +2,26 @@
 which services each profile starts, what they wait for, and what the scale-out shares."""
 
 import itertools
+import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import interpolated
+from tests.conftest import GRAFANA_DIR, REPO, interpolated, load_yaml
 
-PROFILES = ["simple", "demo", "scale"]
+PROFILES = ["simple", "demo", "scale", "observability"]
 # The combinations the README documents (the simple and the scale profile publish the same port,
 # the router's: never both).
-DOCUMENTED = [{"simple"}, {"demo"}, {"scale"}]
+DOCUMENTED = [
+    {"simple"},
+    {"demo"},
+    {"scale"},
+    {"simple", "observability"},
+    {"demo", "observability"},
+    {"scale", "observability"},
+]
 SCALED_ROUTERS = ["router-webhook", "router-worker"]
 
 
@@ -44,6 +53,7 @@ def host_ports(service: dict[str, Any]) -> list[tuple[str, str]]:
             {"scale"},
             {"postgres", "redis", "migrate", "router-webhook", "router-worker", "server"},
         ),
+        ({"observability"}, {"grafana", "jaeger", "prometheus", "server"}),
     ],
 )
 def test_each_profile_starts_its_services(
@@ -97,6 +107,8 @@ def test_the_stores_keep_their_data_in_volumes(compose: dict[str, Any]) -> None:
     for name, mount in [
         ("postgres", "/var/lib/postgresql/data"),
         ("redis", "/data"),
+        ("prometheus", "/prometheus"),
+        ("grafana", "/var/lib/grafana"),
     ]:
         named = [v.split(":")[0] for v in compose["services"][name]["volumes"]]
         targets = [v.split(":")[1] for v in compose["services"][name]["volumes"]]
@@ -172,3 +184,42 @@ def test_the_rabbitmq_override_moves_the_scaled_routers_queue(
         assert services[name]["depends_on"]["migrate"]
         assert router["DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert enabled(compose_with_rabbitmq, {"scale"}) >= {"rabbitmq", "redis", "postgres"}
+
+
+def mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path -> host path of the service's bind mounts."""
+    found = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith("./"):
+            found[target] = REPO / source
+    return found
+
+
+def test_grafana_finds_its_provisioning_and_dashboard(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    mounted = mounts(grafana)
+    providers = load_yaml(GRAFANA_DIR / "provisioning" / "dashboards" / "dashboards.yml")
+
+    assert mounted["/etc/grafana/provisioning"] == GRAFANA_DIR / "provisioning"
+    (provider,) = providers["providers"]
+    dashboards = mounted[provider["options"]["path"]]
+    assert dashboards == GRAFANA_DIR / "dashboards"
+    home = environment(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (dashboards / Path(home).relative_to(provider["options"]["path"])).is_file()
+
+
+def test_prometheus_finds_its_configuration(compose: dict[str, Any]) -> None:
+    prometheus = compose["services"]["prometheus"]
+    mounted = mounts(prometheus)
+    (config,) = [a.split("=", 1)[1] for a in prometheus["command"] if a.startswith("--config")]
+
+    folder = mounted[str(Path(config).parent)]
+    assert (folder / Path(config).name).is_file()
+
+
+def test_jaeger_takes_otlp_from_other_containers(compose: dict[str, Any]) -> None:
+    command = " ".join(compose["services"]["jaeger"]["command"])
+
+    assert re.search(r"otlp\.protocols\.http\.endpoint=0\.0\.0\.0:4318", command)
+    assert re.search(r"otlp\.protocols\.grpc\.endpoint=0\.0\.0\.0:4317", command)
