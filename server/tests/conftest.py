@@ -11,15 +11,15 @@ from app.settings import get_settings
 
 
 @asynccontextmanager
-async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process client of `app`, its lifespan entered."""
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://server"
-        ) as client,
-    ):
-        yield client
+async def client_for(
+    app: FastAPI, *, raise_app_exceptions: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of `app`, its lifespan entered. `raise_app_exceptions=False`: an
+    exception in the app reaches the client as the 500 a real client would get."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=raise_app_exceptions)
+        async with httpx.AsyncClient(transport=transport, base_url="http://server") as client:
+            yield client
 
 
 @pytest.fixture

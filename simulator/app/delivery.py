@@ -5,6 +5,7 @@ message and status deliveries alike; raw deliveries (tests posting their own bod
 """
 
 import secrets
+from time import perf_counter
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from tenacity import (
 )
 
 from app.faults import Faults
+from app.metrics import SimulatorMetrics
 from app.payloads import reserialise, sign
 from app.settings import Settings
 from app.store import Attempt, Delivery, DeliveryKind, Store, now
@@ -46,12 +48,18 @@ class DeliveryFailedError(Exception):
 
 class WebhookSender:
     def __init__(
-        self, client: aiohttp.ClientSession, store: Store, faults: Faults, settings: Settings
+        self,
+        client: aiohttp.ClientSession,
+        store: Store,
+        faults: Faults,
+        settings: Settings,
+        metrics: SimulatorMetrics,
     ) -> None:
         self.client = client
         self._store = store
         self._faults = faults
         self._settings = settings
+        self._metrics = metrics
         # The retry policy, built once and shared by every body's AsyncRetrying.
         self._stop = stop_after_attempt(settings.simulator_webhook_attempts)
         self._wait = wait_exponential(
@@ -74,7 +82,7 @@ class WebhookSender:
         if kind != "raw" and self._faults.drop_webhook():
             first.state = "dropped"
             log.info("webhook.dropped", delivery=first.id, wamids=wamids)
-            self._publish(first)
+            self._ended(first)
             return [first]
         await self._post(first, raw)
         deliveries = [first]
@@ -126,20 +134,24 @@ class WebhookSender:
             log.warning(
                 "webhook.failed", delivery=delivery.id, error=str(exc) or type(exc).__name__
             )
-        self._publish(delivery)
+        self._ended(delivery)
 
     async def _attempt(self, delivery: Delivery, raw: bytes, headers: dict[str, str]) -> None:
+        started = perf_counter()
         try:
             async with self.client.post(delivery.url, data=raw, headers=headers) as response:
                 await response.read()  # the connection goes back to the pool only once read
         except TRANSPORT_ERRORS as exc:
+            self._metrics.webhook_attempted(None, perf_counter() - started)
             delivery.attempts.append(Attempt(at=now(), error=f"{type(exc).__name__}: {exc}"))
             raise
+        self._metrics.webhook_attempted(response.status, perf_counter() - started)
         delivery.attempts.append(Attempt(at=now(), status_code=response.status))
         if not 200 <= response.status < 300:
             raise DeliveryFailedError(f"HTTP {response.status}")
 
-    def _publish(self, delivery: Delivery) -> None:
+    def _ended(self, delivery: Delivery) -> None:
+        self._metrics.webhook_ended(delivery.kind, delivery.state)
         hub = self._store.hub
         if hub.listening:
             data: dict[str, Any] = {

@@ -60,11 +60,14 @@ async def messages(request: Request) -> JSONResponse:
         body: Any = json.loads(raw)
     except ValueError:
         body = raw.decode(errors="replace")
+    operation = "read" if isinstance(body, dict) and body.get("status") == "read" else "send"
+    code = None
     try:
         status_code, answer = 200, await _handle(simulator, version, phone_id, request, body)
     except GraphError as exc:
-        status_code, answer = exc.status_code, exc.body()
+        status_code, answer, code = exc.status_code, exc.body(), exc.code
         log.info("graph.error", code=exc.code, status_code=status_code)
+    simulator.metrics.graph_answered(operation, code)
     _record(simulator, request, phone_id, body, status_code, answer)
     return JSONResponse(answer, status_code=status_code)
 
@@ -77,6 +80,7 @@ async def phone_number(
     if not VERSION.match(version):
         raise HTTPException(status_code=404)
     simulator = simulator_of(request)
+    code = None
     try:
         await _latency(simulator)
         header = request.headers.get("authorization", "")
@@ -84,8 +88,9 @@ async def phone_number(
         webhook_url = simulator.faults.behaviour.webhook_url
         status_code, answer = 200, phone_numbers.node(business, fields, webhook_url)
     except GraphError as exc:
-        status_code, answer = exc.status_code, exc.body()
+        status_code, answer, code = exc.status_code, exc.body(), exc.code
         log.info("graph.error", code=exc.code, status_code=status_code)
+    simulator.metrics.graph_answered("phone_number", code)
     _record(simulator, request, phone_id, None, status_code, answer)
     return JSONResponse(answer, status_code=status_code)
 
@@ -279,10 +284,14 @@ async def unsupported(version: str, path: str, request: Request) -> JSONResponse
     if not VERSION.match(version):
         raise HTTPException(status_code=404)
     error = UnknownObjectError(path.split("/")[0] or version, request.method.lower())
+    simulator_of(request).metrics.graph_answered("other", error.code)
     return JSONResponse(error.body(), status_code=error.status_code)
 
 
 SEND_PATH = re.compile(r"^/(?P<version>[^/]+)/(?P<phone_id>[^/]+)/messages$")
+# Recorded in the scope as Starlette's router records the route it matched, so the request metrics
+# label a send with its template, as they would without the shortcut.
+SEND_ROUTE = next(r for r in router.routes if getattr(r, "endpoint", None) is messages)
 
 
 class SendShortcut:
@@ -300,6 +309,7 @@ class SendShortcut:
             match = SEND_PATH.match(scope["path"])
             if match:
                 scope["path_params"] = match.groupdict()
+                scope["route"] = SEND_ROUTE
                 response = await messages(Request(scope, receive))
                 await response(scope, receive, send)
                 return

@@ -18,7 +18,9 @@ from app import control, graph, inspection
 from app.delivery import WebhookSender, webhook_client
 from app.errors import GraphError, graph_error_handler
 from app.faults import Faults
+from app.http_metrics import HttpMetrics, new_registry
 from app.logs import RequestIdMiddleware, configure_logging
+from app.metrics import SimulatorMetrics
 from app.settings import get_settings
 from app.shutdown import on_stop_signal
 from app.simulator import Simulator
@@ -31,14 +33,16 @@ STATIC = Path(__file__).parent / "static"
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, cache_loggers=True)
+    registry = new_registry()
+    metrics = SimulatorMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Simulator]]:
         store = Store()
         async with webhook_client(settings.simulator_webhook_timeout_s) as client:
             faults = Faults(settings)
-            sender = WebhookSender(client, store, faults, settings)
-            simulator = Simulator(settings, store, faults, sender)
+            sender = WebhookSender(client, store, faults, settings, metrics)
+            simulator = Simulator(settings, store, faults, sender, metrics)
             log.info(
                 "simulator.started",
                 webhook_url=settings.simulator_webhook_url,
@@ -52,6 +56,8 @@ def create_app() -> FastAPI:
     app = FastAPI(title="WhatsApp router: Cloud API simulator", version="0.1.0", lifespan=lifespan)
     app.add_middleware(graph.SendShortcut)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: every request is counted, the Graph API sends SendShortcut answers included.
+    HttpMetrics("simulator", registry).install(app)
     app.add_exception_handler(GraphError, graph_error_handler)
 
     @app.get("/health")

@@ -15,6 +15,7 @@ import structlog
 from app.businesses import Business, Businesses, BusinessIn, configured
 from app.delivery import WebhookSender
 from app.faults import Faults
+from app.metrics import SimulatorMetrics
 from app.payloads import (
     default_content,
     dumps,
@@ -33,11 +34,19 @@ log = structlog.get_logger()
 
 
 class Simulator:
-    def __init__(self, settings: Settings, store: Store, faults: Faults, sender: WebhookSender):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        faults: Faults,
+        sender: WebhookSender,
+        metrics: SimulatorMetrics,
+    ):
         self.settings = settings
         self.store = store
         self.faults = faults
         self.sender = sender
+        self.metrics = metrics
         self.businesses = Businesses(configured(settings))
         self.statuses = StatusScheduler(self.businesses, store, faults, sender)
 
