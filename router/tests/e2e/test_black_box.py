@@ -181,9 +181,11 @@ def test_the_router_refuses_to_start_without_its_secrets(tmp_path: Path) -> None
         "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
         "WHATSAPP_ACCESS_TOKEN": "start-token-value",
     }
-    uv_cache = os.environ.get("UV_CACHE_DIR")
-    if uv_cache:
-        env["UV_CACHE_DIR"] = uv_cache
+    # Where uv keeps its packages, and which Python the services run on (make picks python3 on a
+    # machine without a 3.11): without them, uv would rebuild the environment from nothing.
+    for name in ("UV_CACHE_DIR", "UV_PYTHON"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     result = subprocess.run(
         [uv(), "run", "--locked", "python", "-c", "import app.main"],
         cwd=REPO_ROOT / "router",
