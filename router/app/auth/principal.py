@@ -80,6 +80,9 @@ async def get_principal(
     api_key: Annotated[str | None, Depends(_api_key)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Principal:
+    if api_key is not None and bearer is not None:
+        # Two credentials could name two callers: which one acts would be a guess.
+        raise Unauthorized("send one credential: an X-API-Key or an Authorization: Bearer token")
     if api_key is not None:
         operator = settings.router_admin_api_key
         if (
