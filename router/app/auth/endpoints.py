@@ -7,6 +7,7 @@ from app.auth.principal import AccessScope
 from app.auth.schemas import KeyIn, KeyOut, NewKeyOut
 from app.core.db import SessionDep
 from app.core.errors import ERRORS
+from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"], responses=ERRORS)
@@ -31,7 +32,7 @@ async def create_key(body: KeyIn, scope: AccessScope, session: SessionDep) -> Ne
 
 
 @router.delete("/{key_id}", status_code=204)
-async def revoke_key(key_id: int, scope: AccessScope, session: SessionDep) -> Response:
+async def revoke_key(key_id: IdPath, scope: AccessScope, session: SessionDep) -> Response:
     """Revoke a key: it stops working at once."""
     await service.revoke(session, scope.tenant_id, key_id)
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from app.channels.graph import GraphNumbers
 from app.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
 from app.core.db import SessionDep
 from app.core.errors import ERRORS, ErrorOut
+from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
 
 
@@ -51,14 +52,14 @@ async def create_channel(
 
 
 @router.get("/{channel_id}")
-async def get_channel(channel_id: int, scope: ReadScope, session: SessionDep) -> ChannelOut:
+async def get_channel(channel_id: IdPath, scope: ReadScope, session: SessionDep) -> ChannelOut:
     """One channel (never its token)."""
     return ChannelOut.model_validate(await service.get(session, scope.tenant_id, channel_id))
 
 
 @router.patch("/{channel_id}", responses=TOKEN_CHECK)
 async def update_channel(
-    channel_id: int,
+    channel_id: IdPath,
     body: ChannelPatch,
     scope: ChannelsScope,
     session: SessionDep,
@@ -70,7 +71,7 @@ async def update_channel(
 
 
 @router.delete("/{channel_id}", status_code=204)
-async def delete_channel(channel_id: int, scope: ChannelsScope, session: SessionDep) -> Response:
+async def delete_channel(channel_id: IdPath, scope: ChannelsScope, session: SessionDep) -> Response:
     """Delete a channel that has no conversations."""
     await service.delete(session, scope.tenant_id, channel_id)
     return Response(status_code=204)

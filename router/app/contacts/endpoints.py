@@ -9,6 +9,7 @@ from app.contacts import service
 from app.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from app.core.db import SessionDep
 from app.core.errors import ERRORS
+from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"], responses=ERRORS)
@@ -18,7 +19,9 @@ router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"], responses=ERROR
 async def list_contacts(
     scope: ReadScope,
     session: SessionDep,
-    channel_id: Annotated[int | None, Query(ge=1, description="with a conversation here")] = None,
+    channel_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="with a conversation here")
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="in name, wa_id or user_id")] = None,
     blocked: bool | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -44,14 +47,14 @@ async def create_contact(body: ContactIn, scope: ContactsScope, session: Session
 
 
 @router.get("/{contact_id}")
-async def get_contact(contact_id: int, scope: ReadScope, session: SessionDep) -> ContactOut:
+async def get_contact(contact_id: IdPath, scope: ReadScope, session: SessionDep) -> ContactOut:
     """One contact."""
     return ContactOut.model_validate(await service.get(session, scope.tenant_id, contact_id))
 
 
 @router.patch("/{contact_id}")
 async def update_contact(
-    contact_id: int, body: ContactPatch, scope: ContactsScope, session: SessionDep
+    contact_id: IdPath, body: ContactPatch, scope: ContactsScope, session: SessionDep
 ) -> ContactOut:
     """Edit the name (WhatsApp's profile name no longer overwrites it), email, description or
     `is_blocked`."""
@@ -60,14 +63,18 @@ async def update_contact(
 
 
 @router.post("/{contact_id}/block")
-async def block_contact(contact_id: int, scope: ContactsScope, session: SessionDep) -> ContactOut:
+async def block_contact(
+    contact_id: IdPath, scope: ContactsScope, session: SessionDep
+) -> ContactOut:
     """Block: the contact's messages are stored, never answered, and nothing is sent to them."""
     contact = await service.set_blocked(session, scope.tenant_id, contact_id, True)
     return ContactOut.model_validate(contact)
 
 
 @router.delete("/{contact_id}/block")
-async def unblock_contact(contact_id: int, scope: ContactsScope, session: SessionDep) -> ContactOut:
+async def unblock_contact(
+    contact_id: IdPath, scope: ContactsScope, session: SessionDep
+) -> ContactOut:
     """Unblock."""
     contact = await service.set_blocked(session, scope.tenant_id, contact_id, False)
     return ContactOut.model_validate(contact)

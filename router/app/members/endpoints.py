@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from app.auth.principal import AccessScope, ReadScope
 from app.core.db import SessionDep
 from app.core.errors import ERRORS
+from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
 from app.members import service
 from app.members.schemas import MemberIn, MemberOut, MemberPatch
@@ -33,7 +34,7 @@ async def create_member(body: MemberIn, scope: AccessScope, session: SessionDep)
 
 @router.patch("/{member_id}")
 async def update_member(
-    member_id: int, body: MemberPatch, scope: AccessScope, session: SessionDep
+    member_id: IdPath, body: MemberPatch, scope: AccessScope, session: SessionDep
 ) -> MemberOut:
     """Change a member's name, role, email or subject; the last owner stays an owner."""
     member = await service.update(session, scope.tenant_id, member_id, body)
@@ -41,7 +42,7 @@ async def update_member(
 
 
 @router.delete("/{member_id}", status_code=204)
-async def delete_member(member_id: int, scope: AccessScope, session: SessionDep) -> Response:
+async def delete_member(member_id: IdPath, scope: AccessScope, session: SessionDep) -> Response:
     """Remove a member: their conversations go back to the bot and their keys stop working."""
     await service.delete(session, scope.tenant_id, member_id)
     return Response(status_code=204)

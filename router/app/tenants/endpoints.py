@@ -7,6 +7,7 @@ from app.auth.principal import OperatorDep
 from app.auth.schemas import KeyIn, NewKeyOut
 from app.core.db import SessionDep
 from app.core.errors import ERRORS
+from app.core.ids import IdPath
 from app.errors import NotFound
 from app.tenants import repository, service
 from app.tenants.schemas import TenantIn, TenantOut
@@ -22,7 +23,7 @@ async def create_tenant(body: TenantIn, _: OperatorDep, session: SessionDep) -> 
 
 @router.post("/{tenant_id}/api-keys", status_code=201)
 async def create_first_key(
-    tenant_id: int, body: KeyIn, _: OperatorDep, session: SessionDep
+    tenant_id: IdPath, body: KeyIn, _: OperatorDep, session: SessionDep
 ) -> NewKeyOut:
     """A key for a tenant (the operator only): how a new tenant gets its first owner key.
 

@@ -4,6 +4,7 @@ the OpenAPI declares. (tests/test_api_schema.py fuzzes all of it; these are the 
 
 from app.auth.roles import Role
 
+from ..conftest import ADMIN_KEY
 from .conftest import Platform, World
 
 
@@ -19,3 +20,19 @@ async def test_a_key_with_a_bearer_token_beside_it_is_refused(
 
     assert both.status_code == 401
     assert "one credential" in both.json()["error"]["message"]
+
+
+async def test_x_tenant_id_is_the_digits_of_an_id(platform: Platform, world: World) -> None:
+    answers = {
+        value: await platform.call(
+            "GET", "/api/v1/channels", ADMIN_KEY, headers={"X-Tenant-ID": value}
+        )
+        for value in (str(world.tenant), f"+{world.tenant}", f"0{world.tenant}", "1_0")
+    }
+
+    assert {value: a.status_code for value, a in answers.items()} == {
+        str(world.tenant): 200,
+        f"+{world.tenant}": 422,
+        f"0{world.tenant}": 422,
+        "1_0": 422,
+    }
