@@ -43,6 +43,13 @@ async def test_an_id_beyond_the_stores_column_finds_nothing(
     )
     by_channel = await platform.call("GET", "/api/v1/contacts", owner, params={"channel_id": far})
     by_owner = await platform.call("GET", "/api/v1/conversations", owner, params={"owner": far})
+    after = await platform.call(
+        "GET",
+        f"/api/v1/conversations/{world.conversation.id}/messages",
+        owner,
+        params={"cursor": str(far)},
+    )
+    before = await platform.call("GET", "/api/v1/contacts", owner, params={"cursor": str(far)})
 
     assert contact.status_code == 404
     assert patched.status_code == 404
@@ -50,6 +57,8 @@ async def test_an_id_beyond_the_stores_column_finds_nothing(
     assert key_for.status_code == 404
     assert by_channel.json() == {"items": [], "next": None}
     assert by_owner.json() == {"items": [], "next": None}
+    assert after.json() == {"items": [], "next": None}
+    assert [c["id"] for c in before.json()["items"]] == [world.contact.id]
 
 
 async def test_an_id_beyond_the_apis_range_is_a_422(platform: Platform, world: World) -> None:
