@@ -1,5 +1,6 @@
 """Channels: a number is saved only once the Graph API says its token may use it."""
 
+from pydantic import MISSING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels import repository
@@ -69,7 +70,7 @@ async def update(
     # alone is valid.
     if channel.type == ChannelType.API.value and set(changes) - {"name"}:
         raise Conflict(f"channel {channel.id} is an api channel: it has a name only")
-    if body.access_token is not None:
+    if body.access_token is not MISSING:
         if channel.phone_number_id is None:
             raise Conflict(f"access_token: channel {channel.id} is an api channel, without one")
         await graph.check(channel.phone_number_id, body.access_token)

@@ -11,6 +11,7 @@ from app.core.db import SessionDep
 from app.core.errors import ERRORS
 from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
+from app.core.schemas import NO_NUL
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"], responses=ERRORS)
 
@@ -22,7 +23,9 @@ async def list_contacts(
     channel_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="with a conversation here")
     ] = None,
-    q: Annotated[str | None, Query(max_length=200, description="in name, wa_id or user_id")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="in name, wa_id or user_id")
+    ] = None,
     blocked: bool | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: IdCursor | None = None,

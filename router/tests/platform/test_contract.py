@@ -69,6 +69,67 @@ async def test_x_tenant_id_is_the_digits_of_an_id(platform: Platform, world: Wor
     }
 
 
+async def test_a_patch_field_that_cannot_be_null_is_not_nullable(
+    openapi: dict[str, Any], platform: Platform, world: World
+) -> None:
+    owner = world.keys[Role.OWNER]
+    contact = f"/api/v1/contacts/{world.contact.id}"
+
+    blocked_null = await platform.call("PATCH", contact, owner, json={"is_blocked": None})
+    email_null = await platform.call("PATCH", contact, owner, json={"email": None})
+    role_null = await platform.call(
+        "PATCH", f"/api/v1/members/{world.agent.id}", owner, json={"role": None}
+    )
+
+    not_nullable: dict[str, dict[str, Any]] = {
+        "MemberPatch": {"name": "Ada", "role": "agent"},
+        "ChannelPatch": {"name": "Sales", "display_phone_number": "+1", "access_token": "t"},
+        "ContactPatch": {"is_blocked": True},
+    }
+    for name, fields in not_nullable.items():
+        for field, value in fields.items():
+            assert accepts(component(openapi, name), {field: value}), (name, field)
+            assert not accepts(component(openapi, name), {field: None}), (name, field)
+    # Where null means something (no email), it stays nullable, and does what it says.
+    assert accepts(component(openapi, "ContactPatch"), {"email": None})
+    assert blocked_null.status_code == 422
+    assert role_null.status_code == 422
+    assert email_null.status_code == 200
+    assert email_null.json()["email"] is None
+
+
+async def test_a_contact_body_without_an_identifier_is_refused_by_its_schema(
+    openapi: dict[str, Any], platform: Platform, world: World
+) -> None:
+    schema = component(openapi, "ContactIn")
+
+    refused = await platform.call("POST", "/api/v1/contacts", world.keys[Role.ADMIN], json={})
+
+    assert not accepts(schema, {})
+    assert not accepts(schema, {"wa_id": None, "name": "Grace"})
+    assert accepts(schema, {"user_id": "US.1"})
+    assert refused.status_code == 422
+
+
+async def test_a_name_of_blanks_is_refused_by_its_schema_and_one_with_blanks_around_is_trimmed(
+    openapi: dict[str, Any], platform: Platform, world: World
+) -> None:
+    name = component(openapi, "MemberIn")
+    owner = world.keys[Role.OWNER]
+
+    blank = await platform.call(
+        "POST", "/api/v1/members", owner, json={"name": " \t\u3000", "role": "viewer"}
+    )
+    padded = await platform.call(
+        "POST", "/api/v1/members", owner, json={"name": "  Bo  ", "role": "viewer"}
+    )
+
+    assert not accepts(name, {"name": " \t\u3000", "role": "viewer"})
+    assert accepts(name, {"name": "  Bo  ", "role": "viewer"})
+    assert blank.status_code == 422
+    assert padded.json()["name"] == "Bo"
+
+
 async def test_every_cursor_its_schema_allows_is_a_place_in_the_list(
     openapi: dict[str, Any], platform: Platform, world: World
 ) -> None:
@@ -88,3 +149,47 @@ async def test_every_cursor_its_schema_allows_is_a_place_in_the_list(
     assert after_5.json() == {"items": [], "next": None}
     assert before_1970.json() == {"items": [], "next": None}
     assert empty.status_code == 422
+
+
+async def test_numbers_and_booleans_in_a_body_are_json_ones(
+    platform: Platform, world: World
+) -> None:
+    owner = world.keys[Role.OWNER]
+    transfer = f"/api/v1/conversations/{world.conversation.id}/transfer"
+
+    as_text = await platform.call(
+        "POST",
+        "/api/v1/api-keys",
+        owner,
+        json={"name": "k", "role": "viewer", "member_id": str(world.agent.id)},
+    )
+    as_number = await platform.call(
+        "PATCH", f"/api/v1/contacts/{world.contact.id}", owner, json={"is_blocked": 0}
+    )
+    # JSON Schema's integer: 2.0 is one.
+    with_fraction_zero = await platform.call(
+        "POST", transfer, owner, json={"new_owner_id": float(world.agent.id)}
+    )
+
+    assert as_text.status_code == 422
+    assert as_number.status_code == 422
+    assert with_fraction_zero.status_code == 200
+    assert with_fraction_zero.json()["owner"]["id"] == world.agent.id
+
+
+async def test_an_access_token_is_visible_ascii(platform: Platform, world: World) -> None:
+    response = await platform.call(
+        "POST",
+        "/api/v1/channels",
+        world.keys[Role.ADMIN],
+        json={
+            "type": "whatsapp",
+            "name": "Support",
+            "phone_number_id": "106540352242922",
+            "access_token": "EAAG secret with blanks",
+        },
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "whatsapp", "access_token"]
+    assert "secret" not in response.text

@@ -77,3 +77,23 @@ async def test_an_id_beyond_the_apis_range_is_a_422(platform: Platform, world: W
     assert path.status_code == 422
     assert body.status_code == 422
     assert header.status_code == 422
+
+
+async def test_text_with_a_nul_is_refused_by_its_schema(platform: Platform, world: World) -> None:
+    owner = world.keys[Role.OWNER]
+
+    created = await platform.call(
+        "POST", "/api/v1/contacts", owner, json={"wa_id": "15550007777", "name": "A\x00da"}
+    )
+    described = await platform.call(
+        "PATCH",
+        f"/api/v1/contacts/{world.contact.id}",
+        owner,
+        json={"description": "\x00"},
+    )
+    searched = await platform.call("GET", "/api/v1/contacts", owner, params={"q": "a\x00"})
+
+    assert created.status_code == 422
+    assert created.json()["detail"][0]["loc"] == ["body", "name"]
+    assert described.status_code == 422
+    assert searched.status_code == 422
