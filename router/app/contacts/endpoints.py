@@ -8,12 +8,13 @@ from app.auth.principal import ContactsScope, ReadScope
 from app.contacts import service
 from app.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from app.core.db import SessionDep
-from app.core.errors import ERRORS
+from app.core.errors import UnreadableBody, answers
 from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
 from app.core.schemas import NO_NUL
+from app.errors import Conflict, NotFound, declared
 
-router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"], responses=answers(NotFound))
 
 
 @router.get("")
@@ -43,7 +44,7 @@ async def list_contacts(
     return Page(items=items, next=next_)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=declared(UnreadableBody, Conflict))
 async def create_contact(body: ContactIn, scope: ContactsScope, session: SessionDep) -> ContactOut:
     """Add a contact by wa_id (phone number) and/or user_id (business-scoped user id)."""
     return ContactOut.model_validate(await service.create(session, scope.tenant_id, body))
@@ -55,7 +56,7 @@ async def get_contact(contact_id: IdPath, scope: ReadScope, session: SessionDep)
     return ContactOut.model_validate(await service.get(session, scope.tenant_id, contact_id))
 
 
-@router.patch("/{contact_id}")
+@router.patch("/{contact_id}", responses=declared(UnreadableBody))
 async def update_contact(
     contact_id: IdPath, body: ContactPatch, scope: ContactsScope, session: SessionDep
 ) -> ContactOut:

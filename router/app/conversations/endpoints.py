@@ -12,12 +12,15 @@ from app.conversations.models import ConversationStatus
 from app.conversations.repository import Filters
 from app.conversations.schemas import ConversationItem, ConversationOut, Switched, TransferIn
 from app.core.db import SessionDep
-from app.core.errors import ERRORS
+from app.core.errors import UnreadableBody, answers
 from app.core.ids import MAX_ID, IdPath, IdQuery
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page, TimeIdCursor
+from app.errors import Conflict, NotFound, declared
 from app.messages.schemas import ConversationMessage
 
-router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"], responses=ERRORS)
+router = APIRouter(
+    prefix="/api/v1/conversations", tags=["conversations"], responses=answers(NotFound)
+)
 
 OwnerQuery = Annotated[
     Literal["ai", "agent"] | Annotated[int, Field(ge=1, le=MAX_ID)] | None,
@@ -65,7 +68,7 @@ async def list_conversation_messages(
     return Page(items=items, next=next_)
 
 
-@router.post("/{conversation_id}/transfer")
+@router.post("/{conversation_id}/transfer", responses=declared(UnreadableBody, Conflict))
 async def transfer_conversation(
     conversation_id: IdPath, body: TransferIn, scope: ConverseScope, session: SessionDep
 ) -> ConversationOut:
@@ -92,7 +95,7 @@ async def close_conversation(
     )
 
 
-@router.post("/{conversation_id}/reopen")
+@router.post("/{conversation_id}/reopen", responses=declared(Conflict))
 async def reopen_conversation(
     conversation_id: IdPath, scope: ConverseScope, session: SessionDep
 ) -> ConversationOut:

@@ -39,36 +39,6 @@ def parameter(openapi: dict[str, Any], path: str, method: str, name: str) -> dic
     return schema
 
 
-async def test_a_key_with_a_bearer_token_beside_it_is_refused(
-    platform: Platform, world: World
-) -> None:
-    both = await platform.call(
-        "GET",
-        "/api/v1/members",
-        world.keys[Role.OWNER],
-        headers={"Authorization": "Bearer not-a-token"},
-    )
-
-    assert both.status_code == 401
-    assert "one credential" in both.json()["error"]["message"]
-
-
-async def test_x_tenant_id_is_the_digits_of_an_id(platform: Platform, world: World) -> None:
-    answers = {
-        value: await platform.call(
-            "GET", "/api/v1/channels", ADMIN_KEY, headers={"X-Tenant-ID": value}
-        )
-        for value in (str(world.tenant), f"+{world.tenant}", f"0{world.tenant}", "1_0")
-    }
-
-    assert {value: a.status_code for value, a in answers.items()} == {
-        str(world.tenant): 200,
-        f"+{world.tenant}": 422,
-        f"0{world.tenant}": 422,
-        "1_0": 422,
-    }
-
-
 async def test_a_patch_field_that_cannot_be_null_is_not_nullable(
     openapi: dict[str, Any], platform: Platform, world: World
 ) -> None:
@@ -151,6 +121,45 @@ async def test_every_cursor_its_schema_allows_is_a_place_in_the_list(
     assert empty.status_code == 422
 
 
+async def test_a_405_names_every_method_the_path_serves(platform: Platform) -> None:
+    options = await platform.call("OPTIONS", "/api/v1/channels/1")
+    put = await platform.call("PUT", "/api/v1/contacts/1/block")
+
+    assert options.status_code == 405
+    assert options.headers["allow"] == "DELETE, GET, HEAD, PATCH"
+    assert put.headers["allow"] == "DELETE, POST"
+
+
+async def test_a_key_with_a_bearer_token_beside_it_is_refused(
+    platform: Platform, world: World
+) -> None:
+    both = await platform.call(
+        "GET",
+        "/api/v1/members",
+        world.keys[Role.OWNER],
+        headers={"Authorization": "Bearer not-a-token"},
+    )
+
+    assert both.status_code == 401
+    assert "one credential" in both.json()["error"]["message"]
+
+
+async def test_a_body_that_is_not_utf8_is_a_400_in_the_error_shape(
+    openapi: dict[str, Any], platform: Platform, world: World
+) -> None:
+    response = await platform.call(
+        "POST",
+        "/api/v1/members",
+        world.keys[Role.OWNER],
+        content=b'{"name": "\xff"}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_body"
+    assert "400" in openapi["paths"]["/api/v1/members"]["post"]["responses"]
+
+
 async def test_numbers_and_booleans_in_a_body_are_json_ones(
     platform: Platform, world: World
 ) -> None:
@@ -175,6 +184,22 @@ async def test_numbers_and_booleans_in_a_body_are_json_ones(
     assert as_number.status_code == 422
     assert with_fraction_zero.status_code == 200
     assert with_fraction_zero.json()["owner"]["id"] == world.agent.id
+
+
+async def test_x_tenant_id_is_the_digits_of_an_id(platform: Platform, world: World) -> None:
+    answers = {
+        value: await platform.call(
+            "GET", "/api/v1/channels", ADMIN_KEY, headers={"X-Tenant-ID": value}
+        )
+        for value in (str(world.tenant), f"+{world.tenant}", f"0{world.tenant}", "1_0")
+    }
+
+    assert {value: a.status_code for value, a in answers.items()} == {
+        str(world.tenant): 200,
+        f"+{world.tenant}": 422,
+        f"0{world.tenant}": 422,
+        "1_0": 422,
+    }
 
 
 async def test_an_access_token_is_visible_ascii(platform: Platform, world: World) -> None:
