@@ -19,7 +19,7 @@ from app.channels.graph import GraphNumbers
 from app.channels.seed import seed_default_channel
 from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
-from app.core.errors import install_validation_handler
+from app.core.errors import install_error_renderers
 from app.members.endpoints import router as members_router
 from app.settings import Settings
 from app.store.engine import session_factory
@@ -29,7 +29,7 @@ log = structlog.get_logger()
 
 
 def include_platform_routers(app: FastAPI) -> None:
-    install_validation_handler(app)
+    install_error_renderers(app)
     for router in (
         tenants_router,
         api_keys_router,

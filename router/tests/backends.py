@@ -48,28 +48,47 @@ def _unavailable(what: str) -> None:
     pytest.skip(f"{what} does not answer here")
 
 
-async def fresh_postgres() -> str:
-    """An empty `router_tests` database on the test server; returns its SQLAlchemy URL."""
+async def fresh_postgres(database: str = POSTGRES_DATABASE) -> str:
+    """An empty database (`router_tests` unless named) on the test server; its SQLAlchemy URL."""
     if not _reachable(POSTGRES_URL, 5432):
         _unavailable("PostgreSQL")
-    plain = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(plain)
-    try:
-        exists = await connection.fetchval(
-            "SELECT 1 FROM pg_database WHERE datname = $1", POSTGRES_DATABASE
-        )
+    async with _server() as connection:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if not exists:
-            await connection.execute(f'CREATE DATABASE "{POSTGRES_DATABASE}"')
-    finally:
-        await connection.close()
-    base = POSTGRES_URL.rsplit("/", 1)[0]
-    target = await asyncpg.connect(f"{plain.rsplit('/', 1)[0]}/{POSTGRES_DATABASE}")
+            await connection.execute(f'CREATE DATABASE "{database}"')
+    target = await asyncpg.connect(f"{_PLAIN.rsplit('/', 1)[0]}/{database}")
     try:
         # Every table, whichever migrations made them.
         await target.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     finally:
         await target.close()
-    return f"{base}/{POSTGRES_DATABASE}"
+    return _url_of(database)
+
+
+async def postgres_copy(template: str) -> str:
+    """The test database, made again as a copy of `template` (which nothing may be using)."""
+    if not _reachable(POSTGRES_URL, 5432):
+        _unavailable("PostgreSQL")
+    async with _server() as connection:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_DATABASE}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{POSTGRES_DATABASE}" TEMPLATE "{template}"')
+    return _url_of(POSTGRES_DATABASE)
+
+
+_PLAIN = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@asynccontextmanager
+async def _server() -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(_PLAIN)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+def _url_of(database: str) -> str:
+    return f"{POSTGRES_URL.rsplit('/', 1)[0]}/{database}"
 
 
 async def fresh_redis() -> str:

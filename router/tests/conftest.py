@@ -113,15 +113,16 @@ def mock_http() -> Iterator[respx.MockRouter]:
         yield mock
 
 
+def server_reply(request: httpx.Request) -> httpx.Response:
+    """The Server's answer to `POST /process`."""
+    text = json.loads(request.content)["text"]
+    reply = f"I received your message: '{text}' and here is a random number: 7"
+    return httpx.Response(200, json={"original": text, "reply": reply})
+
+
 @pytest.fixture
 def server_route(mock_http: respx.MockRouter) -> respx.Route:
-    def process(request: httpx.Request) -> httpx.Response:
-
-        text = json.loads(request.content)["text"]
-        reply = f"I received your message: '{text}' and here is a random number: 7"
-        return httpx.Response(200, json={"original": text, "reply": reply})
-
-    return mock_http.post(f"{SERVER_URL}/process").mock(side_effect=process)
+    return mock_http.post(f"{SERVER_URL}/process").mock(side_effect=server_reply)
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.ids import IdColumn
 from app.store.models import Base, utcnow
 
 
@@ -12,7 +13,7 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (UniqueConstraint("public_id", name="uq_api_keys_public_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdColumn, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", name="fk_api_keys_tenant", ondelete="CASCADE")
     )

@@ -5,13 +5,14 @@ this 403 (whatever the object: it reveals nothing); an object of another tenant 
 """
 
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import WithJsonSchema
+from pydantic import BeforeValidator, WithJsonSchema
 
 from app.auth import keys
 from app.auth import repository as api_keys
@@ -19,6 +20,7 @@ from app.auth.jwt import JwtVerifier
 from app.auth.roles import GRANTS, Permission, Role, lesser
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Unprocessable
+from app.core.ids import ID_DIGITS
 from app.deps import SettingsDep
 from app.errors import NotFound, Unauthorized
 from app.members import repository as members
@@ -32,14 +34,21 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
 _bearer = HTTPBearer(auto_error=False, description="a JWT of the identity provider (OIDC)")
+
+
+def _tenant_id(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(ID_DIGITS, value):
+        raise ValueError("a tenant's id: its digits")
+    return value
+
+
 TenantHeader = Annotated[
     int | None,
-    # A header is absent or a number: never JSON's null, which `int | None` would declare.
-    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 2**63 - 1}),
+    BeforeValidator(_tenant_id),
+    # A header is text, absent or a tenant's id; never JSON's null, which `int | None` would say.
+    WithJsonSchema({"type": "string", "pattern": f"^{ID_DIGITS}$"}),
     Header(
         alias=TENANT_HEADER,
-        ge=1,
-        le=2**63 - 1,
         description="the tenant to act in: with the operator's key (without it, the default "
         "tenant, whose channel is the env's number), and with a token whose subject is a member "
         "of several tenants",
@@ -80,6 +89,9 @@ async def get_principal(
     api_key: Annotated[str | None, Depends(_api_key)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Principal:
+    if api_key is not None and bearer is not None:
+        # Two credentials could name two callers: which one acts would be a guess.
+        raise Unauthorized("send one credential: an X-API-Key or an Authorization: Bearer token")
     if api_key is not None:
         operator = settings.router_admin_api_key
         if (

@@ -3,6 +3,7 @@ from pydantic import Field
 from app.auth.keys import display_prefix
 from app.auth.models import ApiKey
 from app.auth.roles import Role
+from app.core.ids import IdField
 from app.core.schemas import Input, Name, Output, UtcDateTime
 
 
@@ -10,7 +11,7 @@ class KeyIn(Input):
     name: Name
     role: Role
     # The member the key acts as (the author of what it writes); its role may not exceed theirs.
-    member_id: int | None = Field(default=None, ge=1)
+    member_id: IdField | None = None
 
 
 class KeyOut(Output):

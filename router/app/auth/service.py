@@ -6,9 +6,8 @@ from app.auth import keys, repository
 from app.auth.models import ApiKey
 from app.auth.roles import Role, lesser
 from app.auth.schemas import KeyIn, KeyOut, NewKeyOut
-from app.core.errors import Unprocessable
 from app.core.pagination import page_of
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.members import repository as members
 from app.store.models import utcnow
 
@@ -19,7 +18,8 @@ async def create(session: AsyncSession, tenant_id: int, body: KeyIn) -> NewKeyOu
         if member is None:
             raise NotFound(f"no member {body.member_id}")
         if lesser(body.role, Role(member.role)) != body.role:
-            raise Unprocessable(
+            # A conflict with the member as stored (their role may change), not a bad request.
+            raise Conflict(
                 f"role: a key acting as member {member.id} cannot exceed their role ({member.role})"
             )
     made = keys.new_key()

@@ -1,6 +1,6 @@
 """`/api/v1/channels`: the tenant's WhatsApp numbers (admins write, every role reads)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -9,8 +9,10 @@ from app.channels import service
 from app.channels.graph import GraphNumbers
 from app.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
 from app.core.db import SessionDep
-from app.core.errors import ERRORS, ErrorOut
+from app.core.errors import UnreadableBody, UpstreamFailed, answers
+from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
+from app.errors import Conflict, NotFound, declared
 
 
 async def _graph(request: Request) -> GraphNumbers:
@@ -19,12 +21,8 @@ async def _graph(request: Request) -> GraphNumbers:
 
 
 GraphDep = Annotated[GraphNumbers, Depends(_graph)]
-TOKEN_CHECK: dict[int | str, dict[str, Any]] = {
-    502: {"model": ErrorOut, "description": "The Graph API failed to check the token"},
-    503: {"model": ErrorOut, "description": "The Graph API could not be reached"},
-}
 
-router = APIRouter(prefix="/api/v1/channels", tags=["channels"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/channels", tags=["channels"], responses=answers(NotFound))
 
 
 @router.get("")
@@ -39,7 +37,7 @@ async def list_channels(
     return Page(items=items, next=next_)
 
 
-@router.post("", status_code=201, responses=TOKEN_CHECK)
+@router.post("", status_code=201, responses=declared(UnreadableBody, Conflict, UpstreamFailed))
 async def create_channel(
     body: ChannelIn, scope: ChannelsScope, session: SessionDep, graph: GraphDep
 ) -> ChannelOut:
@@ -51,14 +49,14 @@ async def create_channel(
 
 
 @router.get("/{channel_id}")
-async def get_channel(channel_id: int, scope: ReadScope, session: SessionDep) -> ChannelOut:
+async def get_channel(channel_id: IdPath, scope: ReadScope, session: SessionDep) -> ChannelOut:
     """One channel (never its token)."""
     return ChannelOut.model_validate(await service.get(session, scope.tenant_id, channel_id))
 
 
-@router.patch("/{channel_id}", responses=TOKEN_CHECK)
+@router.patch("/{channel_id}", responses=declared(UnreadableBody, Conflict, UpstreamFailed))
 async def update_channel(
-    channel_id: int,
+    channel_id: IdPath,
     body: ChannelPatch,
     scope: ChannelsScope,
     session: SessionDep,
@@ -69,8 +67,8 @@ async def update_channel(
     return ChannelOut.model_validate(channel)
 
 
-@router.delete("/{channel_id}", status_code=204)
-async def delete_channel(channel_id: int, scope: ChannelsScope, session: SessionDep) -> Response:
+@router.delete("/{channel_id}", status_code=204, responses=declared(Conflict))
+async def delete_channel(channel_id: IdPath, scope: ChannelsScope, session: SessionDep) -> Response:
     """Delete a channel that has no conversations."""
     await service.delete(session, scope.tenant_id, channel_id)
     return Response(status_code=204)

@@ -1,9 +1,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.ids import IdColumn
 from app.store.models import Base, utcnow
 
 
@@ -17,7 +18,7 @@ class Channel(Base):
     # One Meta app serves every number: a webhook finds its channel by phone_number_id alone.
     __table_args__ = (UniqueConstraint("phone_number_id", name="uq_channels_phone_number_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdColumn, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", name="fk_channels_tenant", ondelete="CASCADE")
     )

@@ -1,17 +1,31 @@
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, StringConstraints
+from pydantic import MISSING, AfterValidator, Field, SecretStr
 
 from app.channels.models import ChannelType
-from app.core.schemas import Input, Name, NotNull, Output, UtcDateTime
+from app.core.schemas import STRIPPED, Digits, Input, Name, Output, UtcDateTime, not_blank
 
 # Digits only: it becomes a path segment of Graph API URLs.
-PhoneNumberId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,64}$")]
-DisplayNumber = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)
+PhoneNumberId = Digits
+DisplayNumber = Annotated[str, not_blank(32), STRIPPED]
+WabaId = Digits
+
+# It travels as an HTTP header (`Authorization: Bearer ...`): visible ASCII, no blanks.
+_VISIBLE_ASCII = r"[\x21-\x7e]+"
+
+
+def _token_shape(token: SecretStr) -> SecretStr:
+    if not re.fullmatch(_VISIBLE_ASCII, token.get_secret_value()):
+        raise ValueError("an access token is visible ASCII without blanks")
+    return token
+
+
+Token = Annotated[
+    SecretStr,
+    Field(min_length=1, max_length=4096, json_schema_extra={"pattern": f"^{_VISIBLE_ASCII}$"}),
+    AfterValidator(_token_shape),
 ]
-WabaId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,64}$")]
-Token = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
 
 
 class WhatsAppChannelIn(Input):
@@ -33,10 +47,10 @@ ChannelIn = Annotated[WhatsAppChannelIn | ApiChannelIn, Field(discriminator="typ
 
 
 class ChannelPatch(Input):
-    name: NotNull[Name] = None
-    display_phone_number: NotNull[DisplayNumber] = None
-    waba_id: WabaId | None = None
-    access_token: NotNull[Token] = None  # checked against the Graph API before it is saved
+    name: Name | MISSING = MISSING
+    display_phone_number: DisplayNumber | MISSING = MISSING
+    waba_id: WabaId | None = None  # null: no account
+    access_token: Token | MISSING = MISSING  # checked against the Graph API before it is saved
 
 
 class ChannelOut(Output):

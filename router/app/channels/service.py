@@ -1,5 +1,6 @@
 """Channels: a number is saved only once the Graph API says its token may use it."""
 
+from pydantic import MISSING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels import repository
@@ -7,7 +8,6 @@ from app.channels.graph import GraphNumbers
 from app.channels.models import Channel, ChannelType
 from app.channels.schemas import ApiChannelIn, ChannelOut, ChannelPatch, WhatsAppChannelIn
 from app.core.db import commit_or_conflict
-from app.core.errors import Unprocessable
 from app.core.pagination import page_of
 from app.errors import Conflict, NotFound
 
@@ -66,11 +66,13 @@ async def update(
 ) -> Channel:
     channel = await get(session, tenant_id, channel_id)
     changes = body.model_dump(exclude_unset=True, exclude={"access_token"})
+    # What a channel of the other type would take is a conflict with this one's type: the body
+    # alone is valid.
     if channel.type == ChannelType.API.value and set(changes) - {"name"}:
-        raise Unprocessable("an api channel has a name only: no number, token or account")
-    if body.access_token is not None:
+        raise Conflict(f"channel {channel.id} is an api channel: it has a name only")
+    if body.access_token is not MISSING:
         if channel.phone_number_id is None:
-            raise Unprocessable("access_token: an api channel has no access token")
+            raise Conflict(f"access_token: channel {channel.id} is an api channel, without one")
         await graph.check(channel.phone_number_id, body.access_token)
         channel.access_token = body.access_token.get_secret_value()
     for field, value in changes.items():

@@ -8,18 +8,25 @@ from app.auth.principal import ContactsScope, ReadScope
 from app.contacts import service
 from app.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from app.core.db import SessionDep
-from app.core.errors import ERRORS
+from app.core.errors import UnreadableBody, answers
+from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
+from app.core.schemas import NO_NUL
+from app.errors import Conflict, NotFound, declared
 
-router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"], responses=answers(NotFound))
 
 
 @router.get("")
 async def list_contacts(
     scope: ReadScope,
     session: SessionDep,
-    channel_id: Annotated[int | None, Query(ge=1, description="with a conversation here")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="in name, wa_id or user_id")] = None,
+    channel_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="with a conversation here")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="in name, wa_id or user_id")
+    ] = None,
     blocked: bool | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: IdCursor | None = None,
@@ -37,21 +44,21 @@ async def list_contacts(
     return Page(items=items, next=next_)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=declared(UnreadableBody, Conflict))
 async def create_contact(body: ContactIn, scope: ContactsScope, session: SessionDep) -> ContactOut:
     """Add a contact by wa_id (phone number) and/or user_id (business-scoped user id)."""
     return ContactOut.model_validate(await service.create(session, scope.tenant_id, body))
 
 
 @router.get("/{contact_id}")
-async def get_contact(contact_id: int, scope: ReadScope, session: SessionDep) -> ContactOut:
+async def get_contact(contact_id: IdPath, scope: ReadScope, session: SessionDep) -> ContactOut:
     """One contact."""
     return ContactOut.model_validate(await service.get(session, scope.tenant_id, contact_id))
 
 
-@router.patch("/{contact_id}")
+@router.patch("/{contact_id}", responses=declared(UnreadableBody))
 async def update_contact(
-    contact_id: int, body: ContactPatch, scope: ContactsScope, session: SessionDep
+    contact_id: IdPath, body: ContactPatch, scope: ContactsScope, session: SessionDep
 ) -> ContactOut:
     """Edit the name (WhatsApp's profile name no longer overwrites it), email, description or
     `is_blocked`."""
@@ -60,14 +67,18 @@ async def update_contact(
 
 
 @router.post("/{contact_id}/block")
-async def block_contact(contact_id: int, scope: ContactsScope, session: SessionDep) -> ContactOut:
+async def block_contact(
+    contact_id: IdPath, scope: ContactsScope, session: SessionDep
+) -> ContactOut:
     """Block: the contact's messages are stored, never answered, and nothing is sent to them."""
     contact = await service.set_blocked(session, scope.tenant_id, contact_id, True)
     return ContactOut.model_validate(contact)
 
 
 @router.delete("/{contact_id}/block")
-async def unblock_contact(contact_id: int, scope: ContactsScope, session: SessionDep) -> ContactOut:
+async def unblock_contact(
+    contact_id: IdPath, scope: ContactsScope, session: SessionDep
+) -> ContactOut:
     """Unblock."""
     contact = await service.set_blocked(session, scope.tenant_id, contact_id, False)
     return ContactOut.model_validate(contact)

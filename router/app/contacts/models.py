@@ -4,13 +4,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
-    Integer,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.ids import IdColumn
 from app.store.models import Base, utcnow
 
 
@@ -23,7 +23,7 @@ class Contact(Base):
         CheckConstraint("wa_id IS NOT NULL OR user_id IS NOT NULL", name="ck_contacts_identified"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdColumn, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", name="fk_contacts_tenant", ondelete="CASCADE")
     )

@@ -1,17 +1,36 @@
 from typing import Annotated
 
-from pydantic import StringConstraints, model_validator
+from pydantic import MISSING, ConfigDict, StrictBool, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
-from app.core.schemas import Email, Input, NotNull, Output, UtcDateTime
+from app.core.schemas import (
+    NO_NUL,
+    STRIPPED,
+    Digits,
+    Email,
+    Input,
+    Output,
+    UtcDateTime,
+    not_blank,
+)
 
-WaId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,64}$")]
-UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-ContactName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
+WaId = Digits  # the phone number, digits only
+UserId = Annotated[str, not_blank(128), STRIPPED]
+ContactName = Annotated[str, not_blank(255), STRIPPED]
+Description = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
+
+
+def _identified_by(field: str) -> JsonDict:
+    return {"required": [field], "properties": {field: {"type": "string"}}}
 
 
 class ContactIn(Input):
-    wa_id: WaId | None = None  # the phone number, digits only
+    # The schema says what the validator below checks, so a client (or a fuzzer) sees it.
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [_identified_by("wa_id"), _identified_by("user_id")]}
+    )
+
+    wa_id: WaId | None = None
     user_id: UserId | None = None  # the business-scoped user id (BSUID)
     name: ContactName | None = None
     email: Email | None = None
@@ -29,7 +48,7 @@ class ContactPatch(Input):
     name: ContactName | None = None
     email: Email | None = None
     description: Description | None = None
-    is_blocked: NotNull[bool] = None
+    is_blocked: StrictBool | MISSING = MISSING
 
 
 class ContactOut(Output):

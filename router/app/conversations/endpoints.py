@@ -4,6 +4,7 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from app.auth.principal import ConverseScope, ReadScope
 from app.conversations import service
@@ -11,14 +12,18 @@ from app.conversations.models import ConversationStatus
 from app.conversations.repository import Filters
 from app.conversations.schemas import ConversationItem, ConversationOut, Switched, TransferIn
 from app.core.db import SessionDep
-from app.core.errors import ERRORS
+from app.core.errors import UnreadableBody, answers
+from app.core.ids import MAX_ID, IdPath, IdQuery
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page, TimeIdCursor
+from app.errors import Conflict, NotFound, declared
 from app.messages.schemas import ConversationMessage
 
-router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"], responses=ERRORS)
+router = APIRouter(
+    prefix="/api/v1/conversations", tags=["conversations"], responses=answers(NotFound)
+)
 
 OwnerQuery = Annotated[
-    Literal["ai", "agent"] | int | None,
+    Literal["ai", "agent"] | Annotated[int, Field(ge=1, le=MAX_ID)] | None,
     Query(description="`ai` (the bot), `agent` (any member) or a member's id"),
 ]
 
@@ -29,8 +34,8 @@ async def list_conversations(
     session: SessionDep,
     status: ConversationStatus | None = None,
     owner: OwnerQuery = None,
-    channel_id: Annotated[int | None, Query(ge=1)] = None,
-    contact_id: Annotated[int | None, Query(ge=1)] = None,
+    channel_id: IdQuery = None,
+    contact_id: IdQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: TimeIdCursor | None = None,
 ) -> Page[ConversationItem]:
@@ -42,7 +47,7 @@ async def list_conversations(
 
 @router.get("/{conversation_id}")
 async def get_conversation(
-    conversation_id: int, scope: ReadScope, session: SessionDep
+    conversation_id: IdPath, scope: ReadScope, session: SessionDep
 ) -> ConversationOut:
     """One conversation: its channel, contact, owner, status and 24-hour window."""
     return await service.detail(session, scope.tenant_id, conversation_id)
@@ -50,7 +55,7 @@ async def get_conversation(
 
 @router.get("/{conversation_id}/messages")
 async def list_conversation_messages(
-    conversation_id: int,
+    conversation_id: IdPath,
     scope: ReadScope,
     session: SessionDep,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -63,9 +68,9 @@ async def list_conversation_messages(
     return Page(items=items, next=next_)
 
 
-@router.post("/{conversation_id}/transfer")
+@router.post("/{conversation_id}/transfer", responses=declared(UnreadableBody, Conflict))
 async def transfer_conversation(
-    conversation_id: int, body: TransferIn, scope: ConverseScope, session: SessionDep
+    conversation_id: IdPath, body: TransferIn, scope: ConverseScope, session: SessionDep
 ) -> ConversationOut:
     """Hand the conversation to a member of the tenant, or (`null`) back to the bot."""
     return await service.transfer(session, scope.tenant_id, conversation_id, body.new_owner_id)
@@ -73,7 +78,7 @@ async def transfer_conversation(
 
 @router.post("/{conversation_id}/transfer-toggle")
 async def toggle_conversation(
-    conversation_id: int, scope: ConverseScope, session: SessionDep
+    conversation_id: IdPath, scope: ConverseScope, session: SessionDep
 ) -> Switched:
     """Bot to human or human to bot. The human is the member the caller acts as, else the
     tenant's first agent (made when the tenant has none)."""
@@ -82,7 +87,7 @@ async def toggle_conversation(
 
 @router.post("/{conversation_id}/close")
 async def close_conversation(
-    conversation_id: int, scope: ConverseScope, session: SessionDep
+    conversation_id: IdPath, scope: ConverseScope, session: SessionDep
 ) -> ConversationOut:
     """Close: the contact's next message opens a new conversation."""
     return await service.set_status(
@@ -90,9 +95,9 @@ async def close_conversation(
     )
 
 
-@router.post("/{conversation_id}/reopen")
+@router.post("/{conversation_id}/reopen", responses=declared(Conflict))
 async def reopen_conversation(
-    conversation_id: int, scope: ConverseScope, session: SessionDep
+    conversation_id: IdPath, scope: ConverseScope, session: SessionDep
 ) -> ConversationOut:
     """Reopen; 409 when the contact already has another open conversation on the channel."""
     return await service.set_status(

@@ -1,9 +1,10 @@
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.ids import IdColumn
 from app.store.models import Base, utcnow
 
 # WhatsApp's customer-service window: free-form messages only until 24 h after the contact's last.
@@ -35,7 +36,7 @@ class Conversation(Base):
         Index("ix_conversations_contact", "contact_id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdColumn, primary_key=True, autoincrement=True)
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", name="fk_conversations_tenant", ondelete="CASCADE")
     )

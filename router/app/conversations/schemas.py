@@ -6,6 +6,7 @@ from app.channels.models import Channel, ChannelType
 from app.contacts.schemas import ContactSummary
 from app.conversations.models import BOT_NAME, ConversationStatus
 from app.conversations.repository import Row
+from app.core.ids import IdField
 from app.core.schemas import Input, Output, UtcDateTime
 from app.members.models import Member
 
@@ -72,8 +73,8 @@ class ConversationOut(ConversationItem):
 
 
 class TransferIn(Input):
-    new_owner_id: int | None = Field(
-        ge=1, description="the member who takes the conversation over; null: back to the bot"
+    new_owner_id: IdField | None = Field(
+        description="the member who takes the conversation over; null: back to the bot"
     )
 
 

@@ -11,7 +11,6 @@ from app.conversations.models import DEFAULT_AGENT_NAME, Conversation, Conversat
 from app.conversations.repository import Filters, Row
 from app.conversations.schemas import ConversationItem, ConversationOut, Switched
 from app.core.db import commit_or_conflict
-from app.core.errors import Unprocessable
 from app.core.pagination import page_of
 from app.errors import Conflict, NotFound
 from app.members import repository as members
@@ -70,7 +69,7 @@ async def transfer(
         if owner is None:
             raise NotFound(f"no member {new_owner_id}")
         if not can_own_conversations(Role(owner.role)):
-            raise Unprocessable(
+            raise Conflict(
                 f"new_owner_id: member {owner.id} is a {owner.role} and cannot own conversations"
             )
     await _set_owner(session, conversation, owner)

@@ -1,13 +1,18 @@
-"""The management API's errors, beside those of `app/errors.py`, and how the OpenAPI names them.
+"""The management API's errors, beside those of `app/errors.py`, and how the OpenAPI declares them.
 
     RouterError (app/errors.py)
+    ├── UnreadableBody       400: a body that is not text in UTF-8 (FastAPI's own 400, rendered)
     ├── Forbidden            403: the caller's role may not do this
-    ├── Unprocessable        422: a request the platform's rules refuse (a token that cannot use
-    │                        its number, a tenant to name); a malformed body is FastAPI's own 422
+    ├── Unprocessable        422: a valid request the platform still cannot act on (a token the
+    │                        Graph API refuses for its number, a tenant to name); a malformed
+    │                        body is FastAPI's own 422, and a request at odds with what is
+    │                        stored (a key above its member's role) a 409 Conflict
     ├── UpstreamFailed       502: the Graph API answered with an error of its own
     └── UpstreamUnreachable  503: the Graph API or the identity provider could not be reached
 
-Each renders as `{"error": {"code": ..., "message": ...}}`.
+Each renders as `{"error": {"code": ..., "message": ...}}`. A 422 is either shape: a request that
+does not validate is `{"detail": [...]}`, one the platform's rules refuse is `{"error": ...}`.
+`answers(...)` declares, on a platform endpoint, every status it can give and the shape of each.
 """
 
 from typing import Any
@@ -17,8 +22,15 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
-from app.errors import RouterError
+from app.errors import ErrorBody, RouterError, Unauthorized, declared, error_response
+
+
+class UnreadableBody(RouterError):
+    status_code = 400
+    code = "invalid_body"
 
 
 class Forbidden(RouterError):
@@ -41,28 +53,33 @@ class UpstreamUnreachable(RouterError):
     code = "upstream_unreachable"
 
 
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
+class InvalidField(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
 
 
-class ErrorOut(BaseModel):
-    """Every error the API raises on purpose."""
+class InvalidRequest(BaseModel):
+    """FastAPI's answer to a request that does not validate."""
 
-    error: ErrorDetail
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorOut, "description": description}
+    detail: list[InvalidField]
 
 
-# Declared on every platform router; FastAPI declares the 422 of a malformed request itself.
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: _error("No key or token, or a bad one"),
-    403: _error("The key's role may not do this"),
-    404: _error("No such object in the caller's tenant"),
-    409: _error("The request conflicts with what is stored"),
+_UNPROCESSABLE = {
+    "model": InvalidRequest | ErrorBody,
+    "description": "A request that does not validate (`detail` names each field), or one the "
+    "platform's rules refuse (`error`, with error.code: unprocessable)",
 }
+
+
+def answers(*errors: type[RouterError]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a platform endpoint that can raise `errors`, besides what every
+    one can: 401 (no key or token, or a bad one), 403 (a role that may not; a token whose
+    subject is no member), 422 and 503 (the identity provider's keys cannot be fetched)."""
+    statuses = declared(Unauthorized, Forbidden, UpstreamUnreachable, *errors)
+    return {**statuses, 422: _UNPROCESSABLE}
 
 
 # Write-only fields: a 422 would echo them back in its `input`.
@@ -91,5 +108,39 @@ async def _render_validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
 
-def install_validation_handler(app: FastAPI) -> None:
+async def _render_unreadable_body(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI answers 400 to a body it could not read at all (bytes that are not UTF-8); JSON
+    that does not parse is its 422. In the shape of every other error."""
+    return error_response(UnreadableBody("the body could not be read: send JSON in UTF-8"))
+
+
+async def _render_method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    """405 with `Allow` naming every method the OpenAPI documents for the path (and HEAD with GET,
+    which Starlette serves too).
+
+    FastAPI makes a route per method, and the 405 it raises names the methods of the first route
+    whose path matched: `OPTIONS /channels/{id}` answered `Allow: GET` though PATCH and DELETE are
+    served there too. A path the OpenAPI does not know keeps FastAPI's header."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    methods = _documented_methods(request.app.openapi(), request.scope["path"])
+    if methods:
+        headers["Allow"] = ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
+    return JSONResponse({"detail": exc.detail}, status_code=405, headers=headers)
+
+
+_HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
+
+
+def _documented_methods(openapi: dict[str, Any], path: str) -> set[str]:
+    for template, operations in openapi.get("paths", {}).items():
+        regex, _, _ = compile_path(template)
+        if regex.match(path):
+            return {method.upper() for method in operations} & _HTTP_METHODS
+    return set()
+
+
+def install_error_renderers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _render_validation_error)
+    app.add_exception_handler(400, _render_unreadable_body)
+    app.add_exception_handler(405, _render_method_not_allowed)

@@ -1,11 +1,11 @@
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import MISSING
 
 from app.auth.roles import Role
-from app.core.schemas import Email, Input, Name, NotNull, Output, UtcDateTime
+from app.core.schemas import STRIPPED, Email, Input, Name, Output, UtcDateTime, not_blank
 
-Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Subject = Annotated[str, not_blank(255), STRIPPED]
 
 
 class MemberIn(Input):
@@ -19,10 +19,10 @@ class MemberIn(Input):
 
 
 class MemberPatch(Input):
-    name: NotNull[Name] = None
-    role: NotNull[Role] = None
+    name: Name | MISSING = MISSING
+    role: Role | MISSING = MISSING
     email: Email | None = None  # null: no email
-    oidc_subject: Subject | None = None
+    oidc_subject: Subject | None = None  # null: no subject
 
 
 class MemberOut(Output):

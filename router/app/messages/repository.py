@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.members.models import Member
@@ -29,5 +29,6 @@ async def page_of_conversation(
         .limit(limit)
     )
     if after_id is not None:
-        query = query.where(Message.id > after_id)
+        # Bound as BIGINT: `messages.id` is an INTEGER (32-bit on PostgreSQL), a cursor any id.
+        query = query.where(Message.id > literal(after_id, BigInteger()))
     return [Row(*found) for found in (await session.execute(query)).all()]

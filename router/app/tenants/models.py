@@ -1,8 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import Integer, String, UniqueConstraint
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.ids import IdColumn
 from app.store.models import Base, utcnow
 
 # The tenant the env's number (WHATSAPP_PHONE_NUMBER_ID) and the messages stored before the
@@ -14,6 +15,6 @@ class Tenant(Base):
     __tablename__ = "tenants"
     __table_args__ = (UniqueConstraint("name", name="uq_tenants_name"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdColumn, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

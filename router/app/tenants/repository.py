@@ -5,7 +5,9 @@ from app.tenants.models import Tenant
 
 
 async def get(session: AsyncSession, tenant_id: int) -> Tenant | None:
-    return await session.get(Tenant, tenant_id)
+    # A query rather than session.get(): the id is compared, so it may be any API id (IdColumn).
+    tenant: Tenant | None = await session.scalar(select(Tenant).where(Tenant.id == tenant_id))
+    return tenant
 
 
 async def by_name(session: AsyncSession, name: str) -> Tenant | None:

@@ -176,7 +176,7 @@ async def test_a_conversation_is_transferred_within_its_tenant(
     assert to_ada.json()["owner"] == {"type": "agent", "id": world.agent.id, "name": "Ada"}
     assert to_hank.status_code == 404  # another tenant's member
     assert to_nobody.status_code == 404
-    assert to_vic.status_code == 422  # a viewer cannot own a conversation
+    assert to_vic.status_code == 409  # a viewer cannot own a conversation
     assert unsaid.status_code == 422
     assert unsaid.json()["detail"][0]["loc"] == ["body", "new_owner_id"]
     assert back.json()["owner"] == {"type": "ai", "id": None, "name": "bot"}
