@@ -28,10 +28,13 @@ check() {
     fi
 }
 
-# The project's files as a clone would have them (uncommitted changes included), no .venv or .tools.
+# The project's files as a clone would have them (uncommitted changes included), no .venv or .tools:
+# what make and the server's tests read (those hold the server's shared files to the other
+# services' copies, in router/app and simulator/app).
 copy_project() {
     mkdir -p "$1"
     git -C "$root" ls-files -z --cached --others --exclude-standard -- Makefile scripts server \
+        router/app simulator/app \
         | tar -C "$root" --null --files-from=- --ignore-failed-read -cf - \
         | tar -C "$1" -xf -
 }
