@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.messages import router as messages_router
 from app.backend import Backend
+from app.channels.directory import ChannelDirectory
 from app.clients import http_client
 from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         if settings.router_migrate_on_start:
             await migrate(engine)
-        repository = MessageRepository(engine, session_factory(engine))
+        directory = ChannelDirectory(engine, settings.router_channel_cache_seconds)
+        repository = MessageRepository(engine, session_factory(engine), directory)
         queue = JobQueue(settings.queue_url, settings.router_workers, settings.router_queue_name)
         if queue.kind == "rabbitmq" and settings.rate_limit_url == "memory://":
             log.warning(
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
                 settings.router_lease_seconds,
                 settings.router_resend_wait_seconds,
+                directory,
             )
 
             async def process(message_id: int) -> None:
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "backend": backend,
                     "whatsapp_clients": clients,
                     "sweeper": sweeper,
+                    "channel_directory": directory,
                     **platform,
                 }
             finally:

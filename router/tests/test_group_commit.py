@@ -16,12 +16,14 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.channels.seed import seed_default_channel
 from app.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.models import InboundStatus, Message, OutboundStatus, Row
 from app.store.repository import Ending, MessageRepository
 from tests.backends import POSTGRES_DATABASE, POSTGRES_URL, fresh_postgres
+from tests.conftest import make_settings
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,6 +34,8 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         url = await fresh_postgres()
     engine = create_engine(url)
     await migrate(engine)
+    # The number the messages below are sent to is a channel, as a router's start makes it.
+    await seed_default_channel(engine, make_settings(whatsapp_phone_number_id="123"))
     yield engine
     await engine.dispose()
 
@@ -259,6 +263,7 @@ async def test_a_connection_the_database_dropped_costs_no_write() -> None:
     url = await fresh_postgres()
     engine = create_engine(url)
     await migrate(engine)
+    await seed_default_channel(engine, make_settings(whatsapp_phone_number_id="123"))
     repository = MessageRepository(engine, session_factory(engine))
     try:
         assert await repository.store_webhook([inbound(1)], [], "r")  # a pooled connection now
