@@ -1,7 +1,4 @@
-"""The platform's part of the app: its API routers, and what its lifespan opens.
-
-Nothing here runs on the message path: the webhook and the jobs do not touch it yet.
-"""
+"""The platform's part of the app: its API routers, and what its lifespan opens."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +18,7 @@ from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
 from app.core.errors import install_validation_handler
 from app.members.endpoints import router as members_router
+from app.messages.endpoints import router as messages_router
 from app.settings import Settings
 from app.store.engine import session_factory
 from app.tenants.endpoints import router as tenants_router
@@ -37,6 +35,7 @@ def include_platform_routers(app: FastAPI) -> None:
         channels_router,
         contacts_router,
         conversations_router,
+        messages_router,
     ):
         app.include_router(router)
 
