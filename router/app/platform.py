@@ -17,6 +17,7 @@ from app.channels.seed import seed_default_channel
 from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
 from app.core.errors import install_validation_handler
+from app.inbound.endpoints import router as inbound_router
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as messages_router
 from app.settings import Settings
@@ -36,6 +37,7 @@ def include_platform_routers(app: FastAPI) -> None:
         contacts_router,
         conversations_router,
         messages_router,
+        inbound_router,
     ):
         app.include_router(router)
 
