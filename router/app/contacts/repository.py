@@ -1,9 +1,9 @@
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.contacts.models import Contact
@@ -103,16 +103,18 @@ class Move:
 
 
 _c = Contact.__table__.c
-_FIND = (
-    select(_c.id, _c.wa_id, _c.user_id, _c.name, _c.name_edited, _c.is_blocked)
-    .where(
+_KNOWN = (_c.id, _c.wa_id, _c.user_id, _c.name, _c.name_edited, _c.is_blocked)
+# Two lookups, one per unique index: SQLite answers an OR of the two by scanning the tenant's
+# contacts, a union of them by two index searches.
+_FIND = union(
+    select(*_KNOWN).where(
         _c.tenant_id == bindparam("b_tenant"),
-        or_(
-            _c.wa_id.in_(bindparam("b_wa_ids", expanding=True)),
-            _c.user_id.in_(bindparam("b_user_ids", expanding=True)),
-        ),
-    )
-    .order_by(_c.id)
+        _c.wa_id.in_(bindparam("b_wa_ids", expanding=True)),
+    ),
+    select(*_KNOWN).where(
+        _c.tenant_id == bindparam("b_tenant"),
+        _c.user_id.in_(bindparam("b_user_ids", expanding=True)),
+    ),
 )
 _LEARN = (
     update(Contact)
@@ -161,18 +163,43 @@ async def resolve_many(
     tenant_id: int,
     people: Mapping[Person, str | None],
     now: datetime,
+    *,
+    likely_new: Callable[[Person], bool] | None = None,
 ) -> dict[Person, ContactRoute]:
     """The contact each person (with their WhatsApp profile name) is, made on their first message.
 
-    A handful of statements for any number of people. Known by either identifier: a missing one
-    is filled in when a message brings it (when no other contact has it), and the profile name is
-    kept until a member edits the name. Two contacts that turn out to be one person (one known by
-    wa_id, one by user id) are not merged here: the older one is answered.
+    A handful of statements for any number of people: the people `likely_new` names are inserted
+    at once (one statement for the usual first message), the others looked up first. Known by
+    either identifier: a missing one is filled in when a message brings it (when no other
+    contact has it), and the profile name is kept until a member edits the name. Two contacts
+    that turn out to be one person (one known by wa_id, one by user id) are not merged here: the
+    older one is answered.
     """
     resolved: dict[Person, ContactRoute] = {}
     learned: dict[int, dict[str, Any]] = {}
-    # A person not found is inserted; one a concurrent insert beat is found on the next look.
+    insert = [p for p in people if likely_new(p)] if likely_new else []
+    # Whoever an insert did not make is looked for; whoever is not found is inserted (and found
+    # on the next look when a concurrent insert beat ours).
     for _ in range(3):
+        if insert:
+            inserted = await connection.execute(
+                _INSERTS[connection.dialect.name],
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "wa_id": p.wa_id,
+                        "user_id": p.user_id,
+                        "name": people[p],
+                        "name_edited": False,
+                        "is_blocked": False,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for p in insert
+                ],
+            )
+            for row in inserted.all():
+                resolved[Person(row.wa_id, row.user_id)] = ContactRoute(row.id, False, True)
         pending = [p for p in people if p not in resolved]
         if not pending:
             break
@@ -188,7 +215,7 @@ async def resolve_many(
         ).all()
         by_wa_id = {r.wa_id: r for r in rows if r.wa_id is not None}
         by_user_id = {r.user_id: r for r in rows if r.user_id is not None}
-        new = []
+        insert = []
         for person in pending:
             matches = [
                 r
@@ -199,7 +226,7 @@ async def resolve_many(
                 if r is not None
             ]
             if not matches:
-                new.append(person)
+                insert.append(person)
                 continue
             known = min(matches, key=lambda r: r.id)
             resolved[person] = ContactRoute(known.id, known.is_blocked)
@@ -221,26 +248,8 @@ async def resolve_many(
                 known.name,
             ):
                 learned[known.id] = values
-        if not new:
+        if not insert:
             break
-        inserted = await connection.execute(
-            _INSERTS[connection.dialect.name],
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "wa_id": p.wa_id,
-                    "user_id": p.user_id,
-                    "name": people[p],
-                    "name_edited": False,
-                    "is_blocked": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for p in new
-            ],
-        )
-        for row in inserted.all():
-            resolved[Person(row.wa_id, row.user_id)] = ContactRoute(row.id, False, created=True)
     if learned:
         await connection.execute(
             _LEARN, [{"b_id": id_, "b_now": now, **values} for id_, values in learned.items()]

@@ -7,7 +7,8 @@ is kept in memory, `channels/directory.py`). A message to a number no channel ha
 nowhere: it is kept as `unrouted`.
 """
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -25,6 +26,28 @@ from app.payload import InboundMessage
 SYSTEM = "system"  # Meta's notices about a contact (a new number): not the contact writing
 
 
+class RecentPeople:
+    """Who wrote to this process lately, by tenant. The next message of someone here is most
+    likely from a contact that exists, so it is looked up first; anyone else is most likely
+    writing for the first time, so the contact is inserted first. Either way the answer is the
+    same: only which of two statements comes first depends on this, and a round costs one
+    statement fewer when it guesses right."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._size = size
+        self._seen: OrderedDict[tuple[int, Person], None] = OrderedDict()
+
+    def likely_new(self, tenant_id: int) -> Callable[[Person], bool]:
+        return lambda person: (tenant_id, person) not in self._seen
+
+    def saw(self, tenant_id: int, people: Iterable[Person]) -> None:
+        for person in people:
+            self._seen[(tenant_id, person)] = None
+            self._seen.move_to_end((tenant_id, person))
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
     tenant_id: int
@@ -37,6 +60,7 @@ async def place(
     connection: AsyncConnection,
     messages: Sequence[InboundMessage],
     directory: ChannelDirectory,
+    recent: RecentPeople,
     now: datetime,
 ) -> list[Placement | None]:
     """Each message's placement, in order; None for a message to an unknown number."""
@@ -58,7 +82,10 @@ async def place(
         for i in indexes:
             person = _person(messages[i])
             people[person] = messages[i].name or people.get(person)
-        resolved = await contacts.resolve_many(connection, tenant_id, people, now)
+        resolved = await contacts.resolve_many(
+            connection, tenant_id, people, now, likely_new=recent.likely_new(tenant_id)
+        )
+        recent.saw(tenant_id, people)
         for i in indexes:
             found = resolved[_person(messages[i])]
             contact_of[i] = found.contact_id

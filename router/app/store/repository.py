@@ -32,7 +32,7 @@ from app.channels.directory import ChannelDirectory
 from app.contacts.models import Contact
 from app.conversations import repository as conversations
 from app.conversations.models import Conversation
-from app.inbound.ingest import Placement, place
+from app.inbound.ingest import Placement, RecentPeople, place
 from app.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
 from app.store.models import (
@@ -165,6 +165,7 @@ class MessageRepository:
         self._engine = engine
         self._sessions = sessions
         self.directory = directory or ChannelDirectory(engine, CHANNEL_CACHE_SECONDS)
+        self._recent = RecentPeople()
         self._build_statements(postgresql if engine.dialect.name == "postgresql" else sqlite)
         # Listed in the order they run within a round: the webhook's writes first.
         self._writer = GroupCommit(
@@ -417,7 +418,9 @@ class MessageRepository:
                 del fresh[wamid]
         if fresh:
             new = list(fresh.values())
-            placements = await place(connection, [m for m, _ in new], self.directory, now)
+            placements = await place(
+                connection, [m for m, _ in new], self.directory, self._recent, now
+            )
             rows = [
                 _inbound_row(message, request_id, placement, now)
                 for (message, request_id), placement in zip(new, placements, strict=True)
