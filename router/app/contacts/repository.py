@@ -195,7 +195,9 @@ async def resolve_many(
                         "created_at": now,
                         "updated_at": now,
                     }
-                    for p in insert
+                    # In one order everywhere: two transactions inserting the same people
+                    # wait for each other instead of deadlocking (PostgreSQL).
+                    for p in sorted(insert, key=_order)
                 ],
             )
             for row in inserted.all():
@@ -258,6 +260,10 @@ async def resolve_many(
     if missing:
         raise RuntimeError(f"{len(missing)} contacts were neither found nor inserted")
     return resolved
+
+
+def _order(person: Person) -> tuple[str, str]:
+    return person.wa_id or "", person.user_id or ""
 
 
 async def resolve(

@@ -209,7 +209,8 @@ async def continue_or_open_many(
                     "created_at": at,
                     "updated_at": at,
                 }
-                for a in missing
+                # In one order everywhere: concurrent rounds wait, they do not deadlock.
+                for a in sorted(missing, key=lambda a: a.key)
             ],
         )
         for row in inserted.all():
