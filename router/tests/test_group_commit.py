@@ -282,3 +282,25 @@ async def test_a_connection_the_database_dropped_costs_no_write() -> None:
     finally:
         await repository.aclose()
         await engine.dispose()
+
+
+async def test_a_round_of_more_messages_than_one_statement_may_bind_is_stored(
+    engine: AsyncEngine,
+) -> None:
+    # 17,000 people, each named by a wa_id and a BSUID: looking them all up at once would bind
+    # 34,000 values, past what SQLite (32,766) and asyncpg (32,767) take in one statement.
+    many = [
+        dataclasses.replace(inbound(n), user_id=f"US.7{n:018d}", name=f"user {n}")
+        for n in range(17_000)
+    ]
+    repository = MessageRepository(engine, session_factory(engine))
+
+    ids = await repository.store_webhook(many, [], "r")
+    again = await repository.store_webhook(many[:10], [], "r")
+    await repository.aclose()
+
+    assert (len(ids), again) == (17_000, [])
+    async with engine.connect() as connection:
+        contacts = await connection.scalar(text("SELECT count(*) FROM contacts"))
+        conversations = await connection.scalar(text("SELECT count(*) FROM conversations"))
+    assert contacts == conversations == 17_000

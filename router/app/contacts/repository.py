@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
-from app.core.db import conflict_insert
+from app.core.db import chunked, conflict_insert
 
 
 async def get(session: AsyncSession, tenant_id: int, contact_id: int) -> Contact | None:
@@ -205,16 +205,17 @@ async def resolve_many(
         pending = [p for p in people if p not in resolved]
         if not pending:
             break
-        rows = (
-            await connection.execute(
+        rows: list[Any] = []
+        for some in chunked(pending):
+            found = await connection.execute(
                 _FIND,
                 {
                     "b_tenant": tenant_id,
-                    "b_wa_ids": sorted({p.wa_id for p in pending if p.wa_id}),
-                    "b_user_ids": sorted({p.user_id for p in pending if p.user_id}),
+                    "b_wa_ids": sorted({p.wa_id for p in some if p.wa_id}),
+                    "b_user_ids": sorted({p.user_id for p in some if p.user_id}),
                 },
             )
-        ).all()
+            rows.extend(found.all())
         by_wa_id = {r.wa_id: r for r in rows if r.wa_id is not None}
         by_user_id = {r.user_id: r for r in rows if r.user_id is not None}
         insert = []

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation, ConversationStatus
-from app.core.db import conflict_insert
+from app.core.db import chunked, conflict_insert
 from app.members.models import Member
 
 OPEN = ConversationStatus.OPEN.value
@@ -183,10 +183,8 @@ async def continue_or_open_many(
     opened: set[tuple[int, int]] = set()
     look = {k for k in wanted if k[1] not in new_contacts}
     for _ in range(3):
-        if look:
-            found = await connection.execute(
-                _FIND, {"b_contacts": sorted({contact for _, contact in look})}
-            )
+        for contacts in chunked(sorted({contact for _, contact in look})):
+            found = await connection.execute(_FIND, {"b_contacts": contacts})
             for row in found.all():
                 key = (row.channel_id, row.contact_id)
                 if key in look and key not in routes:
@@ -219,9 +217,9 @@ async def continue_or_open_many(
             opened.add(key)
         look = {a.key for a in missing if a.key not in routes}
     for inbound, ids in moved.items():
-        if ids:
+        for some in chunked(sorted(ids)):
             await connection.execute(
-                _WRITTEN_TO if inbound else _ACTIVE, {"b_ids": sorted(ids), "b_at": at}
+                _WRITTEN_TO if inbound else _ACTIVE, {"b_ids": some, "b_at": at}
             )
     if len(routes) < len(wanted):
         raise RuntimeError("a conversation was neither found nor opened")
@@ -231,8 +229,8 @@ async def continue_or_open_many(
 async def touch(connection: AsyncConnection, conversation_ids: Sequence[int], at: datetime) -> None:
     """A reply or a member's message was added: the conversations' activity moves to `at` (their
     24-hour windows do not: only the contact's own messages open them)."""
-    if conversation_ids:
-        await connection.execute(_ACTIVE, {"b_ids": sorted(set(conversation_ids)), "b_at": at})
+    for some in chunked(sorted(set(conversation_ids))):
+        await connection.execute(_ACTIVE, {"b_ids": some, "b_at": at})
 
 
 async def continue_or_open(

@@ -32,6 +32,7 @@ from app.channels.directory import ChannelDirectory
 from app.contacts.models import Contact
 from app.conversations import repository as conversations
 from app.conversations.models import Conversation
+from app.core.db import chunked
 from app.inbound.ingest import Placement, RecentPeople, place
 from app.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
@@ -413,9 +414,10 @@ class MessageRepository:
         unrouted: set[str] = set()
         if fresh:
             # A redelivery is placed nowhere: it must not open a conversation or move one.
-            stored = await connection.execute(self._known_wamids, {"b_wamids": list(fresh)})
-            for (wamid,) in stored.all():
-                del fresh[wamid]
+            for wamids in chunked(list(fresh)):
+                stored = await connection.execute(self._known_wamids, {"b_wamids": wamids})
+                for (wamid,) in stored.all():
+                    del fresh[wamid]
         if fresh:
             new = list(fresh.values())
             placements = await place(
