@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.messages import router as messages_router
 from app.backend import Backend
+from app.channels.directory import ChannelDirectory
 from app.clients import http_client
 from app.core.cors import allow_origins
 from app.deps import BackendDep, QueueDep, RepositoryDep
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         if settings.router_migrate_on_start:
             await migrate(engine)
-        repository = MessageRepository(engine, session_factory(engine))
+        directory = ChannelDirectory(engine, settings.router_channel_cache_seconds)
+        repository = MessageRepository(engine, session_factory(engine), directory)
         queue = JobQueue(settings.queue_url, settings.router_workers, settings.router_queue_name)
         if queue.kind == "rabbitmq" and settings.rate_limit_url == "memory://":
             log.warning(
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
                 settings.router_lease_seconds,
                 settings.router_resend_wait_seconds,
+                directory,
             )
 
             async def process(message_id: int) -> None:
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "backend": backend,
                     "whatsapp_clients": clients,
                     "sweeper": sweeper,
+                    "channel_directory": directory,
                     **platform,
                 }
             finally:

@@ -15,7 +15,10 @@ store time, after the body had been accepted:
 - whom a message is from and which number it is to: the shapes Meta gives them (digits for a
   phone_number_id and a wa_id, `CC.<alphanumeric>` for a BSUID), or the item is skipped, since
   they end up in a Graph API call's URL or body;
-- an error code outside the 32-bit `Integer` column is dropped (None), the status kept.
+- an error code outside the 32-bit `Integer` column is dropped (None), the status kept;
+- what the router learns about its own numbers (the WABA id, `entry[].id`; the display number)
+  and Meta's `system` messages about a contact's new number or BSUID are kept only in the shapes
+  Meta gives them; anything else is left out, the message kept.
 """
 
 import re
@@ -31,6 +34,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.channels.models import Channel
 from app.store.models import MAX_TRACKER_LENGTH, Message, StatusEvent
 
 WHATSAPP_OBJECT = "whatsapp_business_account"
@@ -44,6 +48,7 @@ def _size(column: Any) -> int:
 
 
 _messages = Message.__table__.c
+_channels = Channel.__table__.c
 NAME_MAX = _size(_messages.contact_name)
 INT32 = range(-(2**31), 2**31)  # the `Integer` columns (error_code) on PostgreSQL
 
@@ -107,7 +112,7 @@ class _Lenient(BaseModel):
 
 class Metadata(_Lenient):
     phone_number_id: PhoneNumberId
-    display_phone_number: str | None = None
+    display_phone_number: Any = None
 
 
 class Profile(_Lenient):
@@ -146,6 +151,7 @@ class _RawMessage(_Lenient):
     from_user_id: Bsuid | None = None
     timestamp: str | None = None
     text: dict[str, Any] | None = None
+    system: dict[str, Any] | None = None
 
 
 class _RawStatus(_Lenient):
@@ -161,6 +167,16 @@ class _RawStatus(_Lenient):
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityChange:
+    """Meta's `system` message that a contact has a new phone number (`user_changed_number`) or a
+    new business-scoped user id (`user_changed_user_id`): the contact moves, it is not new."""
+
+    new_wa_id: str | None
+    previous_user_id: str | None
+    new_user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     """One message a user sent to one of our numbers."""
 
@@ -172,6 +188,11 @@ class InboundMessage:
     name: str | None
     text: str | None
     timestamp: str | None
+    # The number's WhatsApp Business Account (`entry[].id`) and display number, as the webhook
+    # says them: a channel that lacks them learns them.
+    waba_id: str | None = None
+    display_phone_number: str | None = None
+    identity_change: IdentityChange | None = None
 
     @property
     def reply_to(self) -> str:
@@ -211,23 +232,25 @@ def parse_envelope(data: Any) -> Envelope:
 def parse_body(envelope: Envelope) -> ParsedBody:
     parsed = ParsedBody()
     for entry in envelope.entry:
+        waba_id = entry.id if _matches(_DIGITS, entry.id, _size(_channels.waba_id)) else None
         for change in entry.changes:
             if change.field != "messages":
                 parsed.skipped.append(f"change field {shown(change.field)} is not handled")
                 continue
-            _read_change(change.value, parsed)
+            _read_change(change.value, parsed, waba_id)
     return parsed
 
 
-def _read_change(value: dict[str, Any], parsed: ParsedBody) -> None:
+def _read_change(value: dict[str, Any], parsed: ParsedBody, waba_id: str | None) -> None:
     try:
         metadata = Metadata.model_validate(value.get("metadata"))
     except ValidationError as exc:
         parsed.skipped.append(f"change skipped: {first_error(exc, 'metadata', 'metadata')}")
         return
+    number = _Number(waba_id, _display_number(metadata.display_phone_number))
     contacts = _contacts(value.get("contacts"))
     for raw in _items(value, "messages", parsed):
-        message = _message(raw, metadata, contacts)
+        message = _message(raw, metadata, contacts, number)
         if isinstance(message, str):
             parsed.skipped.append(message)
         else:
@@ -268,7 +291,9 @@ def _sender_contact(message: _RawMessage, contacts: list[Contact]) -> Contact | 
     return contacts[0] if len(contacts) == 1 else None
 
 
-def _message(raw: Any, metadata: Metadata, contacts: list[Contact]) -> InboundMessage | str:
+def _message(
+    raw: Any, metadata: Metadata, contacts: list[Contact], number: "_Number"
+) -> InboundMessage | str:
     try:
         message = _RawMessage.model_validate(raw)
     except ValidationError as exc:
@@ -289,7 +314,66 @@ def _message(raw: Any, metadata: Metadata, contacts: list[Contact]) -> InboundMe
         name=storable_text(name[:NAME_MAX]) if name else None,
         text=storable_text(body) if isinstance(body, str) else None,
         timestamp=message.timestamp,
+        waba_id=number.waba_id,
+        display_phone_number=number.display_phone_number,
+        identity_change=_identity_change(message),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Number:
+    waba_id: str | None
+    display_phone_number: str | None
+
+
+_DIGITS = re.compile(r"[0-9]+")
+# What a display number is made of: digits, and the +, spaces, dashes and brackets people write.
+_DISPLAY = re.compile(r"[0-9+() -]+")
+_BSUID = re.compile(r"[A-Z]{2}(\.[A-Za-z0-9]+)+")
+
+
+def _matches(pattern: re.Pattern[str], value: Any, max_length: int) -> bool:
+    return isinstance(value, str) and len(value) <= max_length and bool(pattern.fullmatch(value))
+
+
+def _display_number(value: Any) -> str | None:
+    if not _matches(_DISPLAY, value, _size(_channels.display_phone_number)):
+        return None
+    stripped = str(value).strip()
+    return stripped or None
+
+
+def _identity_change(message: _RawMessage) -> IdentityChange | None:
+    """The contact's new identifiers, from a `system` message saying they changed.
+
+    `user_changed_number` names the new number in `system.wa_id` (`new_wa_id` in older bodies);
+    either kind may name the BSUID before and after (`previous_user_id`, `user_id`).
+    """
+    system = message.system
+    if message.type != "system" or system is None:
+        return None
+    if system.get("type") not in {"user_changed_number", "user_changed_user_id"}:
+        return None
+    wa_id_size, user_id_size = _size(_messages.wa_id), _size(_messages.user_id)
+    new_wa_id = next(
+        (
+            v
+            for v in (system.get("wa_id"), system.get("new_wa_id"))
+            if _matches(_DIGITS, v, wa_id_size)
+        ),
+        None,
+    )
+    previous = system.get("previous_user_id")
+    new_user_id = system.get("user_id", message.from_user_id)
+    change = IdentityChange(
+        new_wa_id=new_wa_id if new_wa_id != message.from_ else None,
+        previous_user_id=previous if _matches(_BSUID, previous, user_id_size) else None,
+        new_user_id=new_user_id if _matches(_BSUID, new_user_id, user_id_size) else None,
+    )
+    moves_user_id = change.previous_user_id and change.new_user_id
+    if change.new_wa_id is None and not moves_user_id:
+        return None
+    return change
 
 
 def _status(raw: Any, metadata: Metadata) -> StatusUpdate | str:

@@ -1,4 +1,5 @@
-"""The job for one inbound message: route it, ask the backend, send the reply, record it all.
+"""The job for one message: an inbound one is routed (app/routing/decide.py), answered by the
+channel's agent and the reply sent; a member's message of its own is sent. All of it recorded.
 
 Exactly one reply per message, across redeliveries, concurrent jobs, retries and restarts:
 - the webhook stored the message once (unique wamid) before Meta got its 200;
@@ -12,6 +13,10 @@ Exactly one reply per message, across redeliveries, concurrent jobs, retries and
   tracker and adopts its wamid. Only when none comes is the part sent again; that is the gap left
   (Meta offers no idempotency key to close it for good);
 - a part the Graph API refused fails together with its message, in one transaction.
+
+A member's message is stored first by the API and is a job of its own on the same path: the same
+lease, rate limit, retries, trackers and statuses. Replies and members' messages go out from the
+channel's number with the channel's token (none stored: the env's WHATSAPP_ACCESS_TOKEN).
 """
 
 from collections.abc import Awaitable, Callable
@@ -21,8 +26,11 @@ import structlog
 from tenacity import RetryCallState
 
 from app.backend import Backend
+from app.channels.directory import ChannelDirectory
+from app.channels.models import NO_NUMBER
 from app.errors import BackendError, SendFailed, SendRetryable
 from app.retries import RetryPolicy
+from app.routing.decide import Facts, Route, decide
 from app.sender import Sender, split_text
 from app.store.models import InboundStatus, OutboundStatus, Row
 from app.store.repository import Claim, Ending, MessageRepository, Start
@@ -32,6 +40,13 @@ log = structlog.get_logger()
 
 T = TypeVar("T")
 Enqueue = Callable[[int], Awaitable[None]]
+
+# How a message the channel's agent is not asked about ends.
+UNANSWERED = {
+    Route.BLOCKED: InboundStatus.BLOCKED,
+    Route.HANDED_OVER: InboundStatus.HANDED_OVER,
+    Route.IGNORED: InboundStatus.IGNORED,
+}
 
 
 class Pipeline:
@@ -43,8 +58,10 @@ class Pipeline:
         retry: RetryPolicy,
         lease_seconds: float,
         resend_wait_seconds: float,
+        directory: ChannelDirectory | None = None,
     ) -> None:
         self._repository = repository
+        self._directory = directory or repository.directory
         self._backend = backend
         self._sender = sender
         self._retry = retry
@@ -64,29 +81,34 @@ class Pipeline:
             wamid=message.wamid, message_id=message.id, request_id=message.request_id
         ):
             try:
-                following = await self._handle(claim)
+                following = await (self._send_own(claim) if claim.own else self._handle(claim))
             except Exception as exc:
                 log.exception("message.crashed")
-                following = await self._repository.finish(
-                    Ending(
-                        message, InboundStatus.FAILED, None, f"router error: {type(exc).__name__}"
+                reason = f"router error: {type(exc).__name__}"
+                if claim.own:
+                    following = await self._repository.fail_own(message, None, reason)
+                else:
+                    following = await self._repository.finish(
+                        Ending(message, InboundStatus.FAILED, None, reason)
                     )
-                )
         if following is not None:
             await enqueue(following)
 
     async def _handle(self, claim: Claim) -> int | None:
         """Answer the message and end it; return its contact's next unfinished message."""
         message = claim.message
-        # Routing: only texts are answered, by the channel's backend (the Server).
-        if message.type != "text" or message.text is None:
-            log.info("message.ignored", type=message.type)
-            return await self._repository.finish(Ending(message, InboundStatus.IGNORED))
-
         parts = claim.replies
+        here = message.phone_number_id == NO_NUMBER  # an api channel: nothing to send
         started: dict[int, str] = {}  # parts whose send this job started, and their trackers
+        # A reply stored by an earlier attempt was decided then: it is sent, whatever came since.
         if not parts:
-            text = message.text
+            route = decide(
+                Facts(message.type, message.text, claim.contact_blocked, claim.owner_member_id)
+            )
+            if route is not Route.AGENT:
+                log.info(f"message.{UNANSWERED[route].value}", type=message.type)
+                return await self._repository.finish(Ending(message, UNANSWERED[route]))
+            text = message.text or ""
             try:
                 reply = await self._retrying(
                     message,
@@ -97,18 +119,27 @@ class Pipeline:
                 return await self._repository.finish(
                     Ending(message, InboundStatus.FAILED, None, str(exc))
                 )
-            tracker = new_tracker(message.id, 0)
-            parts = await self._repository.add_replies(message, split_text(reply), tracker)
-            if parts[0].tracker == tracker:
-                started[parts[0].id] = tracker
+            if here:
+                parts = await self._repository.add_replies(message, [reply], None)
+            else:
+                tracker = new_tracker(message.id, 0)
+                parts = await self._repository.add_replies(message, split_text(reply), tracker)
+                if parts[0].tracker == tracker:
+                    started[parts[0].id] = tracker
 
         pending = [part for part in parts if part.status == OutboundStatus.PENDING]
         if not pending:  # every part settled before a restart: never sent twice
             return await self._repository.finish(_settled(message, parts))
+        if here:
+            log.info("message.replied_here", parts=len(parts))
+            return await self._repository.deliver_here(
+                pending, Ending(message, InboundStatus.REPLIED)
+            )
+        token = await self._token(message)
         following = None
         for index, part in enumerate(pending):
             try:
-                wamid = await self._deliver(message, part, started)
+                wamid = await self._deliver(message, part, started, token)
             except (SendFailed, SendRetryable) as exc:
                 code = exc.error_code
                 title = exc.title if isinstance(exc, SendFailed) else str(exc)
@@ -128,7 +159,32 @@ class Pipeline:
         log.info("message.replied", parts=len(parts))
         return following
 
-    async def _deliver(self, message: Row, part: Row, started: dict[int, str]) -> str:
+    async def _send_own(self, claim: Claim) -> int | None:
+        """Send a member's message; return its contact's next pending one."""
+        message = claim.message
+        if claim.contact_blocked:  # blocked after the message was written: it does not go out
+            log.warning("message.contact_blocked")
+            return await self._repository.fail_own(message, None, "the contact is blocked")
+        if message.phone_number_id == NO_NUMBER:
+            log.info("message.delivered_here")
+            return await self._repository.deliver_here([message], own=message)
+        try:
+            wamid = await self._deliver(message, message, {}, await self._token(message))
+        except (SendFailed, SendRetryable) as exc:
+            title = exc.title if isinstance(exc, SendFailed) else str(exc)
+            log.warning("message.send_failed", error_code=exc.error_code, reason=title)
+            return await self._repository.fail_own(message, exc.error_code, title)
+        log.info("message.sent_own")
+        return await self._repository.accept_own(message, wamid)
+
+    async def _token(self, message: Row) -> str | None:
+        """The access token of the message's channel; None: the env's (WHATSAPP_ACCESS_TOKEN)."""
+        route = await self._directory.route(message.phone_number_id)
+        return route.access_token if route is not None else None
+
+    async def _deliver(
+        self, message: Row, part: Row, started: dict[int, str], token: str | None
+    ) -> str:
         """Send a part and return its wamid, or adopt the wamid of a send from before a restart."""
         tracker = started.get(part.id)
         if tracker is None and part.tracker is not None:
@@ -137,7 +193,7 @@ class Pipeline:
             if wamid is not None:
                 return wamid
         tracker = tracker or part.tracker or await self._start(message, part)
-        return await self._send(message, part, tracker)
+        return await self._send(message, part, tracker, token)
 
     async def _start(self, message: Row, part: Row) -> str:
         """Record that a part's send starts (a part reopened for a replay); return its tracker."""
@@ -145,7 +201,7 @@ class Pipeline:
         await self._repository.start(Start(part.id, tracker))
         return tracker
 
-    async def _send(self, message: Row, part: Row, tracker: str) -> str:
+    async def _send(self, message: Row, part: Row, tracker: str, token: str | None) -> str:
         text = part.text or ""
         attempts = 0
 
@@ -159,7 +215,9 @@ class Pipeline:
                 if tracker in found:
                     log.info("message.send_adopted", tracker=tracker, sent_wamid=found[tracker])
                     return found[tracker]
-            return await self._sender.send_text(part.phone_number_id, part.contact, text, tracker)
+            return await self._sender.send_text(
+                part.phone_number_id, part.contact, text, tracker, access_token=token
+            )
 
         return await self._retrying(message, send)
 

@@ -1,7 +1,4 @@
-"""The platform's part of the app: its API routers, and what its lifespan opens.
-
-Nothing here runs on the message path: the webhook and the jobs do not touch it yet.
-"""
+"""The platform's part of the app: its API routers, and what its lifespan opens."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +17,9 @@ from app.channels.seed import seed_default_channel
 from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
 from app.core.errors import install_error_renderers
+from app.inbound.endpoints import router as inbound_router
 from app.members.endpoints import router as members_router
+from app.messages.endpoints import router as messages_router
 from app.settings import Settings
 from app.store.engine import session_factory
 from app.tenants.endpoints import router as tenants_router
@@ -37,6 +36,8 @@ def include_platform_routers(app: FastAPI) -> None:
         channels_router,
         contacts_router,
         conversations_router,
+        messages_router,
+        inbound_router,
     ):
         app.include_router(router)
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     router_sweep_seconds: float = Field(default=5.0, gt=0)
     # Concurrent jobs per process.
     router_workers: int = Field(default=200, ge=1)
+    # How long a process keeps a number's channel (its tenant, its token) without reading it again:
+    # a channel edited through another router process is seen by this one after at most this long.
+    router_channel_cache_seconds: float = Field(default=10.0, ge=0)
 
     # The operator's key: the management API for every tenant (and /api/v1/messages, which answers
     # 503 while it is unset). Tenants' own keys work without it.

@@ -160,7 +160,7 @@ async def accept(
     request_id = structlog.contextvars.get_contextvars().get("request_id", "")
     # Stored before the 200: from here on, nothing Meta delivered can be lost.
     try:
-        new_ids = await repository.store_webhook(body.messages, body.statuses, str(request_id))
+        ingested = await repository.ingest(body.messages, body.statuses, str(request_id))
     except (SQLAlchemyError, OSError, ValueError, ArithmeticError) as exc:
         if refused(exc):
             # The reader lets through only storable values; should one slip past it, the database
@@ -170,17 +170,20 @@ async def accept(
         log.exception("webhook.store_failed")
         # Not a 200: that would tell Meta the messages are safe. Meta redelivers later.
         raise StoreUnavailable("the message store is unavailable; deliver again later") from None
-    for message_id in new_ids:
+    for message_id in ingested.queued:
         try:
             await queue.enqueue(message_id)
         except Exception:
             # Stored already; the sweep will queue it once the queue is back.
             log.exception("webhook.enqueue_failed", message_id=message_id)
     counts = {
-        "messages": len(new_ids),
-        "duplicates": len(body.messages) - len(new_ids),
+        "messages": ingested.stored,
+        "duplicates": len(body.messages) - ingested.stored,
         "statuses": len(body.statuses),
     }
+    if ingested.unrouted:
+        # Kept, never answered: no channel has the number they were sent to.
+        counts["unrouted"] = ingested.unrouted
     if body.messages or body.statuses:
         log.info("webhook.stored", **counts)
     return {

@@ -16,12 +16,14 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.channels.seed import seed_default_channel
 from app.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.models import InboundStatus, Message, OutboundStatus, Row
 from app.store.repository import Ending, MessageRepository
 from tests.backends import POSTGRES_DATABASE, POSTGRES_URL, fresh_postgres
+from tests.conftest import make_settings
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,6 +34,8 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         url = await fresh_postgres()
     engine = create_engine(url)
     await migrate(engine)
+    # The number the messages below are sent to is a channel, as a router's start makes it.
+    await seed_default_channel(engine, make_settings(whatsapp_phone_number_id="123"))
     yield engine
     await engine.dispose()
 
@@ -259,6 +263,7 @@ async def test_a_connection_the_database_dropped_costs_no_write() -> None:
     url = await fresh_postgres()
     engine = create_engine(url)
     await migrate(engine)
+    await seed_default_channel(engine, make_settings(whatsapp_phone_number_id="123"))
     repository = MessageRepository(engine, session_factory(engine))
     try:
         assert await repository.store_webhook([inbound(1)], [], "r")  # a pooled connection now
@@ -277,3 +282,25 @@ async def test_a_connection_the_database_dropped_costs_no_write() -> None:
     finally:
         await repository.aclose()
         await engine.dispose()
+
+
+async def test_a_round_of_more_messages_than_one_statement_may_bind_is_stored(
+    engine: AsyncEngine,
+) -> None:
+    # 17,000 people, each named by a wa_id and a BSUID: looking them all up at once would bind
+    # 34,000 values, past what SQLite (32,766) and asyncpg (32,767) take in one statement.
+    many = [
+        dataclasses.replace(inbound(n), user_id=f"US.7{n:018d}", name=f"user {n}")
+        for n in range(17_000)
+    ]
+    repository = MessageRepository(engine, session_factory(engine))
+
+    ids = await repository.store_webhook(many, [], "r")
+    again = await repository.store_webhook(many[:10], [], "r")
+    await repository.aclose()
+
+    assert (len(ids), again) == (17_000, [])
+    async with engine.connect() as connection:
+        contacts = await connection.scalar(text("SELECT count(*) FROM contacts"))
+        conversations = await connection.scalar(text("SELECT count(*) FROM conversations"))
+    assert contacts == conversations == 17_000

@@ -1,20 +1,79 @@
-"""`/api/v1/messages`: every message's life, and the dead letters' replay."""
+"""`/api/v1/messages`: every message's life, and the dead letters' replay.
 
+The operator's key (ROUTER_ADMIN_API_KEY) sees every message, or one tenant's with X-Tenant-ID; a
+tenant's key (`wr_live_...`) sees its tenant's only, and replays them with an agent's role or more.
+"""
+
+import hmac
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.security import APIKeyHeader
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from app.deps import AdminDep, QueueDep, RepositoryDep
+from app.auth import keys
+from app.auth.principal import TenantHeader, principal_of_key
+from app.auth.roles import GRANTS, Permission, Role
+from app.core.db import SessionDep
+from app.core.errors import Forbidden
+from app.deps import QueueDep, RepositoryDep, SettingsDep, require_admin
 from app.errors import Conflict, NotConfigured, NotFound, Unauthorized, declared
 from app.store.models import Direction
+from app.tenants import repository as tenants
+
+# The tenant table's ids are 32-bit on PostgreSQL: a larger one names no tenant.
+LARGEST_TENANT_ID = 2**31 - 1
+
+_api_key = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="the operator's key or a tenant's key"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Whose messages a request sees: one tenant's, or (None) every tenant's."""
+
+    tenant_id: int | None
+    role: Role | None  # None: the operator
+
+    def may(self, permission: Permission) -> bool:
+        return self.role is None or permission in GRANTS[self.role]
+
+
+async def viewer(
+    settings: SettingsDep,
+    session: SessionDep,
+    api_key: Annotated[str | None, Depends(_api_key)] = None,
+    tenant: TenantHeader = None,
+) -> Viewer:
+    operator = settings.router_admin_api_key
+    is_operator = (
+        api_key is not None
+        and operator is not None
+        and bool(operator.get_secret_value())
+        and hmac.compare_digest(api_key.encode(), operator.get_secret_value().encode())
+    )
+    if not is_operator and api_key is not None and keys.parse(api_key) is not None:
+        principal = await principal_of_key(session, api_key)
+        if tenant is not None and tenant != principal.tenant_id:
+            raise NotFound(f"no tenant {tenant}")
+        return Viewer(principal.tenant_id, principal.role)
+    await require_admin(settings, api_key)  # the operator's key, as before tenants existed
+    if tenant is not None and (
+        tenant > LARGEST_TENANT_ID or await tenants.get(session, tenant) is None
+    ):
+        raise NotFound(f"no tenant {tenant}")
+    return Viewer(tenant, None)
+
+
+ViewerDep = Annotated[Viewer, Depends(viewer)]
 
 router = APIRouter(
     prefix="/api/v1/messages",
     tags=["messages"],
-    dependencies=[AdminDep],
-    responses=declared(Unauthorized, NotConfigured),
+    responses=declared(Unauthorized, NotFound, NotConfigured),
 )
 
 # The API's ids are int64 whatever the store: an id beyond that is a 422, one within it that no row
@@ -29,6 +88,9 @@ MessageStatus = Literal[
     "replied",
     "ignored",
     "failed",
+    "blocked",
+    "handed_over",
+    "unrouted",
     "pending",
     "accepted",
     "sent",
@@ -63,6 +125,12 @@ class MessageOut(BaseModel):
     attempts: int
     reply_to_id: int | None
     part: int | None
+    tenant_id: int | None  # null: to a number no channel has (unrouted)
+    channel_id: int | None
+    conversation_id: int | None
+    contact_id: int | None
+    sender: str | None  # contact, ai or agent
+    author_member_id: int | None
     created_at: UtcDateTime
     updated_at: UtcDateTime
 
@@ -80,6 +148,7 @@ class Requeued(BaseModel):
 @router.get("")
 async def list_messages(
     repository: RepositoryDep,
+    seen_by: ViewerDep,
     status: Annotated[MessageStatus | None, Query()] = None,
     direction: Annotated[Direction | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -91,6 +160,7 @@ async def list_messages(
         direction=direction.value if direction else None,
         limit=limit,
         before_id=before_id,
+        tenant_id=seen_by.tenant_id,
     )
     return MessagePage(
         items=[MessageOut.model_validate(m) for m in page.items],
@@ -99,26 +169,31 @@ async def list_messages(
 
 
 @router.get("/stats")
-async def message_stats(repository: RepositoryDep) -> dict[str, dict[str, int]]:
+async def message_stats(repository: RepositoryDep, seen_by: ViewerDep) -> dict[str, dict[str, int]]:
     """How many messages stand in each status, inbound and outbound."""
-    return await repository.counts()
+    return await repository.counts(seen_by.tenant_id)
 
 
-@router.get("/{message_id}", responses=declared(NotFound))
-async def get_message(message_id: MessageId, repository: RepositoryDep) -> MessageOut:
+@router.get("/{message_id}")
+async def get_message(
+    message_id: MessageId, repository: RepositoryDep, seen_by: ViewerDep
+) -> MessageOut:
     """One message, with its status, Meta's error and the attempts made."""
-    message = await repository.get(message_id)
+    message = await repository.get(message_id, seen_by.tenant_id)
     if message is None:
         raise NotFound(f"no message {message_id}")
     return MessageOut.model_validate(message)
 
 
-@router.post("/{message_id}/retry", status_code=202, responses=declared(NotFound, Conflict))
+@router.post("/{message_id}/retry", status_code=202, responses=declared(Forbidden, Conflict))
 async def retry_message(
-    message_id: MessageId, repository: RepositoryDep, queue: QueueDep
+    message_id: MessageId, repository: RepositoryDep, queue: QueueDep, seen_by: ViewerDep
 ) -> Requeued:
-    """Replay a failed message: an inbound one, or the inbound one a failed reply belongs to."""
-    message = await repository.get(message_id)
+    """Replay a failed message: an inbound one, or the inbound one a failed reply belongs to, or
+    a member's message. A tenant's key needs an agent's role or more."""
+    if not seen_by.may(Permission.CONVERSE):
+        raise Forbidden(f"the role {seen_by.role} may not replay messages")
+    message = await repository.get(message_id, seen_by.tenant_id)
     if message is None:
         raise NotFound(f"no message {message_id}")
     inbound_id = await repository.reopen(message)

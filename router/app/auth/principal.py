@@ -125,6 +125,11 @@ async def _tenant_key(session: SessionDep, presented: str) -> Principal:
     return Principal(key.tenant_id, role, key.member_id, key.id)
 
 
+async def principal_of_key(session: SessionDep, presented: str) -> Principal:
+    """Who a tenant's key (`wr_live_...`) is; 401 when it is not a valid key."""
+    return await _tenant_key(session, presented)
+
+
 async def _member_of_token(
     session: SessionDep, verifier: JwtVerifier, token: str, tenant: int | None
 ) -> Principal:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.auth.principal import ChannelsScope, ReadScope
 from app.channels import service
+from app.channels.directory import ChannelDirectory
 from app.channels.graph import GraphNumbers
 from app.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
 from app.core.db import SessionDep
@@ -21,6 +22,15 @@ async def _graph(request: Request) -> GraphNumbers:
 
 
 GraphDep = Annotated[GraphNumbers, Depends(_graph)]
+
+
+async def _directory(request: Request) -> ChannelDirectory:
+    directory: ChannelDirectory = request.state.channel_directory
+    return directory
+
+
+# The message path keeps each number's channel in memory: a write here is seen at once.
+DirectoryDep = Annotated[ChannelDirectory, Depends(_directory)]
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"], responses=answers(NotFound))
 
@@ -39,12 +49,17 @@ async def list_channels(
 
 @router.post("", status_code=201, responses=declared(UnreadableBody, Conflict, UpstreamFailed))
 async def create_channel(
-    body: ChannelIn, scope: ChannelsScope, session: SessionDep, graph: GraphDep
+    body: ChannelIn,
+    scope: ChannelsScope,
+    session: SessionDep,
+    graph: GraphDep,
+    directory: DirectoryDep,
 ) -> ChannelOut:
     """Add a WhatsApp number (its token is checked with the Graph API first) or an api channel.
 
     409 when the number is already a channel; 422 when the token cannot use the number."""
     channel = await service.create(session, scope.tenant_id, body, graph)
+    directory.forget()
     return ChannelOut.model_validate(channel)
 
 
@@ -61,14 +76,19 @@ async def update_channel(
     scope: ChannelsScope,
     session: SessionDep,
     graph: GraphDep,
+    directory: DirectoryDep,
 ) -> ChannelOut:
     """Rename a channel, or give it a new token (checked with the Graph API first)."""
     channel = await service.update(session, scope.tenant_id, channel_id, body, graph)
+    directory.forget()
     return ChannelOut.model_validate(channel)
 
 
 @router.delete("/{channel_id}", status_code=204, responses=declared(Conflict))
-async def delete_channel(channel_id: IdPath, scope: ChannelsScope, session: SessionDep) -> Response:
+async def delete_channel(
+    channel_id: IdPath, scope: ChannelsScope, session: SessionDep, directory: DirectoryDep
+) -> Response:
     """Delete a channel that has no conversations."""
     await service.delete(session, scope.tenant_id, channel_id)
+    directory.forget()
     return Response(status_code=204)

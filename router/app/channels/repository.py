@@ -1,6 +1,8 @@
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.channels.models import Channel, ChannelType
@@ -43,18 +45,52 @@ class NumberRoute:
     channel_id: int
     tenant_id: int
     access_token: str | None  # None: send with the env's WHATSAPP_ACCESS_TOKEN
+    waba_id: str | None = None
+    display_phone_number: str | None = None
 
 
-async def route_of(connection: AsyncConnection, phone_number_id: str) -> NumberRoute | None:
-    """The channel a webhook's `metadata.phone_number_id` is for; None for an unknown number."""
-    row = (
-        await connection.execute(
-            select(Channel.id, Channel.tenant_id, Channel.access_token).where(
-                Channel.phone_number_id == phone_number_id
-            )
-        )
-    ).first()
-    return NumberRoute(*row) if row else None
+_c = Channel.__table__.c
+_ROUTES = select(
+    _c.phone_number_id,
+    _c.id,
+    _c.tenant_id,
+    _c.access_token,
+    _c.waba_id,
+    _c.display_phone_number,
+).where(_c.phone_number_id.in_(bindparam("b_numbers", expanding=True)))
+_LEARN = (
+    update(Channel)
+    .where(_c.id == bindparam("b_id"))
+    .values(
+        waba_id=func.coalesce(_c.waba_id, bindparam("b_waba_id")),
+        display_phone_number=func.coalesce(_c.display_phone_number, bindparam("b_display")),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+async def routes_of(
+    connection: AsyncConnection, phone_number_ids: Iterable[str]
+) -> dict[str, NumberRoute]:
+    """The channels of these numbers, by number; an unknown number is left out."""
+    rows = await connection.execute(_ROUTES, {"b_numbers": sorted(set(phone_number_ids))})
+    return {number: NumberRoute(*rest) for number, *rest in rows.all()}
+
+
+async def learn(
+    connection: AsyncConnection,
+    learned: Sequence[tuple[int, str | None, str | None]],
+    now: datetime,
+) -> None:
+    """Fill in channels' WABA id and display number, (channel id, waba id, display number), where
+    they have none: a webhook names both, a channel may have been made without them."""
+    await connection.execute(
+        _LEARN,
+        [
+            {"b_id": channel_id, "b_waba_id": waba_id, "b_display": display, "b_now": now}
+            for channel_id, waba_id, display in learned
+        ],
+    )
 
 
 async def upsert_number(

@@ -1,14 +1,15 @@
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation, ConversationStatus
-from app.core.db import conflict_insert
+from app.core.db import chunked, conflict_insert
 from app.members.models import Member
 
 OPEN = ConversationStatus.OPEN.value
@@ -111,6 +112,127 @@ class ConversationRoute:
     owner_member_id: int | None  # None: the bot answers
 
 
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A message of a contact on a channel: `inbound` when the contact wrote it (it moves the
+    24-hour window), not for a reply or a system notice."""
+
+    tenant_id: int
+    channel_id: int
+    contact_id: int
+    inbound: bool = True
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return self.channel_id, self.contact_id
+
+
+_c = Conversation.__table__.c
+_FIND = select(_c.id, _c.channel_id, _c.contact_id, _c.owner_member_id).where(
+    _c.contact_id.in_(bindparam("b_contacts", expanding=True)), _c.status == OPEN
+)
+_ACTIVE = (
+    update(Conversation)
+    .where(_c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(last_message_at=bindparam("b_at"), updated_at=bindparam("b_at"))
+)
+_WRITTEN_TO = (
+    update(Conversation)
+    .where(_c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(
+        last_message_at=bindparam("b_at"),
+        last_inbound_at=bindparam("b_at"),
+        updated_at=bindparam("b_at"),
+    )
+)
+
+
+def _insert(dialect_name: str) -> Any:
+    # Two first messages at once: the partial unique index lets one in; the other finds it.
+    return (
+        conflict_insert(dialect_name, Conversation)
+        .on_conflict_do_nothing(
+            # Spelled out: a bound value here would rule out inserting many rows at once.
+            index_elements=["channel_id", "contact_id"],
+            index_where=text(f"status = '{OPEN}'"),
+        )
+        .returning(_c.id, _c.channel_id, _c.contact_id)
+    )
+
+
+_INSERTS = {name: _insert(name) for name in ("sqlite", "postgresql")}
+
+
+async def continue_or_open_many(
+    connection: AsyncConnection,
+    arrivals: Sequence[Arrival],
+    *,
+    at: datetime,
+    new_contacts: frozenset[int] = frozenset(),
+) -> dict[tuple[int, int], ConversationRoute]:
+    """Each contact's open conversation on the channel, or a new one owned by the bot, by
+    (channel id, contact id); its activity (and, for the contact's own message, its 24-hour
+    window) moves to `at`. A handful of statements for any number of arrivals; contacts made in
+    this transaction (`new_contacts`) have no conversation to look for."""
+    wanted = {a.key: a for a in arrivals}
+    written_to = {key: False for key in wanted}
+    for a in arrivals:
+        written_to[a.key] |= a.inbound
+    routes: dict[tuple[int, int], ConversationRoute] = {}
+    moved: dict[bool, list[int]] = {True: [], False: []}
+    opened: set[tuple[int, int]] = set()
+    look = {k for k in wanted if k[1] not in new_contacts}
+    for _ in range(3):
+        for contacts in chunked(sorted({contact for _, contact in look})):
+            found = await connection.execute(_FIND, {"b_contacts": contacts})
+            for row in found.all():
+                key = (row.channel_id, row.contact_id)
+                if key in look and key not in routes:
+                    routes[key] = ConversationRoute(row.id, row.owner_member_id)
+                    moved[written_to[key]].append(row.id)
+        missing = [a for k, a in wanted.items() if k not in routes]
+        if not missing:
+            break
+        inserted = await connection.execute(
+            _INSERTS[connection.dialect.name],
+            [
+                {
+                    "tenant_id": a.tenant_id,
+                    "channel_id": a.channel_id,
+                    "contact_id": a.contact_id,
+                    "status": OPEN,
+                    "owner_member_id": None,
+                    "last_message_at": at,
+                    "last_inbound_at": at if written_to[a.key] else None,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+                # In one order everywhere: concurrent rounds wait, they do not deadlock.
+                for a in sorted(missing, key=lambda a: a.key)
+            ],
+        )
+        for row in inserted.all():
+            key = (row.channel_id, row.contact_id)
+            routes[key] = ConversationRoute(row.id, None)
+            opened.add(key)
+        look = {a.key for a in missing if a.key not in routes}
+    for inbound, ids in moved.items():
+        for some in chunked(sorted(ids)):
+            await connection.execute(
+                _WRITTEN_TO if inbound else _ACTIVE, {"b_ids": some, "b_at": at}
+            )
+    if len(routes) < len(wanted):
+        raise RuntimeError("a conversation was neither found nor opened")
+    return routes
+
+
+async def touch(connection: AsyncConnection, conversation_ids: Sequence[int], at: datetime) -> None:
+    """A reply or a member's message was added: the conversations' activity moves to `at` (their
+    24-hour windows do not: only the contact's own messages open them)."""
+    for some in chunked(sorted(set(conversation_ids))):
+        await connection.execute(_ACTIVE, {"b_ids": some, "b_at": at})
+
+
 async def continue_or_open(
     connection: AsyncConnection,
     tenant_id: int,
@@ -120,36 +242,7 @@ async def continue_or_open(
     at: datetime,
     inbound: bool,
 ) -> ConversationRoute:
-    """The contact's open conversation on the channel, or a new one owned by the bot; its
-    activity (and, for the contact's own message, its 24-hour window) moves to `at`."""
-    c = Conversation.__table__.c
-    find = select(c.id, c.owner_member_id).where(
-        c.channel_id == channel_id, c.contact_id == contact_id, c.status == OPEN
-    )
-    found = (await connection.execute(find)).first()
-    if found is None:
-        # Two first messages at once: the partial unique index lets one insert; both then find it.
-        await connection.execute(
-            conflict_insert(connection.dialect.name, Conversation)
-            .values(
-                tenant_id=tenant_id,
-                channel_id=channel_id,
-                contact_id=contact_id,
-                status=OPEN,
-                owner_member_id=None,
-                last_message_at=at,
-                last_inbound_at=at if inbound else None,
-                created_at=at,
-                updated_at=at,
-            )
-            .on_conflict_do_nothing(
-                index_elements=["channel_id", "contact_id"], index_where=c.status == OPEN
-            )
-        )
-        found = (await connection.execute(find)).first()
-        assert found is not None
-    activity: dict[str, Any] = {"last_message_at": at, "updated_at": at}
-    if inbound:
-        activity["last_inbound_at"] = at
-    await connection.execute(update(Conversation).where(c.id == found.id).values(**activity))
-    return ConversationRoute(found.id, found.owner_member_id)
+    """The contact's open conversation on the channel, or a new one owned by the bot (see
+    `continue_or_open_many`)."""
+    arrival = Arrival(tenant_id, channel_id, contact_id, inbound)
+    return (await continue_or_open_many(connection, [arrival], at=at))[arrival.key]

@@ -4,8 +4,8 @@ The message path writes through the group-commit writer (`app/store/batch.py`); 
 requests are rare and each wants its own transaction, so they get an ordinary session.
 """
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,3 +36,15 @@ async def commit_or_conflict(session: AsyncSession, conflict: str) -> None:
 def conflict_insert(dialect_name: str, table: Any) -> Any:
     """An INSERT that can say ON CONFLICT: SQLite's and PostgreSQL's spell it the same way."""
     return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
+T = TypeVar("T")
+# Values bound in one `IN (...)`: SQLite refuses a statement of more than 32,766 variables, and a
+# webhook round can carry thousands of messages.
+IN_CHUNK = 500
+
+
+def chunked(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """`values` in slices of at most `size` (none for no values)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -15,6 +15,7 @@ does not validate is `{"detail": [...]}`, one the platform's rules refuse is `{"
 `answers(...)` declares, on a platform endpoint, every status it can give and the shape of each.
 """
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -105,7 +106,15 @@ async def _render_validation_error(_: Request, exc: Exception) -> JSONResponse:
             secret = any(part in SECRET_FIELDS for part in shown.get("loc", ()))
             shown["input"] = MASK if secret else _masked(shown["input"])
         errors.append(shown)
-    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+    return _AsciiJSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+
+
+class _AsciiJSONResponse(JSONResponse):
+    """JSON with everything past ASCII escaped: an `input` echoed back may hold a lone surrogate
+    (valid in JSON, refused by pydantic), which UTF-8 cannot encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
 
 
 async def _render_unreadable_body(_: Request, exc: Exception) -> JSONResponse:

@@ -1,9 +1,10 @@
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.contacts.models import Contact
 from app.conversations.models import BOT_NAME
-from app.core.schemas import UtcDateTime
+from app.core.schemas import Input, UtcDateTime
 from app.messages.repository import Row
+from app.payload import storable_text
 from app.store.models import Direction, Sender
 
 
@@ -60,3 +61,27 @@ def _sender(stored: str | None, direction: str) -> Sender:
         return Sender(stored)
     # Written by the message path before routing names the sender: the direction says it.
     return Sender.CONTACT if direction == Direction.INBOUND.value else Sender.AI
+
+
+# WhatsApp's limit for a text message: a member's message goes out as one.
+MAX_TEXT = 4096
+
+
+class MessageIn(Input):
+    """What a member writes to the contact."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    author_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="the member who writes; by default the member the key acts as. Owner and "
+        "admin keys and the operator may name another member of the tenant.",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _storable(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("must not be blank")
+        # What JSON can carry and the store cannot (a lone surrogate, NUL) becomes U+FFFD.
+        return storable_text(text)

@@ -116,7 +116,8 @@ class Demo:
         return await member_service.create(self.session, self.tenant_id, body)
 
     async def channel(self, number: DemoChannel) -> SeededChannel:
-        known = await channels.route_of(await self.session.connection(), number.phone_number_id)
+        routes = await channels.routes_of(await self.session.connection(), [number.phone_number_id])
+        known = routes.get(number.phone_number_id)
         if known is not None:
             if known.tenant_id != self.tenant_id:
                 raise Conflict(

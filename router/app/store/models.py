@@ -32,6 +32,9 @@ class InboundStatus(StrEnum):
     REPLIED = "replied"
     IGNORED = "ignored"  # not a text, nothing to answer
     FAILED = "failed"  # gave up; error_code/error_title say why; replayable
+    BLOCKED = "blocked"  # from a blocked contact: kept, never answered, never shown to the bot
+    HANDED_OVER = "handed_over"  # a member owns the conversation: kept and shown, the bot not asked
+    UNROUTED = "unrouted"  # to a number no channel has: kept, never answered
 
 
 class Sender(StrEnum):

@@ -28,6 +28,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.channels.directory import ChannelDirectory
+from app.contacts.models import Contact
+from app.conversations import repository as conversations
+from app.conversations.models import Conversation
+from app.core.db import chunked
+from app.inbound.ingest import Placement, RecentPeople, place
 from app.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
 from app.store.models import (
@@ -38,6 +44,7 @@ from app.store.models import (
     Message,
     OutboundStatus,
     Row,
+    Sender,
     StatusEvent,
     utcnow,
 )
@@ -45,6 +52,21 @@ from app.store.models import (
 messages: Table = Message.__table__  # type: ignore[assignment]
 events: Table = StatusEvent.__table__  # type: ignore[assignment]
 COLUMNS = tuple(messages.columns)
+# How long a process keeps a number's channel when nothing says otherwise (see the directory).
+CHANNEL_CACHE_SECONDS = 10.0
+
+# A member's message (and, later, any outbound message that answers nothing): sent by a job of its
+# own, held through the same lease as an inbound message's while it is `pending`.
+OWN = and_(
+    messages.c.direction == Direction.OUTBOUND.value,
+    messages.c.reply_to_id.is_(None),
+)
+UNFINISHED = or_(
+    and_(
+        messages.c.direction == Direction.INBOUND.value, messages.c.status.in_(UNFINISHED_INBOUND)
+    ),
+    and_(OWN, messages.c.status == OutboundStatus.PENDING.value),
+)
 
 _RANK = case(
     *((messages.c.status == status.value, rank) for status, rank in OUTBOUND_RANK.items()),
@@ -72,8 +94,29 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
+    """A message a worker holds. An inbound one, to route and answer; or an outbound message of
+    its own (`own`: a member's), to send. With what routing needs, read when it was taken."""
+
     message: Row
     replies: list[Row]  # reply parts an earlier attempt stored, in order; usually none
+    owner_member_id: int | None = None  # the conversation's owner; None: the bot
+    contact_blocked: bool = False
+
+    @property
+    def own(self) -> bool:
+        return self.message.direction == Direction.OUTBOUND.value
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """What a webhook's messages came to: the new ones to queue, and those to no channel."""
+
+    queued: list[int]
+    unrouted: int = 0
+
+    @property
+    def stored(self) -> int:
+        return len(self.queued) + self.unrouted
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,21 +143,30 @@ class _Accepted:
     wamid: str
     ending: Ending | None  # the last part: the message ends in the same transaction
     then: Start | None  # the next part: its send starts
+    own: Row | None = None  # a message of its own: its contact's next one is looked for
 
 
 @dataclass(frozen=True, slots=True)
 class _Webhook:
-    rows: list[dict[str, Any]]
+    messages: Sequence[InboundMessage]
     statuses: Sequence[StatusUpdate]
+    request_id: str
 
 
 Write = Callable[[AsyncConnection], Awaitable[Any]]
 
 
 class MessageRepository:
-    def __init__(self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        directory: ChannelDirectory | None = None,
+    ) -> None:
         self._engine = engine
         self._sessions = sessions
+        self.directory = directory or ChannelDirectory(engine, CHANNEL_CACHE_SECONDS)
+        self._recent = RecentPeople()
         self._build_statements(postgresql if engine.dialect.name == "postgresql" else sqlite)
         # Listed in the order they run within a round: the webhook's writes first.
         self._writer = GroupCommit(
@@ -160,12 +212,30 @@ class MessageRepository:
             )
         )
         earlier = messages.alias("earlier")
+        conversation = Conversation.__table__
+        contact = Contact.__table__
+        # Read in the claim itself: a handover or a block counts from the very next message.
+        owner = (
+            select(conversation.c.owner_member_id)
+            .where(conversation.c.id == c.conversation_id)
+            .correlate(messages)
+            .scalar_subquery()
+            .label("r_owner")
+        )
+        blocked = (
+            select(contact.c.is_blocked)
+            .where(contact.c.id == c.contact_id)
+            .correlate(messages)
+            .scalar_subquery()
+            .label("r_blocked")
+        )
+        free = or_(c.lease_until.is_(None), c.lease_until < bindparam("b_now"))
         self._claim = (
             update(messages)
             .where(
                 c.id.in_(bindparam("b_ids", expanding=True)),
                 c.status.in_(UNFINISHED_INBOUND),
-                or_(c.lease_until.is_(None), c.lease_until < bindparam("b_now")),
+                free,
                 # Only a contact's first unfinished message: one contact is answered in order.
                 ~exists()
                 .where(
@@ -183,7 +253,33 @@ class MessageRepository:
                 attempts=c.attempts + 1,
                 updated_at=bindparam("b_now"),
             )
-            .returning(*COLUMNS)
+            .returning(*COLUMNS, owner, blocked)
+        )
+        self._claim_own = (
+            update(messages)
+            .where(
+                c.id.in_(bindparam("b_ids", expanding=True)),
+                OWN,
+                c.status == OutboundStatus.PENDING.value,
+                free,
+                # A contact's messages of their own go out in the order they were written.
+                ~exists()
+                .where(
+                    earlier.c.direction == Direction.OUTBOUND.value,
+                    earlier.c.reply_to_id.is_(None),
+                    earlier.c.phone_number_id == c.phone_number_id,
+                    earlier.c.contact == c.contact,
+                    earlier.c.id < c.id,
+                    earlier.c.status == OutboundStatus.PENDING.value,
+                )
+                .correlate(messages),
+            )
+            .values(
+                lease_until=bindparam("b_lease"),
+                attempts=c.attempts + 1,
+                updated_at=bindparam("b_now"),
+            )
+            .returning(*COLUMNS, owner, blocked)
         )
         self._insert_replies = (
             dialect.insert(messages)
@@ -201,8 +297,25 @@ class MessageRepository:
             .values(
                 wamid=bindparam("b_wamid"),
                 status=OutboundStatus.ACCEPTED.value,
+                lease_until=None,
                 updated_at=bindparam("b_now"),
             )
+        )
+        # An api channel's messages have no Graph API to go through: stored is delivered.
+        self._deliver_here = (
+            update(messages)
+            .where(
+                c.id.in_(bindparam("b_ids", expanding=True)),
+                c.status == OutboundStatus.PENDING.value,
+            )
+            .values(
+                status=OutboundStatus.DELIVERED.value,
+                lease_until=None,
+                updated_at=bindparam("b_now"),
+            )
+        )
+        self._known_wamids = select(c.wamid).where(
+            c.wamid.in_(bindparam("b_wamids", expanding=True))
         )
         self._start_send = (
             update(messages)
@@ -232,6 +345,7 @@ class MessageRepository:
                 status=OutboundStatus.FAILED.value,
                 error_code=bindparam("b_code"),
                 error_title=bindparam("b_title"),
+                lease_until=None,
                 updated_at=bindparam("b_now"),
             )
         )
@@ -245,6 +359,15 @@ class MessageRepository:
             .where(
                 c.direction == Direction.INBOUND.value,
                 c.status.in_(UNFINISHED_INBOUND),
+                tuple_(c.phone_number_id, c.contact).in_(bindparam("b_pairs", expanding=True)),
+            )
+            .group_by(c.phone_number_id, c.contact)
+        )
+        self._next_own = (
+            select(c.phone_number_id, c.contact, func.min(c.id))
+            .where(
+                OWN,
+                c.status == OutboundStatus.PENDING.value,
                 tuple_(c.phone_number_id, c.contact).in_(bindparam("b_pairs", expanding=True)),
             )
             .group_by(c.phone_number_id, c.contact)
@@ -263,44 +386,49 @@ class MessageRepository:
     async def store_webhook(
         self, inbound: Sequence[InboundMessage], statuses: Sequence[StatusUpdate], request_id: str
     ) -> list[int]:
-        """Store new inbound messages (once per wamid) and every status; return the new ids."""
-        now = utcnow()
-        rows = [
-            {
-                "direction": Direction.INBOUND.value,
-                "wamid": m.wamid,
-                "phone_number_id": m.phone_number_id,
-                "contact": m.reply_to,
-                "wa_id": m.wa_id,
-                "user_id": m.user_id,
-                "contact_name": m.name,
-                "type": m.type,
-                "text": m.text,
-                "status": InboundStatus.RECEIVED.value,
-                "attempts": 0,
-                "request_id": request_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for m in inbound
-        ]
-        new_ids: list[int] = await self._writer.write(
-            self._store_webhooks, _Webhook(rows, statuses)
+        """Store new inbound messages (once per wamid) and every status; return the new ids to
+        queue (those to a number no channel has are kept, not queued)."""
+        return (await self.ingest(inbound, statuses, request_id)).queued
+
+    async def ingest(
+        self, inbound: Sequence[InboundMessage], statuses: Sequence[StatusUpdate], request_id: str
+    ) -> Ingested:
+        """Store a webhook: each new message in its channel, contact and conversation (see
+        app/inbound/ingest.py), once per wamid; and every status."""
+        ingested: Ingested = await self._writer.write(
+            self._store_webhooks, _Webhook(inbound, statuses, request_id)
         )
-        return new_ids
+        return ingested
 
     async def _store_webhooks(
         self, connection: AsyncConnection, webhooks: list[_Webhook]
-    ) -> list[list[int]]:
-        rows = [row for webhook in webhooks for row in webhook.rows]
+    ) -> list[Ingested]:
+        now = utcnow()
+        # Two webhooks of one round may carry the same wamid (a redelivery): stored once, by the
+        # first. Ids follow the order of arrival: one contact's messages are answered in order.
+        fresh: dict[str, tuple[InboundMessage, str]] = {}
+        for webhook in webhooks:
+            for message in webhook.messages:
+                fresh.setdefault(message.wamid, (message, webhook.request_id))
         ids: dict[str, int] = {}
-        if rows:
-            # Two webhooks of one round may carry the same wamid (a redelivery): stored once.
-            # Ids follow the order of arrival: one contact's messages are answered in that order.
-            fresh: dict[str, dict[str, Any]] = {}
-            for row in rows:
-                fresh.setdefault(row["wamid"], row)
-            inserted = await connection.execute(self._insert_inbound, list(fresh.values()))
+        unrouted: set[str] = set()
+        if fresh:
+            # A redelivery is placed nowhere: it must not open a conversation or move one.
+            for wamids in chunked(list(fresh)):
+                stored = await connection.execute(self._known_wamids, {"b_wamids": wamids})
+                for (wamid,) in stored.all():
+                    del fresh[wamid]
+        if fresh:
+            new = list(fresh.values())
+            placements = await place(
+                connection, [m for m, _ in new], self.directory, self._recent, now
+            )
+            rows = [
+                _inbound_row(message, request_id, placement, now)
+                for (message, request_id), placement in zip(new, placements, strict=True)
+            ]
+            unrouted = {r["wamid"] for r in rows if r["status"] == InboundStatus.UNROUTED.value}
+            inserted = await connection.execute(self._insert_inbound, rows)
             ids = {wamid: id_ for id_, wamid in inserted.all()}
         statuses = [status for webhook in webhooks for status in webhook.statuses]
         if statuses:
@@ -325,12 +453,16 @@ class MessageRepository:
             )
         results = []
         for webhook in webhooks:
-            mine = []
-            for row in webhook.rows:
-                new_id = ids.pop(row["wamid"], None)  # the first webhook with a wamid has it
-                if new_id is not None:
+            mine, kept = [], 0
+            for message in webhook.messages:
+                new_id = ids.pop(message.wamid, None)  # the first webhook with a wamid has it
+                if new_id is None:
+                    continue
+                if message.wamid in unrouted:
+                    kept += 1
+                else:
                     mine.append(new_id)
-            results.append(sorted(mine))
+            results.append(Ingested(sorted(mine), kept))
         return results
 
     async def _apply_statuses(
@@ -358,10 +490,11 @@ class MessageRepository:
     # --- workers -----------------------------------------------------------------------------
 
     async def claim(self, message_id: int, lease_seconds: float) -> Claim | None:
-        """Take an inbound message for processing, if it is the next one of its contact.
+        """Take a message for processing, if it is the next one of its contact: an inbound
+        message, or a pending message of its own (a member's).
 
         Wins for exactly one worker: the row must be unfinished and unleased (or its lease
-        expired), and no earlier message of the same contact may be unfinished.
+        expired), and no earlier message of the same contact and kind may be unfinished.
         """
         claimed: Claim | None = await self._writer.write(
             self._claim_many, (message_id, lease_seconds)
@@ -378,15 +511,19 @@ class MessageRepository:
         for message_id, lease_seconds in requests:
             by_lease.setdefault(lease_seconds, set()).add(message_id)
         for lease_seconds, ids in by_lease.items():
-            rows = await connection.execute(
-                self._claim,
-                {"b_ids": sorted(ids), "b_now": now, "b_lease": _after(now, lease_seconds)},
-            )
-            for row in rows.mappings():
-                claims[row["id"]] = Claim(_message(row), [])
-        if claims:
+            params = {"b_ids": sorted(ids), "b_now": now, "b_lease": _after(now, lease_seconds)}
+            for row in (await connection.execute(self._claim, params)).mappings():
+                claims[row["id"]] = _claim_of(row)
+            # What the inbound claim did not take may be a message of its own (rarely asked).
+            rest = sorted(ids - claims.keys())
+            if rest:
+                params["b_ids"] = rest
+                for row in (await connection.execute(self._claim_own, params)).mappings():
+                    claims[row["id"]] = _claim_of(row)
+        inbound = sorted(id_ for id_, claim in claims.items() if not claim.own)
+        if inbound:
             # Parts stored by an earlier attempt: sent as they are, never computed again.
-            stored = await connection.execute(self._select_replies, {"b_ids": sorted(claims)})
+            stored = await connection.execute(self._select_replies, {"b_ids": inbound})
             for row in stored.mappings():
                 claims[row["reply_to_id"]].replies.append(_message(row))
         # A message asked for twice in one round is given to the first asker only.
@@ -397,10 +534,7 @@ class MessageRepository:
             now = utcnow()
             await connection.execute(
                 update(messages)
-                .where(
-                    messages.c.id == message_id,
-                    messages.c.status == InboundStatus.PROCESSING.value,
-                )
+                .where(messages.c.id == message_id, _HELD)
                 .values(lease_until=_after(now, lease_seconds), updated_at=now)
             )
 
@@ -433,10 +567,14 @@ class MessageRepository:
         following = {(phone, contact): id_ for phone, contact, id_ in rows.all()}
         return [following.get((e.message.phone_number_id, e.message.contact)) for e in endings]
 
-    async def add_replies(self, inbound: Row, parts: Sequence[str], tracker: str) -> list[Row]:
-        """Store the reply's parts before sending them, so a retry sends the same text.
+    async def add_replies(
+        self, inbound: Row, parts: Sequence[str], tracker: str | None
+    ) -> list[Row]:
+        """Store the reply's parts before sending them, so a retry sends the same text. They are
+        the bot's messages in the inbound message's conversation, whose activity moves.
 
-        The first part's send starts now: it is stored with its `tracker`.
+        The first part's send starts now: it is stored with its `tracker` (None: an api
+        channel's reply, which is not sent anywhere).
         """
         stored: list[Row] = await self._writer.write(
             self._add_replies_many, (inbound, parts, tracker)
@@ -444,7 +582,7 @@ class MessageRepository:
         return stored
 
     async def _add_replies_many(
-        self, connection: AsyncConnection, requests: list[tuple[Row, Sequence[str], str]]
+        self, connection: AsyncConnection, requests: list[tuple[Row, Sequence[str], str | None]]
     ) -> list[list[Row]]:
         now = utcnow()
         rows = [
@@ -464,11 +602,21 @@ class MessageRepository:
                 "tracker": tracker if index == 0 else None,
                 "created_at": now,
                 "updated_at": now,
+                "tenant_id": inbound.tenant_id,
+                "channel_id": inbound.channel_id,
+                "conversation_id": inbound.conversation_id,
+                "contact_id": inbound.contact_id,
+                "sender": Sender.AI.value,
             }
             for inbound, parts, tracker in requests
             for index, part in enumerate(parts)
         ]
         inserted = await connection.execute(self._insert_replies, rows)
+        await conversations.touch(
+            connection,
+            [i.conversation_id for i, _, _ in requests if i.conversation_id is not None],
+            now,
+        )
         stored: dict[int, list[Row]] = {}
         for row in inserted.mappings():
             stored.setdefault(row["reply_to_id"], []).append(_message(row))
@@ -519,7 +667,66 @@ class MessageRepository:
             await self._start_sends(connection, starts)
         endings = [a.ending for a in accepted if a.ending is not None]
         following = iter(await self._finish_many(connection, endings) if endings else [])
-        return [next(following) if a.ending is not None else None for a in accepted]
+        owns = [a.own for a in accepted if a.own is not None]
+        next_own = iter(await self._following_own(connection, owns) if owns else [])
+        return [
+            next(following) if a.ending is not None else next(next_own) if a.own else None
+            for a in accepted
+        ]
+
+    async def _following_own(
+        self, connection: AsyncConnection, ended: list[Row]
+    ) -> list[int | None]:
+        """Each ended message of its own's contact's next pending one."""
+        pairs = sorted({(m.phone_number_id, m.contact) for m in ended})
+        rows = await connection.execute(self._next_own, {"b_pairs": pairs})
+        following = {(phone, contact): id_ for phone, contact, id_ in rows.all()}
+        return [following.get((m.phone_number_id, m.contact)) for m in ended]
+
+    # --- a message of its own (a member's), sent by a job of its own ------------------------------
+
+    async def accept_own(self, message: Row, wamid: str) -> int | None:
+        """Record the wamid Meta gave a message of its own (and any status that arrived before
+        it); return its contact's next pending message of its own."""
+        following: int | None = await self._writer.write(
+            self._accept_many, _Accepted(message.id, wamid, None, None, own=message)
+        )
+        return following
+
+    async def fail_own(self, message: Row, error_code: int | None, title: str) -> int | None:
+        """A message of its own that will not go out (refused by the Graph API, or its contact
+        blocked meanwhile); return its contact's next pending one."""
+
+        async def record(connection: AsyncConnection) -> int | None:
+            await connection.execute(
+                self._fail_part,
+                {"b_id": message.id, "b_code": error_code, "b_title": title, "b_now": utcnow()},
+            )
+            [following] = await self._following_own(connection, [message])
+            return following
+
+        following: int | None = await self._writer.write(self._each, record)
+        return following
+
+    async def deliver_here(
+        self, parts: Sequence[Row], ending: Ending | None = None, own: Row | None = None
+    ) -> int | None:
+        """An api channel's messages: stored is delivered (the integration reads them from the
+        conversation). With `ending`, the inbound message they answer ends, and its contact's
+        next message is returned; with `own`, that message's contact's next one of its own."""
+
+        async def record(connection: AsyncConnection) -> int | None:
+            await connection.execute(
+                self._deliver_here, {"b_ids": [p.id for p in parts], "b_now": utcnow()}
+            )
+            if ending is not None:
+                return (await self._finish_many(connection, [ending]))[0]
+            if own is not None:
+                return (await self._following_own(connection, [own]))[0]
+            return None
+
+        following: int | None = await self._writer.write(self._each, record)
+        return following
 
     async def start(self, start: Start) -> None:
         """Record that a part's send starts, for a part no other write could carry it with."""
@@ -585,13 +792,16 @@ class MessageRepository:
             return
 
         async def release(connection: AsyncConnection) -> None:
+            c = messages.c
             await connection.execute(
                 update(messages)
-                .where(
-                    messages.c.id.in_(message_ids),
-                    messages.c.status == InboundStatus.PROCESSING.value,
-                )
+                .where(c.id.in_(message_ids), c.status == InboundStatus.PROCESSING.value)
                 .values(status=InboundStatus.RECEIVED.value, lease_until=None)
+            )
+            await connection.execute(
+                update(messages)
+                .where(c.id.in_(message_ids), OWN, c.status == OutboundStatus.PENDING.value)
+                .values(lease_until=None)
             )
 
         await self._writer.write(self._each, release)
@@ -601,18 +811,15 @@ class MessageRepository:
         return [await write(connection) for write in writes]
 
     async def unfinished(self) -> int:
+        """Messages whose job has not ended: inbound ones, and pending ones of their own."""
         async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count(Message.id)).where(
-                    Message.direction == Direction.INBOUND.value,
-                    Message.status.in_(UNFINISHED_INBOUND),
-                )
-            )
+            count = await session.scalar(select(func.count(Message.id)).where(UNFINISHED))
             return int(count or 0)
 
     async def resumable(self, stale_seconds: float | None, limit: int = 1000) -> list[int]:
-        """Unfinished inbound messages nobody holds: their lease ran out, or they have waited
-        unclaimed for `stale_seconds` (None: however briefly, for a start with an empty queue)."""
+        """Unfinished messages nobody holds (inbound ones, and pending ones of their own): their
+        lease ran out, or they have waited unclaimed for `stale_seconds` (None: however briefly,
+        for a start with an empty queue)."""
         now = utcnow()
         waiting: ColumnElement[bool] = Message.lease_until.is_(None)
         if stale_seconds is not None:
@@ -620,11 +827,7 @@ class MessageRepository:
         async with self._sessions() as session:
             result = await session.scalars(
                 select(Message.id)
-                .where(
-                    Message.direction == Direction.INBOUND.value,
-                    Message.status.in_(UNFINISHED_INBOUND),
-                    or_(waiting, Message.lease_until < now),
-                )
+                .where(UNFINISHED, or_(waiting, Message.lease_until < now))
                 .order_by(Message.id)
                 .limit(limit)
             )
@@ -632,24 +835,29 @@ class MessageRepository:
 
     # --- the management API ------------------------------------------------------------------
 
-    async def counts(self) -> dict[str, dict[str, int]]:
-        """How many messages stand in each status, per direction."""
+    async def counts(self, tenant_id: int | None = None) -> dict[str, dict[str, int]]:
+        """How many messages stand in each status, per direction (of one tenant, or all)."""
+        query = select(Message.direction, Message.status, func.count(Message.id)).group_by(
+            Message.direction, Message.status
+        )
+        if tenant_id is not None:
+            query = query.where(Message.tenant_id == tenant_id)
         async with self._sessions() as session:
-            rows = await session.execute(
-                select(Message.direction, Message.status, func.count(Message.id)).group_by(
-                    Message.direction, Message.status
-                )
-            )
+            rows = await session.execute(query)
             counts: dict[str, dict[str, int]] = {d.value: {} for d in Direction}
             for direction, status, count in rows.all():
                 counts[direction][status] = count
             return counts
 
-    async def get(self, message_id: int) -> Message | None:
+    async def get(self, message_id: int, tenant_id: int | None = None) -> Message | None:
+        """One message; with `tenant_id`, only one of that tenant's."""
         if message_id > self._largest_id:
             return None  # the id column cannot hold it: no row has it
         async with self._sessions() as session:
-            return await session.get(Message, message_id)
+            message = await session.get(Message, message_id)
+        if message is not None and tenant_id is not None and message.tenant_id != tenant_id:
+            return None
+        return message
 
     async def page(
         self,
@@ -658,8 +866,11 @@ class MessageRepository:
         direction: str | None,
         limit: int,
         before_id: int | None,
+        tenant_id: int | None = None,
     ) -> Page:
         query = select(Message).order_by(Message.id.desc()).limit(limit + 1)
+        if tenant_id is not None:
+            query = query.where(Message.tenant_id == tenant_id)
         if status:
             query = query.where(Message.status == status)
         if direction:
@@ -673,19 +884,27 @@ class MessageRepository:
         return Page(items, items[-1].id if more and items else None)
 
     async def reopen(self, message: Message) -> int | None:
-        """Put a failed message back in line; return the inbound message to process again.
+        """Put a failed message back in line; return the message to process again.
 
         A failed inbound message goes back with its unsent parts. A failed reply (refused by the
-        Graph API, or reported failed by a status webhook) is sent again as a new message.
+        Graph API, or reported failed by a status webhook) is sent again as a new message, and so
+        is a failed message of its own (a member's).
         None when there was nothing failed to put back; then nothing is changed.
         """
         inbound_id = message.reply_to_id if message.reply_to_id is not None else message.id
         outbound = message.direction == Direction.OUTBOUND.value
+        own = outbound and message.reply_to_id is None
 
         async def reopen(connection: AsyncConnection) -> int | None:
             now = utcnow()
             c = messages.c
             parts_filter = c.id == message.id if outbound else c.reply_to_id == inbound_id
+            if own:
+                # A message of its own is its own job: it goes back in line by itself.
+                reset = await connection.execute(
+                    self._reset_parts(parts_filter, now).values(attempts=0).returning(c.id)
+                )
+                return message.id if reset.first() is not None else None
             if outbound:
                 # The failed reply first: if it has not failed, there is nothing to do.
                 reset = await connection.execute(
@@ -735,12 +954,54 @@ class MessageRepository:
                 tracker=None,  # a new send: its statuses must not be taken for the old one's
                 error_code=None,
                 error_title=None,
+                lease_until=None,
                 updated_at=now,
             )
         )
 
 
+def _inbound_row(
+    message: InboundMessage, request_id: str, placement: Placement | None, now: datetime
+) -> dict[str, Any]:
+    status = InboundStatus.RECEIVED if placement is not None else InboundStatus.UNROUTED
+    return {
+        "direction": Direction.INBOUND.value,
+        "wamid": message.wamid,
+        "phone_number_id": message.phone_number_id,
+        "contact": message.reply_to,
+        "wa_id": message.wa_id,
+        "user_id": message.user_id,
+        "contact_name": message.name,
+        "type": message.type,
+        "text": message.text,
+        "status": status.value,
+        "attempts": 0,
+        "request_id": request_id,
+        "created_at": now,
+        "updated_at": now,
+        "tenant_id": placement.tenant_id if placement else None,
+        "channel_id": placement.channel_id if placement else None,
+        "contact_id": placement.contact_id if placement else None,
+        "conversation_id": placement.conversation_id if placement else None,
+        "sender": Sender.CONTACT.value,
+    }
+
+
+_FACTS = ("r_owner", "r_blocked")
+# A message a worker may hold: an inbound one being processed, a pending one of its own.
+_HELD = or_(
+    messages.c.status == InboundStatus.PROCESSING.value,
+    and_(OWN, messages.c.status == OutboundStatus.PENDING.value),
+)
+
+
+def _claim_of(row: Any) -> Claim:
+    return Claim(_message(row), [], row["r_owner"], bool(row["r_blocked"]))
+
+
 def _message(row: Any) -> Row:
+    if "r_owner" in row:
+        return Row(**{k: v for k, v in row.items() if k not in _FACTS})
     return Row(**row)
 
 

@@ -65,6 +65,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/conversations", EVERYONE),
     Endpoint("GET", CONVERSATION, EVERYONE, on_object=True),
     Endpoint("GET", CONVERSATION + "/messages", EVERYONE, on_object=True),
+    Endpoint("POST", CONVERSATION + "/messages", AGENTS, {"text": "hi"}, on_object=True),
     Endpoint("POST", CONVERSATION + "/transfer", AGENTS, {"new_owner_id": None}, on_object=True),
     Endpoint("POST", CONVERSATION + "/transfer-toggle", AGENTS, on_object=True),
     Endpoint("POST", CONVERSATION + "/close", AGENTS, on_object=True),

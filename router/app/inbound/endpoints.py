@@ -1,0 +1,46 @@
+"""`POST /webhooks/inbound`: the generic inbound of an `api` channel."""
+
+import structlog
+from fastapi import APIRouter
+
+from app.auth.principal import PrincipalDep
+from app.auth.roles import Permission
+from app.core.db import SessionDep
+from app.core.errors import Forbidden, UnreadableBody, answers
+from app.deps import QueueDep
+from app.errors import Conflict, NotFound, declared
+from app.inbound import service
+from app.inbound.schemas import InboundIn, InboundOut
+from app.tenants import repository as tenants
+
+log = structlog.get_logger()
+
+router = APIRouter(prefix="/webhooks", tags=["inbound"], responses=answers(NotFound))
+
+
+@router.post("/inbound", status_code=202, responses=declared(UnreadableBody, Conflict))
+async def receive_inbound(
+    body: InboundIn, principal: PrincipalDep, session: SessionDep, queue: QueueDep
+) -> InboundOut:
+    """A message for an `api` channel from the system it connects: 202 with the stored message
+    and its conversation (continued, or opened for the bot). The channel's agent answers as on
+    WhatsApp, and its reply is stored in the conversation (`sender: ai`, `status: delivered`: an
+    api channel has no Graph API; read it from `GET /api/v1/conversations/{id}/messages`). The
+    same `channel_message_id` again is the same message, answered once. A key of the tenant
+    (`company_id`) with an agent's role or more; another tenant's key is a 404."""
+    if not principal.may(Permission.CONVERSE):
+        raise Forbidden(f"the role {principal.role} may not write messages")
+    tenant_id = body.company_id
+    if principal.tenant_id is not None and principal.tenant_id != tenant_id:
+        raise NotFound(f"no company {tenant_id}")
+    if principal.is_operator and await tenants.get(session, tenant_id) is None:
+        raise NotFound(f"no company {tenant_id}")
+    request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+    received, new = await service.receive(session, tenant_id, body, request_id)
+    if new:
+        try:
+            await queue.enqueue(received.message.id)
+        except Exception:
+            # Stored already: the sweep queues it once the queue is back.
+            log.exception("inbound.enqueue_failed", message_id=received.message.id)
+    return received
