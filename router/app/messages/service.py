@@ -1,9 +1,6 @@
 """A member writes to a contact: the message is stored first, then sent by a job of its own on the
 durable path (rate limit, retries, trackers, statuses), exactly once."""
 
-from typing import NoReturn
-
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Scope
@@ -80,9 +77,9 @@ async def _author(session: AsyncSession, scope: Scope, author_id: int | None) ->
     principal = scope.principal
     if author_id is None:
         if principal.member_id is None:
-            _invalid(
-                "author_id",
-                "this key does not act as a member: name the member who writes with author_id",
+            # At odds with what is stored (the key has no member), not with the body's shape.
+            raise Conflict(
+                "author_id: this key does not act as a member; name the member who writes"
             )
         author_id = principal.member_id
     elif author_id != principal.member_id and not (
@@ -93,12 +90,7 @@ async def _author(session: AsyncSession, scope: Scope, author_id: int | None) ->
     if author is None:
         raise NotFound(f"no member {author_id}")
     if not can_own_conversations(Role(author.role)):
-        _invalid("author_id", f"member {author.id} is a {author.role} and cannot write to contacts")
+        raise Conflict(
+            f"author_id: member {author.id} is a {author.role} and cannot write to contacts"
+        )
     return author
-
-
-def _invalid(field: str, message: str) -> NoReturn:
-    """A 422 naming the body's field, in the shape of every other bad body's."""
-    raise RequestValidationError(
-        [{"type": "value_error", "loc": ("body", field), "msg": message, "input": None}]
-    )
