@@ -16,6 +16,9 @@ from app.core.cors import allow_origins
 from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.logs import RequestIdMiddleware, configure_logging
+from app.monitoring.endpoints import router as monitoring_router
+from app.monitoring.service import start_monitoring
+from app.observability.exposition import install_metrics_route, multiprocess_dir, new_metrics
 from app.outbound.whatsapp_clients import whatsapp_clients
 from app.pipeline import Pipeline
 from app.platform import include_platform_routers, platform_lifespan
@@ -37,6 +40,7 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    multiprocess_dir()  # checked before anything starts
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -54,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         if settings.router_migrate_on_start:
             await migrate(engine)
-        repository = MessageRepository(engine, session_factory(engine))
+        metrics = new_metrics(settings)
+        repository = MessageRepository(engine, session_factory(engine), metrics)
         queue = JobQueue(settings.queue_url, settings.router_workers, settings.router_queue_name)
         if queue.kind == "rabbitmq" and settings.rate_limit_url == "memory://":
             log.warning(
@@ -74,11 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 server_client,
                 breaker_threshold=settings.router_breaker_threshold,
                 breaker_ttl=settings.router_breaker_ttl_seconds,
+                metrics=metrics,
             )
             limiter = SendRateLimiter(
-                storage_for(settings.rate_limit_url), settings.whatsapp_messages_per_second
+                storage_for(settings.rate_limit_url), settings.whatsapp_messages_per_second, metrics
             )
-            sender = Sender(clients, limiter, settings.whatsapp_access_token)
+            sender = Sender(clients, limiter, settings.whatsapp_access_token, metrics)
             pipeline = Pipeline(
                 repository,
                 backend,
@@ -111,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 except Exception:
                     log.exception("router.resume_failed", detail="the periodic sweep will retry")
                 sweeper.start()
+            monitoring = start_monitoring(settings, engine, metrics, queue, backend, limiter)
             log.info(
                 "router.started",
                 graph_api=settings.graph_api_base_url,
@@ -127,9 +134,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "backend": backend,
                     "whatsapp_clients": clients,
                     "sweeper": sweeper,
+                    "metrics": metrics,
+                    **monitoring.state,
                     **platform,
                 }
             finally:
+                await monitoring.stop()
                 await sweeper.stop()
                 stopped = await queue.drain(SHUTDOWN_GRACE_SECONDS)
                 await pipeline.aclose()
@@ -152,6 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(webhook_router)
     app.include_router(messages_router)
+    app.include_router(monitoring_router)
+    install_metrics_route(app, settings)
     include_platform_routers(app)
 
     @app.get("/health")
