@@ -277,3 +277,34 @@ def test_a_numbers_last_minute_forgets_older_sends(monkeypatch: pytest.MonkeyPat
     assert counts is not None
     assert (counts.sent_last_minute, counts.waits, counts.waited_seconds) == (1, 1, 0.25)
     assert stats.counts("2") is None
+
+
+async def test_the_monitoring_is_the_operators_alone(database_url: str) -> None:
+    paths = ["/queue", "/rate-limits", f"/rate-limits/{PHONE_NUMBER_ID}", "/circuits"]
+    async with running_router(make_settings(database_url=database_url)) as router:
+        tenant = await router.admin("POST", "/api/v1/tenants", json={"name": "Acme"})
+        created = await router.admin(
+            "POST",
+            f"/api/v1/tenants/{tenant.json()['id']}/api-keys",
+            json={"name": "owner", "role": "owner"},
+        )
+        owner_key = created.json()["key"]
+        answers = {
+            (path, who): (
+                await router.client.get(f"/api/v1/monitoring{path}", headers=headers)
+            ).status_code
+            for path in paths
+            for who, headers in (
+                ("nobody", {}),
+                ("a wrong key", {"X-API-Key": "nope"}),
+                ("a tenant's owner", {"X-API-Key": owner_key}),
+            )
+        }
+    async with running_router(
+        make_settings(database_url=database_url, router_admin_api_key=None)
+    ) as unconfigured:
+        off = await unconfigured.client.get("/api/v1/monitoring/queue")
+
+    assert set(answers.values()) == {401}
+    assert off.status_code == 503
+    assert off.json()["error"]["code"] == "not_configured"
