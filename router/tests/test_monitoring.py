@@ -6,7 +6,7 @@ import json
 import os
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,10 +14,14 @@ import pytest
 import respx
 from purgatory.domain.model import Context
 from purgatory.typing import StateName
+from sqlalchemy import select, update
 
+from app.monitoring.models import Worker
+from app.monitoring.repository import Beat, MonitoringRepository
 from app.observability.circuits import circuit_view
 from app.observability.sends import SendStats
-from app.store.models import Direction
+from app.store.engine import create_engine, migrate
+from app.store.models import Direction, utcnow
 
 from .backends import fresh_postgres, fresh_redis
 from .conftest import APP_SECRET, SERVER_URL, RouterUnderTest, make_settings, running_router
@@ -308,3 +312,31 @@ async def test_the_monitoring_is_the_operators_alone(database_url: str) -> None:
     assert set(answers.values()) == {401}
     assert off.status_code == 503
     assert off.json()["error"]["code"] == "not_configured"
+
+
+async def test_a_worker_that_died_drops_out_of_the_list_then_out_of_the_table(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    await migrate(engine)
+    repository = MonitoringRepository(engine)
+    now = utcnow()
+
+    def beat(worker_id: str, started: datetime) -> Beat:
+        return Beat(worker_id, "host", 1, "redis", started, 0, [])
+
+    # Two that stopped beating without a word: two minutes ago, and two days ago.
+    for worker_id, ago in (("quiet", timedelta(minutes=2)), ("long-gone", timedelta(days=2))):
+        await repository.beat(beat(worker_id, now - ago))
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(Worker).where(Worker.id == worker_id).values(seen_at=now - ago)
+            )
+    await repository.beat(beat("alive", now))
+    listed = await repository.workers(timedelta(minutes=1))
+    async with engine.connect() as connection:
+        kept = set((await connection.scalars(select(Worker.id))).all())
+    await engine.dispose()
+
+    assert [worker.id for worker in listed] == ["alive"]
+    assert kept == {"alive", "quiet"}  # the one gone for days is forgotten by the next beat

@@ -39,9 +39,9 @@ class Heartbeat:
         while True:
             try:
                 await self.beat()
-            except Exception:
+            except Exception as exc:
                 # The store is down, say: the worker drops out of the list until it is back.
-                log.warning("heartbeat.failed", exc_info=True)
+                log.warning("heartbeat.failed", error=type(exc).__name__)
             await asyncio.sleep(self._interval)
 
     def start(self) -> None:
@@ -57,5 +57,5 @@ class Heartbeat:
         if self._worker_id is not None:
             try:
                 await self._repository.forget(self._worker_id)
-            except Exception:
-                log.warning("heartbeat.forget_failed", exc_info=True)
+            except Exception as exc:
+                log.warning("heartbeat.forget_failed", error=type(exc).__name__)
