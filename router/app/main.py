@@ -17,6 +17,9 @@ from app.core.cors import allow_origins
 from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.logs import RequestIdMiddleware, configure_logging
+from app.monitoring.endpoints import router as monitoring_router
+from app.monitoring.service import start_monitoring
+from app.observability.exposition import install_metrics_route, multiprocess_dir, new_metrics
 from app.outbound.whatsapp_clients import whatsapp_clients
 from app.pipeline import Pipeline
 from app.platform import include_platform_routers, platform_lifespan
@@ -38,6 +41,7 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    multiprocess_dir()  # checked before anything starts
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -56,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.router_migrate_on_start:
             await migrate(engine)
         directory = ChannelDirectory(engine, settings.router_channel_cache_seconds)
-        repository = MessageRepository(engine, session_factory(engine), directory)
+        metrics = new_metrics(settings)
+        repository = MessageRepository(engine, session_factory(engine), directory, metrics)
         queue = JobQueue(settings.queue_url, settings.router_workers, settings.router_queue_name)
         if queue.kind == "rabbitmq" and settings.rate_limit_url == "memory://":
             log.warning(
@@ -76,11 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 server_client,
                 breaker_threshold=settings.router_breaker_threshold,
                 breaker_ttl=settings.router_breaker_ttl_seconds,
+                metrics=metrics,
             )
             limiter = SendRateLimiter(
-                storage_for(settings.rate_limit_url), settings.whatsapp_messages_per_second
+                storage_for(settings.rate_limit_url), settings.whatsapp_messages_per_second, metrics
             )
-            sender = Sender(clients, limiter, settings.whatsapp_access_token)
+            sender = Sender(clients, limiter, settings.whatsapp_access_token, metrics)
             pipeline = Pipeline(
                 repository,
                 backend,
@@ -114,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 except Exception:
                     log.exception("router.resume_failed", detail="the periodic sweep will retry")
                 sweeper.start()
+            monitoring = start_monitoring(settings, engine, metrics, queue, backend, limiter)
             log.info(
                 "router.started",
                 graph_api=settings.graph_api_base_url,
@@ -131,9 +138,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "whatsapp_clients": clients,
                     "sweeper": sweeper,
                     "channel_directory": directory,
+                    "metrics": metrics,
+                    **monitoring.state,
                     **platform,
                 }
             finally:
+                await monitoring.stop()
                 await sweeper.stop()
                 stopped = await queue.drain(SHUTDOWN_GRACE_SECONDS)
                 await pipeline.aclose()
@@ -156,6 +166,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(webhook_router)
     app.include_router(messages_router)
+    app.include_router(monitoring_router)
+    install_metrics_route(app, settings)
     include_platform_routers(app)
 
     @app.get("/health")

@@ -5,6 +5,7 @@ from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.members.models import Member
+from app.monitoring.models import Worker
 from app.store.models import Base, Message, StatusEvent
 from app.tenants.models import Tenant
 
@@ -18,4 +19,5 @@ __all__ = [
     "Message",
     "StatusEvent",
     "Tenant",
+    "Worker",
 ]

@@ -198,6 +198,11 @@ class JobQueue:
             )
 
     @property
+    def running(self) -> int:
+        """Jobs running in this process now."""
+        return len(self._in_flight)
+
+    @property
     def busy(self) -> bool:
         """Jobs running or waiting in this process (the in-process broker's included)."""
         return bool(self._in_flight) or bool(self._waiting)

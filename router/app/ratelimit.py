@@ -18,6 +18,8 @@ from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import RedisError
 
 from app.errors import SendRetryable
+from app.observability.metrics import Metrics
+from app.observability.sends import SendStats
 from app.settings import redis_url_of
 
 # Connections to Redis for the limit; a send beyond them waits for one instead of failing.
@@ -43,10 +45,15 @@ def storage_for(url: str) -> Storage:
 
 
 class SendRateLimiter:
-    def __init__(self, storage: Storage, per_second: int) -> None:
+    def __init__(self, storage: Storage, per_second: int, metrics: Metrics | None = None) -> None:
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self._item = RateLimitItemPerSecond(per_second)
+        self.per_second = per_second
+        # The window is every process's when it is kept in Redis.
+        self.shared = not isinstance(storage, MemoryStorage)
+        self.stats = SendStats()
+        self._metrics = metrics or Metrics()
 
     async def wait(self, phone_number_id: str) -> None:
         """Return once one more message may go out from this number.
@@ -54,12 +61,28 @@ class SendRateLimiter:
         Raises SendRetryable when the limit's store (Redis) does not answer: the send is tried
         again later, like any other passing failure.
         """
+        started = time.perf_counter()
+        waited = False
         try:
             while not await self._limiter.hit(self._item, "send", phone_number_id):
+                waited = True
                 stats = await self._limiter.get_window_stats(self._item, "send", phone_number_id)
                 await asyncio.sleep(min(max(stats.reset_time - time.time(), 0.001), 1.0))
         except (RedisError, LimitsStorageError) as exc:
             raise SendRetryable(f"the rate limit's store failed ({type(exc).__name__})") from exc
+        seconds = time.perf_counter() - started
+        self._metrics.rate_limit_waited(phone_number_id, seconds)
+        self.stats.sent(phone_number_id, seconds if waited else None)
+
+    def throttled(self, phone_number_id: str) -> None:
+        """Meta refused a send from this number with 130429: its throughput is reached."""
+        self.stats.throttled(phone_number_id)
+
+    async def sent_last_second(self, phone_number_id: str) -> int:
+        """Sends from this number in the last second, as the limit's window holds them: every
+        process's when it is kept in Redis, this process's otherwise."""
+        stats = await self._limiter.get_window_stats(self._item, "send", phone_number_id)
+        return self.per_second - stats.remaining
 
     async def aclose(self) -> None:
         """Close the Redis connections, if any (limits has no public close for them)."""

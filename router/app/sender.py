@@ -5,6 +5,7 @@ from pydantic import SecretStr
 from pywa_async.errors import WhatsAppError
 
 from app.errors import SendFailed, SendRetryable
+from app.observability.metrics import Metrics
 from app.outbound.graph_session import GraphUnreachable
 from app.outbound.whatsapp_clients import WhatsAppClients
 from app.ratelimit import SendRateLimiter
@@ -38,6 +39,7 @@ def split_text(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
 # Meta's codes for failures that pass: throughput (130429, 80007), pair rate (131056), and its own
 # temporary errors (1, 2, 131000, 131016). Everything else with a code is Meta's final word.
 TRANSIENT_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056})
+THROUGHPUT_REACHED = 130429
 
 
 class Sender:
@@ -48,11 +50,16 @@ class Sender:
     """
 
     def __init__(
-        self, clients: WhatsAppClients, limiter: SendRateLimiter, default_token: SecretStr
+        self,
+        clients: WhatsAppClients,
+        limiter: SendRateLimiter,
+        default_token: SecretStr,
+        metrics: Metrics | None = None,
     ) -> None:
         self._clients = clients
         self._limiter = limiter
         self._default_token = default_token
+        self._metrics = metrics or Metrics()
 
     async def send_text(
         self,
@@ -76,11 +83,17 @@ class Sender:
                 to=to, text=text, sender=phone_number_id, tracker=tracker
             )
         except WhatsAppError as exc:
+            if exc.code == THROUGHPUT_REACHED:
+                self._limiter.throttled(phone_number_id)
             status = exc.status_code or 0
             if exc.code in TRANSIENT_CODES or status >= 500 or status == 429 or exc.is_transient:
+                self._metrics.graph_answered(phone_number_id, "retryable", exc.code)
                 raise SendRetryable(f"Graph API error {exc.code}: {exc.message}", exc.code) from exc
+            self._metrics.graph_answered(phone_number_id, "failed", exc.code)
             raise SendFailed(exc.code, exc.message) from exc
         except GraphUnreachable as exc:
+            self._metrics.graph_answered(phone_number_id, "retryable")
             raise SendRetryable(f"Graph API unreachable ({exc})") from exc
+        self._metrics.graph_answered(phone_number_id, "ok")
         log.info("message.sent", sent_wamid=sent.id, length=len(text))
         return str(sent.id)

@@ -120,6 +120,15 @@ class Settings(BaseSettings):
     # list, `*` for any. None by default.
     router_cors_origins: Annotated[list[str], NoDecode] = []
 
+    # GET /metrics (Prometheus). Off: no such route, and the instruments record nothing.
+    router_metrics_enabled: bool = True
+    # When set, /metrics asks for `Authorization: Bearer <token>`.
+    router_metrics_token: SecretStr | None = None
+    # How long the queue's depth and age read for a scrape are reused by the next scrapes.
+    router_metrics_cache_seconds: float = Field(default=5.0, ge=0)
+    # How often a process that runs jobs renews its row in `workers` (the monitoring API's list).
+    router_heartbeat_seconds: float = Field(default=10.0, gt=0, le=30)
+
     # Development only: accept webhooks without a valid X-Hub-Signature-256.
     router_allow_unsigned_webhooks: bool = False
 

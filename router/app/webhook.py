@@ -9,6 +9,7 @@ handshake, rare, is an ordinary FastAPI route.
 
 import hmac
 import json
+from time import perf_counter
 from typing import Annotated, Any
 
 import structlog
@@ -29,6 +30,7 @@ from app.errors import (
     VerificationFailed,
     error_response,
 )
+from app.observability.metrics import webhook_outcome
 from app.payload import WHATSAPP_OBJECT, first_error, parse_body, parse_envelope, shown
 from app.queue import JobQueue
 from app.settings import Settings
@@ -84,16 +86,21 @@ class WebhookFastPath:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/webhook":
             await self.app(scope, receive, send)
             return
+        started = perf_counter()
         request = Request(scope, receive)
         state = request.state
         response: Response
+        answer: dict[str, Any] | RouterError
         try:
-            response = JSONResponse(
-                await accept(request, state.settings, state.repository, state.queue)
-            )
+            answer = await accept(request, state.settings, state.repository, state.queue)
+            response = JSONResponse(answer)
         except RouterError as exc:
-            response = error_response(exc)
+            answer, response = exc, error_response(exc)
+        except Exception as exc:
+            state.metrics.webhook_answered(webhook_outcome(exc), perf_counter() - started)
+            raise
         await response(scope, receive, send)
+        state.metrics.webhook_answered(webhook_outcome(answer), perf_counter() - started)
 
 
 async def _read_body(request: Request) -> bytes:

@@ -54,6 +54,7 @@ class GroupCommit:
         self._writer: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()  # nothing asked for and no round running
         self._idle.set()
+        self._after_commit: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
 
     async def write(self, handler: Handler, item: Any) -> Any:
         """Queue one write; return its handler's result once its round is committed."""
@@ -66,6 +67,12 @@ class GroupCommit:
         self._idle.clear()
         self._wake.set()
         return await future
+
+    def after_commit(self, callback: Callable[..., None], *args: Any) -> None:
+        """For a handler: call `callback(*args)` once the transaction it runs in has committed,
+        and never if it does not (a round that fails and is run again in halves counts its
+        writes once). Metrics count only what the store kept this way."""
+        self._after_commit.append((callback, args))
 
     async def aclose(self) -> None:
         """Finish the rounds already asked for, then stop the writer."""
@@ -101,6 +108,7 @@ class GroupCommit:
         groups: dict[Handler, list[_Request]] = {}
         for request in round_:
             groups.setdefault(request.handler, []).append(request)
+        self._after_commit = []
         try:
             results = []
             async with self._engine.begin() as connection:
@@ -120,6 +128,11 @@ class GroupCommit:
             await self._commit(round_[:half])  # in order: webhooks' writes still come first
             await self._commit(round_[half:])
             return
+        for callback, args in self._after_commit:
+            try:
+                callback(*args)
+            except Exception:  # committed already: its callers must hear so
+                log.exception("store.after_commit_failed")
         for requests, outcome in results:
             for request, result in zip(requests, outcome, strict=True):
                 if not request.future.done():  # its caller may have been cancelled

@@ -34,6 +34,7 @@ from app.conversations import repository as conversations
 from app.conversations.models import Conversation
 from app.core.db import chunked
 from app.inbound.ingest import Placement, RecentPeople, place
+from app.observability.metrics import Metrics
 from app.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
 from app.store.models import (
@@ -67,6 +68,9 @@ UNFINISHED = or_(
     ),
     and_(OWN, messages.c.status == OutboundStatus.PENDING.value),
 )
+# Wamids per status statement: far below SQLite's and asyncpg's limits on bound parameters.
+STATUS_CHUNK = 500
+INBOUND, OUTBOUND = Direction.INBOUND.value, Direction.OUTBOUND.value
 
 _RANK = case(
     *((messages.c.status == status.value, rank) for status, rank in OUTBOUND_RANK.items()),
@@ -162,11 +166,13 @@ class MessageRepository:
         engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
         directory: ChannelDirectory | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
         self._sessions = sessions
         self.directory = directory or ChannelDirectory(engine, CHANNEL_CACHE_SECONDS)
         self._recent = RecentPeople()
+        self._metrics = metrics or Metrics()
         self._build_statements(postgresql if engine.dialect.name == "postgresql" else sqlite)
         # Listed in the order they run within a round: the webhook's writes first.
         self._writer = GroupCommit(
@@ -192,7 +198,7 @@ class MessageRepository:
             index_elements=["wamid", "status"]
         )
         moves_up = and_(
-            c.wamid == bindparam("b_wamid"),
+            c.wamid.in_(bindparam("b_wamids", expanding=True)),
             c.direction == Direction.OUTBOUND.value,
             bindparam("b_threshold") > _RANK,
         )
@@ -373,6 +379,10 @@ class MessageRepository:
             .group_by(c.phone_number_id, c.contact)
         )
 
+    def _count(self, direction: str, status: str, count: int = 1) -> None:
+        """router_messages_total: `count` messages moved into `status` once this round commits."""
+        self._writer.after_commit(self._metrics.message_status, direction, status, count)
+
     async def ping(self) -> None:
         async with self._engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -430,6 +440,7 @@ class MessageRepository:
             unrouted = {r["wamid"] for r in rows if r["status"] == InboundStatus.UNROUTED.value}
             inserted = await connection.execute(self._insert_inbound, rows)
             ids = {wamid: id_ for id_, wamid in inserted.all()}
+            self._count(INBOUND, InboundStatus.RECEIVED, len(ids))
         statuses = [status for webhook in webhooks for status in webhook.statuses]
         if statuses:
             now = utcnow()
@@ -470,22 +481,42 @@ class MessageRepository:
         connection: AsyncConnection,
         statuses: Sequence[tuple[str, str, int | None, str | None]],
     ) -> None:
-        """Move outbound messages to a status, never backwards."""
+        """Move outbound messages to a status, never backwards.
+
+        One statement per status (per error, for failures), lowest rank first: a message's final
+        status is the one it would reach taking them in any order, and each statement's row
+        count says how many messages it really moved (router_messages_total).
+        """
         now = utcnow()
-        moves, failures = [], []
+        moves: dict[str, list[str]] = {}
+        failures: dict[tuple[int | None, str | None], list[str]] = {}
         for wamid, status, error_code, error_title in statuses:
-            threshold = _threshold(status)
-            if threshold is None:
+            if _threshold(status) is None:
                 continue
-            params = {"b_wamid": wamid, "b_threshold": threshold, "b_now": now}
             if status == OutboundStatus.FAILED:
-                failures.append(params | {"b_code": error_code, "b_title": error_title})
+                failures.setdefault((error_code, error_title), []).append(wamid)
             else:
-                moves.append(params | {"b_status": status})
-        if moves:
-            await connection.execute(self._apply_status, moves)
-        if failures:
-            await connection.execute(self._apply_failure, failures)
+                moves.setdefault(status, []).append(wamid)
+        for status in sorted(moves, key=lambda name: OUTBOUND_RANK[OutboundStatus(name)]):
+            extra = {"b_status": status, "b_now": now}
+            await self._move(connection, self._apply_status, moves[status], status, extra)
+        for (code, title), wamids in failures.items():
+            extra = {"b_code": code, "b_title": title, "b_now": now}
+            await self._move(connection, self._apply_failure, wamids, OutboundStatus.FAILED, extra)
+
+    async def _move(
+        self,
+        connection: AsyncConnection,
+        statement: Any,
+        wamids: list[str],
+        status: str,
+        extra: dict[str, Any],
+    ) -> None:
+        params = {"b_threshold": _threshold(status), **extra}
+        for start in range(0, len(wamids), STATUS_CHUNK):
+            chunk = wamids[start : start + STATUS_CHUNK]
+            moved = await connection.execute(statement, {**params, "b_wamids": chunk})
+            self._count(OUTBOUND, status, moved.rowcount)
 
     # --- workers -----------------------------------------------------------------------------
 
@@ -520,6 +551,7 @@ class MessageRepository:
                 params["b_ids"] = rest
                 for row in (await connection.execute(self._claim_own, params)).mappings():
                     claims[row["id"]] = _claim_of(row)
+        self._count(INBOUND, InboundStatus.PROCESSING, sum(not c.own for c in claims.values()))
         inbound = sorted(id_ for id_, claim in claims.items() if not claim.own)
         if inbound:
             # Parts stored by an earlier attempt: sent as they are, never computed again.
@@ -562,6 +594,8 @@ class MessageRepository:
                 for e in endings
             ],
         )
+        for ending in endings:
+            self._count(INBOUND, ending.status)
         pairs = sorted({(e.message.phone_number_id, e.message.contact) for e in endings})
         rows = await connection.execute(self._following, {"b_pairs": pairs})
         following = {(phone, contact): id_ for phone, contact, id_ in rows.all()}
@@ -620,6 +654,7 @@ class MessageRepository:
         stored: dict[int, list[Row]] = {}
         for row in inserted.mappings():
             stored.setdefault(row["reply_to_id"], []).append(_message(row))
+        self._count(OUTBOUND, OutboundStatus.PENDING, sum(map(len, stored.values())))
         # Parts stored by an earlier attempt were not inserted again: read them.
         missing = [
             inbound.id
@@ -658,6 +693,7 @@ class MessageRepository:
         await connection.execute(
             self._accept, [{"b_id": a.part_id, "b_wamid": a.wamid, "b_now": now} for a in accepted]
         )
+        self._count(OUTBOUND, OutboundStatus.ACCEPTED, len(accepted))
         early = await connection.execute(
             self._early_events, {"b_wamids": [a.wamid for a in accepted]}
         )
@@ -758,6 +794,7 @@ class MessageRepository:
                     "b_now": utcnow(),
                 },
             )
+            self._count(OUTBOUND, OutboundStatus.FAILED)
             [following] = await self._finish_many(connection, [ending])
             return following
 
@@ -793,11 +830,12 @@ class MessageRepository:
 
         async def release(connection: AsyncConnection) -> None:
             c = messages.c
-            await connection.execute(
+            released = await connection.execute(
                 update(messages)
                 .where(c.id.in_(message_ids), c.status == InboundStatus.PROCESSING.value)
                 .values(status=InboundStatus.RECEIVED.value, lease_until=None)
             )
+            self._count(INBOUND, InboundStatus.RECEIVED, released.rowcount)
             await connection.execute(
                 update(messages)
                 .where(c.id.in_(message_ids), OWN, c.status == OutboundStatus.PENDING.value)
@@ -910,8 +948,9 @@ class MessageRepository:
                 reset = await connection.execute(
                     self._reset_parts(parts_filter, now).returning(c.id)
                 )
-                if not reset.all():
+                if not (reset_ids := reset.all()):
                     return None
+                self._count(OUTBOUND, OutboundStatus.PENDING, len(reset_ids))
                 inbound_filter = and_(c.id == inbound_id, c.status.not_in(UNFINISHED_INBOUND))
             else:
                 inbound_filter = and_(c.id == inbound_id, c.status == InboundStatus.FAILED.value)
@@ -928,10 +967,13 @@ class MessageRepository:
                 )
                 .returning(c.id)
             )
-            if reopened.first() is None and not outbound:
+            if reopened.first() is not None:
+                self._count(INBOUND, InboundStatus.RECEIVED)
+            elif not outbound:
                 return None  # the message has not failed
             if not outbound:
-                await connection.execute(self._reset_parts(parts_filter, now))
+                parts = await connection.execute(self._reset_parts(parts_filter, now))
+                self._count(OUTBOUND, OutboundStatus.PENDING, parts.rowcount)
             return inbound_id
 
         reopened: int | None = await self._writer.write(self._each, reopen)

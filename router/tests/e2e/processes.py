@@ -7,7 +7,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +59,15 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes] | None, timeout: flo
 
 @contextmanager
 def service(
-    name: str, env: dict[str, str], log_dir: Path, *, port: int | None = None
+    name: str,
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[Service]:
-    """`uv run uvicorn app.main:app` in the service's folder, stopped with SIGTERM afterwards."""
+    """`uv run uvicorn app.main:app` in the service's folder, stopped with SIGTERM afterwards;
+    `args` go to uvicorn (`--workers 2`)."""
     port = port or free_port()
     log_path = log_dir / f"{name}.log"
     full_env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", **env}
@@ -78,6 +84,7 @@ def service(
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *args,
             ],
             cwd=REPO_ROOT / name,
             env=full_env,
