@@ -504,3 +504,8 @@ async def test_what_a_stored_webhook_logs_names_no_token(
         await p.router.settle()
 
     assert ACME_TOKEN not in repr(logs)
+    # What the message path keeps of a channel: its token is there, never in its repr.
+    route = await p.router.repository.directory.route(ACME_NUMBER)
+    assert route is not None
+    assert route.access_token == ACME_TOKEN
+    assert ACME_TOKEN not in repr(route)

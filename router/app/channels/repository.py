@@ -1,5 +1,5 @@
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, exists, func, select, update
@@ -44,7 +44,8 @@ class NumberRoute:
 
     channel_id: int
     tenant_id: int
-    access_token: str | None  # None: send with the env's WHATSAPP_ACCESS_TOKEN
+    # None: send with the env's WHATSAPP_ACCESS_TOKEN. Kept out of the repr: never in a log line.
+    access_token: str | None = field(repr=False)
     waba_id: str | None = None
     display_phone_number: str | None = None
 

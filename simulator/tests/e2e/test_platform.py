@@ -205,6 +205,7 @@ def test_two_numbers_of_two_tenants_each_answer_from_their_own_number(
     default_view = api(system, "GET", "/api/v1/conversations", ADMIN_KEY).json()["items"]
     assert [c["contact"]["wa_id"] for c in default_view].count(user) == 1
     assert {c["id"] for c in globex_view}.isdisjoint({c["id"] for c in default_view})
+    assert SECOND_TOKEN not in system.router.logs()  # a channel's token is never logged
 
 
 def test_a_conversation_handed_to_a_person_gets_no_bot_reply_and_their_message_arrives(
