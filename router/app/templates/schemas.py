@@ -1,4 +1,3 @@
-import json
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
@@ -15,8 +14,6 @@ LANGUAGES = sorted(
     for language in TemplateLanguage
     if language.value not in ("UNKNOWN", "None") and language.value
 )
-# What a message's template may weigh once stored (its components are Meta's JSON, passed on).
-MAX_TEMPLATE_BYTES = 16_384
 
 
 class TemplateIn(Input):
@@ -47,8 +44,6 @@ class TemplateIn(Input):
     def _storable(cls, components: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # What JSON can carry and the store cannot (a lone surrogate, NUL) becomes U+FFFD.
         cleaned: list[dict[str, Any]] = _cleaned(components)
-        if len(json.dumps(cleaned).encode()) > MAX_TEMPLATE_BYTES:
-            raise ValueError(f"at most {MAX_TEMPLATE_BYTES} bytes of JSON")
         return cleaned
 
 
