@@ -1,7 +1,16 @@
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.config import JsonDict
 
 from app.contacts.models import Contact
 from app.conversations.models import BOT_NAME
@@ -104,21 +113,43 @@ AuthorId = Annotated[
 ]
 
 
-class TextIn(Input):
-    """What a member writes to the contact: a text."""
+def _one_of(field: str, kind: str) -> JsonDict:
+    return {"required": [field], "properties": {field: {"type": kind}}}
 
-    text: MessageText
+
+# A text or a template, never both: the schema says what the validator below checks.
+TEXT_OR_TEMPLATE = ConfigDict(
+    json_schema_extra={"oneOf": [_one_of("text", "string"), _one_of("template", "object")]}
+)
+
+
+class _TextOrTemplate(Input):
+    model_config = TEXT_OR_TEMPLATE
+
+    text: MessageText | MISSING = MISSING
+    template: TemplateIn | MISSING = MISSING
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if ("text" in self.model_fields_set) == ("template" in self.model_fields_set):
+            raise ValueError("text or template: a message is one of them")
+        return self
+
+    @property
+    def sent_template(self) -> TemplateIn | None:
+        return self.template if isinstance(self.template, TemplateIn) else None
+
+    @property
+    def sent_text(self) -> str | None:
+        return self.text if isinstance(self.text, str) else None
+
+
+class MessageIn(_TextOrTemplate):
+    """What a member writes to the contact: a text, or a template (the only kind that goes
+    outside the 24-hour window)."""
+
     author_id: AuthorId = None
 
-
-class TemplateMessageIn(Input):
-    """What a member sends the contact: a template (the only kind outside the 24-hour window)."""
-
-    template: TemplateIn
-    author_id: AuthorId = None
-
-
-MessageIn = TextIn | TemplateMessageIn
 
 # Whom POST /api/v1/messages writes to: a contact's id (a JSON integer), or a phone number (a
 # JSON string: digits, a leading + allowed), its wa_id, made a contact when none has it.
@@ -137,20 +168,9 @@ Recipient = Annotated[
 ]
 
 
-class SendTextIn(Input):
-    """A text to a contact from a channel's number (only inside the 24-hour window)."""
+class SendIn(_TextOrTemplate):
+    """A text (only inside the 24-hour window) or a template (whatever the window) to a contact,
+    from a channel's number."""
 
     channel_id: IdField
     to: Recipient
-    text: MessageText
-
-
-class SendTemplateIn(Input):
-    """A template to a contact from a channel's number (whatever the window)."""
-
-    channel_id: IdField
-    to: Recipient
-    template: TemplateIn
-
-
-SendIn = SendTextIn | SendTemplateIn

@@ -21,13 +21,7 @@ from app.errors import Conflict, NotFound
 from app.members import repository as members
 from app.members.models import Member
 from app.messages.repository import Row
-from app.messages.schemas import (
-    ConversationMessage,
-    MessageIn,
-    SendIn,
-    SendTemplateIn,
-    TemplateMessageIn,
-)
+from app.messages.schemas import ConversationMessage, MessageIn, SendIn
 from app.store.models import Direction, Message, OutboundStatus, Sender, utcnow
 
 # Who may write as another member of the tenant: an integration writing for an agent.
@@ -96,7 +90,7 @@ async def send(session: AsyncSession, scope: Scope, body: SendIn, request_id: st
 def _check_window(
     channel: Channel, conversation: Conversation, body: MessageIn | SendIn, now: datetime
 ) -> None:
-    if isinstance(body, TemplateMessageIn | SendTemplateIn):
+    if body.sent_template is not None:
         if channel.type != ChannelType.WHATSAPP.value:
             raise Unprocessable(
                 f"template: channel {channel.id} is an api channel: it sends no WhatsApp templates"
@@ -123,11 +117,8 @@ def _outbound(
     conversation.updated_at = now
     recipient = contact.wa_id or contact.user_id
     assert recipient is not None  # a contact has one or the other
-    text, template = None, None
-    if isinstance(body, TemplateMessageIn | SendTemplateIn):
-        template = body.template.model_dump_json()
-    else:
-        text = body.text
+    sent = body.sent_template
+    template = sent.model_dump_json() if sent is not None else None
     return Message(
         direction=Direction.OUTBOUND.value,
         phone_number_id=channel.phone_number_id or NO_NUMBER,
@@ -135,7 +126,7 @@ def _outbound(
         wa_id=contact.wa_id,
         user_id=contact.user_id,
         type="text" if template is None else "template",
-        text=text,
+        text=body.sent_text,
         template=template,
         status=OutboundStatus.PENDING.value,
         attempts=0,
