@@ -44,9 +44,11 @@ async def test_the_workers_reply_reaches_a_subscriber_of_the_webhook_router(
     (tmp_path / "worker").mkdir()
     with service("server", {}, tmp_path) as server:
         env["SERVER_BASE_URL"] = server.url
-        with service("router", env | {"ROUTER_PROCESS_JOBS": "false"}, tmp_path) as web:
-            with service("router", env, tmp_path / "worker") as worker:
-                await _reply_reaches_the_webhook_routers_subscriber(web, worker)
+        with (
+            service("router", env | {"ROUTER_PROCESS_JOBS": "false"}, tmp_path) as web,
+            service("router", env, tmp_path / "worker") as worker,
+        ):
+            await _reply_reaches_the_webhook_routers_subscriber(web, worker)
 
 
 async def _reply_reaches_the_webhook_routers_subscriber(web: Service, worker: Service) -> None:
