@@ -81,9 +81,11 @@ class WebhookIngest(StatusWrites):
                     del fresh[wamid]
         if fresh:
             new = list(fresh.values())
+            moved: list[int] = []
             placements = await place(
-                connection, [m for m, _ in new], self.directory, self._recent, now
+                connection, [m for m, _ in new], self.directory, self._recent, now, moved
             )
+            self._writer.add_events("contact.updated", moved)
             rows = [
                 _inbound_row(message, request_id, placement, now)
                 for (message, request_id), placement in zip(new, placements, strict=True)
@@ -92,6 +94,15 @@ class WebhookIngest(StatusWrites):
             inserted = await connection.execute(self._insert_inbound, rows)
             ids = {wamid: id_ for id_, wamid in inserted.all()}
             self._count(INBOUND, InboundStatus.RECEIVED, len(ids))
+            placed = [
+                (ids[row["wamid"]], placement)
+                for row, placement in zip(rows, placements, strict=True)
+                if placement is not None and row["wamid"] in ids
+            ]
+            self._writer.add_events(
+                "conversation.created", [p.conversation_id for _, p in placed if p.opened]
+            )
+            self._writer.add_events("message.created", [id_ for id_, _ in placed])
         statuses = [status for webhook in webhooks for status in webhook.statuses]
         if statuses:
             now = utcnow()

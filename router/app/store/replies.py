@@ -201,6 +201,8 @@ class ReplyWrites(StatusWrites):
         for row in inserted.mappings():
             stored.setdefault(row["reply_to_id"], []).append(row_of(row))
         self._count(OUTBOUND, OutboundStatus.PENDING, sum(map(len, stored.values())))
+        # Only the parts inserted now: those of an earlier attempt had their event then.
+        self._writer.add_events("message.created", [m.id for ms in stored.values() for m in ms])
         # Parts stored by an earlier attempt were not inserted again: read them.
         missing = [
             inbound.id
@@ -240,6 +242,7 @@ class ReplyWrites(StatusWrites):
             self._accept, [{"b_id": a.part_id, "b_wamid": a.wamid, "b_now": now} for a in accepted]
         )
         self._count(OUTBOUND, OutboundStatus.ACCEPTED, len(accepted))
+        self._writer.add_events("message.status", [a.part_id for a in accepted])
         early = await connection.execute(
             self._early_events, {"b_wamids": [a.wamid for a in accepted]}
         )
@@ -284,6 +287,7 @@ class ReplyWrites(StatusWrites):
                 self._fail_part,
                 {"b_id": message.id, "b_code": error_code, "b_title": title, "b_now": utcnow()},
             )
+            self._writer.add_events("message.status", [message.id])
             [following] = await self._following_own(connection, [message])
             return following
 
@@ -301,6 +305,7 @@ class ReplyWrites(StatusWrites):
             await connection.execute(
                 self._deliver_here, {"b_ids": [p.id for p in parts], "b_now": utcnow()}
             )
+            self._writer.add_events("message.status", [p.id for p in parts])
             if ending is not None:
                 return (await self._finish_many(connection, [ending]))[0]
             if own is not None:
@@ -341,6 +346,7 @@ class ReplyWrites(StatusWrites):
                 },
             )
             self._count(OUTBOUND, OutboundStatus.FAILED)
+            self._writer.add_events("message.status", [part_id])
             [following] = await self._finish_many(connection, [ending])
             return following
 

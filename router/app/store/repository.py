@@ -17,9 +17,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.channels.directory import ChannelDirectory
+from app.events.hub import EventRecorder
 from app.inbound.ingest import RecentPeople
 from app.observability.metrics import Metrics
-from app.store.batch import GroupCommit
+from app.store.batch import EventSink, GroupCommit
 from app.store.common import (
     CHANNEL_CACHE_SECONDS,
     STATUS_CHUNK,
@@ -52,7 +53,10 @@ class MessageRepository(WebhookIngest, JobLeases, ReplyWrites, ManagementReads):
         sessions: async_sessionmaker[AsyncSession],
         directory: ChannelDirectory | None = None,
         metrics: Metrics | None = None,
+        events: EventSink | None = None,
     ) -> None:
+        """`events`: where the message path's events go (the process's EventHub); without it they
+        are stored and nobody here is told."""
         self._engine = engine
         self._sessions = sessions
         self.directory = directory or ChannelDirectory(engine, CHANNEL_CACHE_SECONDS)
@@ -78,4 +82,5 @@ class MessageRepository(WebhookIngest, JobLeases, ReplyWrites, ManagementReads):
                 self._add_replies_many,
                 self._each,
             ],
+            events or EventRecorder(),
         )

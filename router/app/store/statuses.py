@@ -56,6 +56,7 @@ class StatusWrites(RepositoryBase):
             update(messages)
             .where(moves_up)
             .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
+            .returning(c.id)
         )
         self._apply_failure = (
             update(messages)
@@ -66,6 +67,7 @@ class StatusWrites(RepositoryBase):
                 error_title=bindparam("b_title"),
                 updated_at=bindparam("b_now"),
             )
+            .returning(c.id)
         )
         self._by_tracker = (
             select(events.c.tracker, events.c.wamid)
@@ -112,8 +114,9 @@ class StatusWrites(RepositoryBase):
         params = {"b_threshold": _threshold(status), **extra}
         for start in range(0, len(wamids), STATUS_CHUNK):
             chunk = wamids[start : start + STATUS_CHUNK]
-            moved = await connection.execute(statement, {**params, "b_wamids": chunk})
-            self._count(OUTBOUND, status, moved.rowcount)
+            moved = (await connection.execute(statement, {**params, "b_wamids": chunk})).all()
+            self._count(OUTBOUND, status, len(moved))
+            self._writer.add_events("message.status", [id_ for (id_,) in moved])
 
     async def wamids_for_trackers(self, trackers: Sequence[str]) -> dict[str, str]:
         """The wamid of a status webhook that carried each tracker, for those that have one."""
