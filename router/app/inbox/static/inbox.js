@@ -524,6 +524,10 @@ function renderConversation() {
   $("contact-panel").hidden = false;
   const name = contactName(c.contact);
   $("conv-name").textContent = name;
+  $("conv-phone").textContent = [
+    c.contact.wa_id ? `+${c.contact.wa_id}` : c.contact.user_id,
+    c.channel ? `to ${c.channel.name}` : null,
+  ].filter(Boolean).join(" · ");
   paintAvatar($("conv-avatar"), name, c.contact.id);
   $("conv-owner").replaceWith(Object.assign(ownerChip(c.owner, c.status), { id: "conv-owner" }));
   renderWindow();
@@ -543,15 +547,16 @@ function renderWindow() {
   const node = $("conv-window");
   const c = state.current;
   node.replaceChildren();
+  node.hidden = false;
   node.classList.toggle("closed", !windowOpen());
   if (!c.window_expires_at) {
-    node.append(svg("lock"), el("span", "", "No 24-hour window: the customer has not written yet"));
+    node.append(svg("lock"), el("span", "", "No 24-hour window: the customer has not written yet, a template is needed"));
   } else if (windowOpen()) {
     const left = new Date(c.window_expires_at) - new Date();
-    node.append(svg("clock"), el("span", "", `24-hour window: ${duration(left)} left`));
+    node.append(svg("clock"), el("span", "", `24-hour window open: ${duration(left)} left to write freely`));
     node.title = `Free-form messages until ${new Date(c.window_expires_at).toLocaleString()}`;
   } else {
-    node.append(svg("lock"), el("span", "", `24-hour window closed ${shortTime(c.window_expires_at)}`));
+    node.append(svg("lock"), el("span", "", `24-hour window closed ${shortTime(c.window_expires_at)}: a template is needed to write`));
     node.title = `Closed at ${new Date(c.window_expires_at).toLocaleString()}`;
   }
   clearInterval(state.windowTimer);
@@ -735,7 +740,7 @@ function renderComposer() {
   input.placeholder = reason
     ? "Writing is not possible here"
     : c.owner.type === "ai"
-      ? "Write a message (sending takes the conversation over from the bot)"
+      ? "Write a message (sending takes it over from the bot)"
       : "Write a message";
 }
 
