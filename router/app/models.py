@@ -4,6 +4,7 @@ from app.auth.models import ApiKey
 from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation, ConversationRead
+from app.events.models import EventRow
 from app.members.models import Member
 from app.monitoring.models import Worker
 from app.store.models import Base, Message, StatusEvent
@@ -16,6 +17,7 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationRead",
+    "EventRow",
     "Member",
     "Message",
     "StatusEvent",

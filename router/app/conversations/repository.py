@@ -138,6 +138,7 @@ async def hand_back_all(
 class ConversationRoute:
     conversation_id: int
     owner_member_id: int | None  # None: the bot answers
+    opened: bool = False  # opened by this call
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +242,7 @@ async def continue_or_open_many(
         )
         for row in inserted.all():
             key = (row.channel_id, row.contact_id)
-            routes[key] = ConversationRoute(row.id, None)
+            routes[key] = ConversationRoute(row.id, None, opened=True)
             opened.add(key)
         look = {a.key for a in missing if a.key not in routes}
     for inbound, ids in moved.items():

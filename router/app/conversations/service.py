@@ -19,6 +19,9 @@ from app.conversations.schemas import (
 from app.core.db import commit_or_conflict
 from app.core.pagination import page_of
 from app.errors import Conflict, NotFound
+from app.events import service as events
+from app.events.repository import Change
+from app.events.schemas import EventType
 from app.members import repository as members
 from app.members.models import Member
 from app.messages import repository as messages
@@ -132,6 +135,7 @@ async def set_status(
         ):
             raise Conflict(_another_open(conversation))
         conversation.status = status.value
+        await events.record(session, _updated(conversation))
         await commit_or_conflict(session, _another_open(conversation))
     return await detail(session, tenant_id, conversation_id)
 
@@ -147,7 +151,12 @@ async def _set_owner(
     session: AsyncSession, conversation: Conversation, owner: Member | None
 ) -> None:
     conversation.owner_member_id = owner.id if owner else None
+    await events.record(session, _updated(conversation))
     await session.commit()
+
+
+def _updated(conversation: Conversation) -> Change:
+    return Change(conversation.tenant_id, EventType.CONVERSATION_UPDATED, conversation.id)
 
 
 async def _human_for(session: AsyncSession, scope: Scope) -> Member:

@@ -11,6 +11,9 @@ from app.conversations import service as conversation_service
 from app.conversations.models import ConversationStatus
 from app.core.errors import Forbidden
 from app.errors import Conflict, NotFound
+from app.events import service as events
+from app.events.repository import Change
+from app.events.schemas import EventType
 from app.members import repository as members
 from app.members.models import Member
 from app.messages.repository import Row
@@ -42,7 +45,8 @@ async def write(
             "window (the contact has not written in the last 24 hours): only a template message "
             "may be sent now"
         )
-    if conversation.owner_member_id is None:
+    taken_over = conversation.owner_member_id is None
+    if taken_over:
         conversation.owner_member_id = author.id  # writing takes the conversation over
     conversation.last_message_at = now
     conversation.updated_at = now
@@ -69,6 +73,11 @@ async def write(
         author_member_id=author.id,
     )
     session.add(message)
+    await session.flush()
+    changes = [Change(scope.tenant_id, EventType.MESSAGE_CREATED, message.id)]
+    if taken_over:
+        changes.append(Change(scope.tenant_id, EventType.CONVERSATION_UPDATED, conversation.id))
+    await events.record(session, *changes)
     await session.commit()
     return ConversationMessage.of(Row(message, author), contact)
 

@@ -1,7 +1,7 @@
 """Read marks: how far each member has read each conversation, for the inbox's unread counts.
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-21
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
