@@ -46,6 +46,7 @@ const state = {
   contact: null,
   messages: new Map(), // id -> message of the open conversation
   source: null,
+  lastEventId: null,
   listTimer: null,
   convTimer: null,
   windowTimer: null,
@@ -237,6 +238,7 @@ function signOut(message) {
   state.me = null;
   if (state.source) state.source.close();
   state.source = null;
+  state.lastEventId = null;
   $("app").hidden = true;
   $("signin").hidden = false;
   $("signin-key").value = "";
@@ -266,7 +268,10 @@ async function connect() {
     setTimeout(connect, 3000);
     return;
   }
-  const source = new EventSource(`${API}/events?ticket=${encodeURIComponent(ticket)}`);
+  // After a drop, the stream replays what came since the last event seen (the server keeps an
+  // hour of them); the lists are read again as well, in case even that was missed.
+  const since = state.lastEventId ? `&last_event_id=${state.lastEventId}` : "";
+  const source = new EventSource(`${API}/events?ticket=${encodeURIComponent(ticket)}${since}`);
   state.source = source;
   let opened = false;
   source.onopen = () => {
@@ -286,6 +291,7 @@ async function connect() {
   };
   for (const type of EVENT_TYPES) {
     source.addEventListener(type, (event) => {
+      if (event.lastEventId) state.lastEventId = event.lastEventId;
       try {
         onEvent(JSON.parse(event.data));
       } catch (error) {
