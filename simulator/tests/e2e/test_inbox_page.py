@@ -155,9 +155,7 @@ async def test_the_handover_loop_between_the_phone_and_the_inbox(
     await customer_writes(phone, first)
     item = inbox.locator(".conv-item", has_text="Alice Martin")
     await expect(item).to_be_visible(timeout=LIVE_MS)
-    await expect(phone.locator(".msg.bot", has_text=reply_to(first))).to_be_visible(
-        timeout=SLOW_MS
-    )
+    await expect(phone.locator(".msg.bot", has_text=reply_to(first))).to_be_visible(timeout=SLOW_MS)
     await item.click()
     await expect(inbox.locator(".msg.contact", has_text=first)).to_be_visible()
     await expect(inbox.locator(".msg.ai", has_text=reply_to(first))).to_be_visible()
@@ -190,12 +188,8 @@ async def test_the_handover_loop_between_the_phone_and_the_inbox(
     await expect(inbox.locator("#conv-owner")).to_have_text("Bot")
     third = "And do you ship abroad?"
     await customer_writes(phone, third)
-    await expect(phone.locator(".msg.bot", has_text=reply_to(third))).to_be_visible(
-        timeout=SLOW_MS
-    )
-    await expect(inbox.locator(".msg.ai", has_text=reply_to(third))).to_be_visible(
-        timeout=SLOW_MS
-    )
+    await expect(phone.locator(".msg.bot", has_text=reply_to(third))).to_be_visible(timeout=SLOW_MS)
+    await expect(inbox.locator(".msg.ai", has_text=reply_to(third))).to_be_visible(timeout=SLOW_MS)
     assert not any(reply_to(second).search(t) for t in system.reply_texts("15550009201"))
 
     for name, page in (("phone", phone), ("inbox", inbox)):
