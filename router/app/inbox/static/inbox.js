@@ -562,7 +562,10 @@ function renderWindow() {
     node.append(svg("clock"), el("span", "", `24-hour window open: ${duration(left)} left to write freely`));
     node.title = `Free-form messages until ${new Date(c.window_expires_at).toLocaleString()}`;
   } else {
-    node.append(svg("lock"), el("span", "", `24-hour window closed ${shortTime(c.window_expires_at)}: a template is needed to write`));
+    const when = new Date(c.window_expires_at).toLocaleString([], {
+      weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+    });
+    node.append(svg("lock"), el("span", "", `24-hour window closed on ${when}: a template is needed to write`));
     node.title = `Closed at ${new Date(c.window_expires_at).toLocaleString()}`;
   }
   clearInterval(state.windowTimer);
