@@ -54,6 +54,7 @@ class Placement:
     channel_id: int
     contact_id: int
     conversation_id: int
+    opened: bool = False  # the conversation was opened for this message (conversation.created)
 
 
 async def place(
@@ -103,7 +104,13 @@ async def place(
         connection, list(arrivals.values()), at=now, new_contacts=frozenset(new_contacts)
     )
     return [
-        Placement(a.tenant_id, a.channel_id, a.contact_id, opened[a.key].conversation_id)
+        Placement(
+            a.tenant_id,
+            a.channel_id,
+            a.contact_id,
+            opened[a.key].conversation_id,
+            opened[a.key].opened,
+        )
         if (a := arrivals.get(i)) is not None
         else None
         for i in range(len(messages))
