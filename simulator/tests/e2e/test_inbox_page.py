@@ -228,6 +228,50 @@ async def test_a_viewer_sees_the_conversation_and_every_control_says_why_it_is_o
     assert errors == []
 
 
+async def test_a_handover_or_a_block_made_elsewhere_shows_at_once(
+    system: System, team: Team, browser: Browser
+) -> None:
+    system.new_user("15550009203", name="Carla Diaz")
+    sent = system.sim.post(
+        "/sim/users/15550009203/messages", json={"type": "text", "text": "Are you open today?"}
+    )
+    assert sent.status_code == 200, sent.text
+    contact = api(system, "GET", "/api/v1/contacts", ADMIN_KEY, params={"q": "15550009203"})
+    [carla] = contact.json()["items"]
+    [conversation] = api(
+        system, "GET", "/api/v1/conversations", ADMIN_KEY, params={"contact_id": carla["id"]}
+    ).json()["items"]
+    errors: list[str] = []
+    inbox = await sign_in(browser, system, team.agent_key, errors)
+    item = inbox.locator(".conv-item", has_text="Carla Diaz")
+    await item.click()
+    await expect(inbox.locator("#conv-owner")).to_have_text("Bot")
+
+    # Someone else (the operator's key here) hands it to the agent: the page follows, no reload.
+    transferred = api(
+        system,
+        "POST",
+        f"/api/v1/conversations/{conversation['id']}/transfer",
+        ADMIN_KEY,
+        json={"new_owner_id": team.agent_id},
+    )
+    assert transferred.status_code == 200, transferred.text
+    await expect(inbox.locator("#conv-owner")).to_have_text("You", timeout=LIVE_MS)
+    await expect(item.locator(".owner-chip")).to_have_text("You", timeout=LIVE_MS)
+    await inbox.click("#filter-mine")
+    await expect(item).to_be_visible()
+
+    blocked = api(system, "POST", f"/api/v1/contacts/{carla['id']}/block", ADMIN_KEY)
+    assert blocked.status_code == 200, blocked.text
+    await expect(inbox.locator("#contact-blocked")).to_be_visible(timeout=LIVE_MS)
+    await expect(inbox.locator("#composer-input")).to_be_disabled()
+    await expect(inbox.locator("#composer-reason")).to_contain_text("blocked")
+    unblocked = api(system, "DELETE", f"/api/v1/contacts/{carla['id']}/block", ADMIN_KEY)
+    assert unblocked.status_code == 200, unblocked.text
+    await expect(inbox.locator("#composer-input")).to_be_enabled(timeout=LIVE_MS)
+    assert errors == []
+
+
 def screenshot_folder() -> list[Path]:
     target = os.environ.get("INBOX_SCREENSHOTS")
     return [Path(target).resolve()] if target else []
