@@ -320,7 +320,7 @@ function onEvent(event) {
           scheduleConversation();
         }
       }
-      if (event.type === "message.created") scheduleList();
+      scheduleList(); // the newest message's text or ticks, the unread count
       break;
     }
     case "conversation.created":
