@@ -64,7 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await migrate(engine)
         directory = ChannelDirectory(engine, settings.router_channel_cache_seconds)
         metrics = new_metrics(settings)
-        repository = MessageRepository(engine, session_factory(engine), directory, metrics)
         queue = JobQueue(settings.queue_url, settings.router_workers, settings.router_queue_name)
         if queue.kind == "rabbitmq" and settings.rate_limit_url == "memory://":
             log.warning(
@@ -80,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.router_events_queue_size,
         )
         await events.start(prune=settings.router_process_jobs)
+        repository = MessageRepository(
+            engine, session_factory(engine), directory, metrics, events=events
+        )
         async with (
             http_client(
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.events import repository
 from app.events.bus import Bus
@@ -29,6 +29,17 @@ POLL_SECONDS = 2.0  # with subscribers: a wake-up the bus lost is an event this 
 PRUNE_BATCH = 5000
 
 
+class EventRecorder:
+    """Stores the message path's events in its group-commit rounds (app/store/batch.py), and
+    tells no one: for a repository without a hub (tools, some tests)."""
+
+    async def record(self, connection: AsyncConnection, objects: dict[str, list[int]]) -> None:
+        await repository.record_objects(connection, objects, utcnow())
+
+    def committed(self) -> None:
+        return None
+
+
 @dataclass(eq=False, slots=True)
 class Subscription:
     tenant_id: int
@@ -37,7 +48,7 @@ class Subscription:
     cut_off: bool = False
 
 
-class EventHub:
+class EventHub(EventRecorder):
     def __init__(
         self,
         engine: AsyncEngine,

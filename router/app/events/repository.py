@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.channels.models import Channel
@@ -52,6 +52,43 @@ async def record(connection: AsyncConnection, changes: Sequence[Change], at: dat
             for c in changes
         ],
     )
+
+
+# Where the tenant of an event's object is read, by the event's type.
+_SOURCES: dict[str, Any] = {
+    "conversation.created": Conversation.__table__,
+    "message.created": Message.__table__,
+    "message.status": Message.__table__,
+    "conversation.updated": Conversation.__table__,
+    "contact.updated": Contact.__table__,
+}
+# Within one transaction, in this order: a conversation before its first message, a message
+# before its status.
+TYPE_ORDER = tuple(_SOURCES)
+
+
+async def record_objects(
+    connection: AsyncConnection, objects: dict[str, list[int]], at: datetime
+) -> None:
+    """Insert an event per object id, by type, its tenant read from the object's row in the same
+    statement (objects of no tenant, such as a message to an unknown number, have none). For the
+    message path, which knows its rows' ids; last before the commit, as `record`."""
+    if not any(objects.values()):
+        return
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
+    for type_ in TYPE_ORDER:
+        ids = sorted(set(objects.get(type_, ())))
+        table = _SOURCES[type_]
+        for part in chunked(ids):
+            source = (
+                select(table.c.tenant_id, literal(type_), table.c.id, literal(at))
+                .where(table.c.id.in_(part), table.c.tenant_id.is_not(None))
+                .order_by(table.c.id)
+            )
+            await connection.execute(
+                insert(EventRow).from_select(["tenant_id", "type", "object_id", "at"], source)
+            )
 
 
 async def newest_id(connection: AsyncConnection) -> int:

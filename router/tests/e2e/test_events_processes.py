@@ -28,6 +28,7 @@ def graph_url() -> Iterator[str]:
         yield url
 
 
+@pytest.mark.timeout(240)  # four processes to start
 async def test_the_workers_reply_reaches_a_subscriber_of_the_webhook_router(
     graph_url: str, tmp_path: Path
 ) -> None:
@@ -55,7 +56,7 @@ async def _reply_reaches_the_webhook_routers_subscriber(web: Service, worker: Se
     assert worker.process.poll() is None
     user = "15550300001"
     async with (
-        httpx.AsyncClient(base_url=web.url, timeout=10) as client,
+        httpx.AsyncClient(base_url=web.url, timeout=httpx.Timeout(10, read=30)) as client,
         asyncio.timeout(30),
         sse(client, headers={"X-API-Key": ADMIN_KEY}) as stream,
     ):
