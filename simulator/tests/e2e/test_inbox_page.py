@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ADMIN_KEY, System, eventually
+from .conftest import ADMIN_KEY, PHONE_ID, System, eventually
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -79,6 +79,13 @@ def team(system: System) -> Team:
         )["key"]
         return member["id"], key
 
+    # The env's number, named as a team would name it (the pictures show it).
+    channels = api(system, "GET", "/api/v1/channels", ADMIN_KEY).json()["items"]
+    [number] = [c for c in channels if c["phone_number_id"] == PHONE_ID]
+    renamed = api(
+        system, "PATCH", f"/api/v1/channels/{number['id']}", ADMIN_KEY, json={"name": "Support"}
+    )
+    assert renamed.status_code == 200, renamed.text
     agent_id, agent_key = member_with_key("Noam Levi", "agent")
     _, viewer_key = member_with_key("Lee", "viewer")
     return Team(agent_id, agent_key, viewer_key)
@@ -192,6 +199,9 @@ async def test_the_handover_loop_between_the_phone_and_the_inbox(
     await expect(inbox.locator(".msg.ai", has_text=reply_to(third))).to_be_visible(timeout=SLOW_MS)
     assert not any(reply_to(second).search(t) for t in system.reply_texts("15550009201"))
 
+    # The pictures: the toast of the last action gone, the pointer off the buttons.
+    await expect(inbox.locator("#toast")).to_be_hidden(timeout=SLOW_MS)
+    await inbox.mouse.move(0, 0)
     for name, page in (("phone", phone), ("inbox", inbox)):
         for folder in {ARTIFACTS, *screenshot_folder()}:
             folder.mkdir(parents=True, exist_ok=True)

@@ -110,7 +110,7 @@ function toast(text) {
   node.textContent = text;
   node.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { node.hidden = true; }, 5000);
+  toast.timer = setTimeout(() => { node.hidden = true; }, 4000);
 }
 
 // --- time -------------------------------------------------------------------------------------
