@@ -18,6 +18,7 @@ from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.events.bus import bus_for
 from app.events.hub import EventHub
+from app.inbox.endpoints import install_inbox
 from app.logs import RequestIdMiddleware, configure_logging
 from app.monitoring.endpoints import router as monitoring_router
 from app.monitoring.service import start_monitoring
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring_router)
     install_metrics_route(app, settings)
     include_platform_routers(app)
+    install_inbox(app)
 
     @app.get("/health")
     async def health(

@@ -28,6 +28,7 @@ from app.store.common import (
 from app.store.models import (
     UNFINISHED_INBOUND,
     Direction,
+    InboundStatus,
     OutboundStatus,
     Row,
     Sender,
@@ -142,6 +143,13 @@ class ReplyWrites(StatusWrites):
         )
         for ending in endings:
             self._count(INBOUND, ending.status)
+        # A message the bot did not answer (kept for a member, blocked, not a text, failed) says
+        # so on the stream: the inbox marks it. A replied one needs no event of its own, the
+        # reply's message.created shows it (and costs the hot path nothing more).
+        self._writer.add_events(
+            "message.status",
+            [e.message.id for e in endings if e.status is not InboundStatus.REPLIED],
+        )
         pairs = sorted({(e.message.phone_number_id, e.message.contact) for e in endings})
         rows = await connection.execute(self._following, {"b_pairs": pairs})
         following = {(phone, contact): id_ for phone, contact, id_ in rows.all()}
