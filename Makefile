@@ -113,7 +113,7 @@ run: .uv ## Run the services locally with uv, no Docker (Ctrl-C stops them all)
 	@scripts/run-local.sh $(PRESENT)
 
 .PHONY: demo
-demo: .uv ## Run server, router and simulator together, no .env or Meta account; chat at http://127.0.0.1:8002/
+demo: .uv ## Run server, router and simulator together, no .env or Meta account; chat at http://127.0.0.1:8002/, inbox at http://127.0.0.1:8000/inbox
 	@if [ -n "$(DOCKER)" ]; then \
 		scripts/check-env.sh .env $(REQUIRED_ENV); \
 		echo "==> compose, demo profile: the chat page will be at http://127.0.0.1:8002/"; \
@@ -158,8 +158,9 @@ cov: .uv ## Every service's tests with coverage: a report each, HTML in htmlcov/
 	@$(foreach s,$(PRESENT),echo "    $(s): $$(cd $(s) && $(UV) run --locked coverage report --format=total)%";)
 
 .PHONY: screenshot
-screenshot: .uv ## Regenerate docs/chat.png: the three services end to end, the chat page in headless Chromium
-	@cd simulator && SIMULATOR_SCREENSHOT=$(CURDIR)/docs/chat.png $(UV) run --locked pytest tests/e2e -k chat_page
+screenshot: .uv ## Regenerate docs/chat.png and docs/inbox-handover-*.png: the three services end to end in headless Chromium
+	@cd simulator && SIMULATOR_SCREENSHOT=$(CURDIR)/docs/chat.png INBOX_SCREENSHOTS=$(CURDIR)/docs \
+		$(UV) run --locked pytest tests/e2e -k "chat_page or handover_loop"
 
 .PHONY: bench
 bench: .uv ## Benchmark the router with real processes: ack latency, replies/s, peak memory

@@ -3,9 +3,9 @@
 # The whole system on this machine, no Meta account and no .env needed: the Server, the Router and
 # the Simulator (the local stand-in for Meta's Cloud API), wired to each other, with secrets made up
 # for this run. The router's store is seeded with the demo company first (router/app/seed/), whose
-# two numbers the Simulator plays beside the default one. Prints the chat page's address and the
-# keys once all three answer /health; Ctrl-C stops them all (scripts/run-local.sh does the running
-# and the stopping).
+# two numbers the Simulator plays beside the default one. Prints the chat page's address, the
+# inbox's beside it with an agent's key, and the keys once all three answer /health; Ctrl-C stops
+# them all (scripts/run-local.sh does the running and the stopping).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -83,6 +83,10 @@ while alive():
             "\n        http://127.0.0.1:8002/\n\n"
             "    It plays three business numbers: the default one, answered by the bot, and the\n"
             "    demo company's Sales and Support.\n"
+            "    Beside it, the agents' inbox: sign in with the agent key (Noam) and write to\n"
+            "    Sales or Support on the chat page; take the conversation over, answer, give it back:\n"
+            "\n        http://127.0.0.1:8000/inbox\n"
+            f"        agent key: {agent}\n\n"
             "    The router's management API takes this run's admin key:\n"
             f"        curl -H 'X-API-Key: {key}' http://127.0.0.1:8000/api/v1/messages\n"
             "    and the demo company's keys, new each run (README: \"Try the platform\"):\n"

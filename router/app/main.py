@@ -16,6 +16,9 @@ from app.clients import http_client
 from app.core.cors import allow_origins
 from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
+from app.events.bus import bus_for
+from app.events.hub import EventHub
+from app.inbox.endpoints import install_inbox
 from app.logs import RequestIdMiddleware, configure_logging
 from app.monitoring.endpoints import router as monitoring_router
 from app.monitoring.service import start_monitoring
@@ -62,7 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await migrate(engine)
         directory = ChannelDirectory(engine, settings.router_channel_cache_seconds)
         metrics = new_metrics(settings)
-        repository = MessageRepository(engine, session_factory(engine), directory, metrics)
         queue = JobQueue(settings.queue_url, settings.router_workers, settings.router_queue_name)
         if queue.kind == "rabbitmq" and settings.rate_limit_url == "memory://":
             log.warning(
@@ -71,12 +73,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "processes on one RabbitMQ queue may each send WHATSAPP_MESSAGES_PER_SECOND per "
                 "number. Set ROUTER_RATE_LIMIT_URL=redis://... to share one budget.",
             )
+        events = EventHub(
+            engine,
+            bus_for(settings),
+            settings.router_events_retention_seconds,
+            settings.router_events_queue_size,
+        )
+        await events.start(prune=settings.router_process_jobs)
+        repository = MessageRepository(
+            engine, session_factory(engine), directory, metrics, events=events
+        )
         async with (
             http_client(
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
             ) as server_client,
             whatsapp_clients(settings) as clients,
-            platform_lifespan(settings, engine) as platform,
+            platform_lifespan(settings, engine, events) as platform,
         ):
             backend = Backend(
                 server_client,
@@ -128,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 server=str(settings.server_base_url),
                 database=engine.url.render_as_string(hide_password=True),
                 queue=queue.kind,
+                events=events.bus_kind,
                 jobs="here" if settings.router_process_jobs else "in worker processes",
             )
             try:
@@ -145,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "sweeper": sweeper,
                     "channel_directory": directory,
                     "metrics": metrics,
+                    "events": events,
                     **monitoring.state,
                     **platform,
                 }
@@ -157,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await queue.stop()
                 await limiter.aclose()
                 await repository.aclose()
+                await events.aclose()
                 await engine.dispose()
                 log.info("router.stopped", released=len(stopped))
 
@@ -175,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring_router)
     install_metrics_route(app, settings)
     include_platform_routers(app)
+    install_inbox(app)
 
     @app.get("/health")
     async def health(

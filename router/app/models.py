@@ -3,7 +3,8 @@
 from app.auth.models import ApiKey
 from app.channels.models import Channel
 from app.contacts.models import Contact
-from app.conversations.models import Conversation
+from app.conversations.models import Conversation, ConversationRead
+from app.events.models import EventRow
 from app.members.models import Member
 from app.monitoring.models import Worker
 from app.store.models import Base, Message, StatusEvent
@@ -15,6 +16,8 @@ __all__ = [
     "Channel",
     "Contact",
     "Conversation",
+    "ConversationRead",
+    "EventRow",
     "Member",
     "Message",
     "StatusEvent",

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import structlog
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.auth.endpoints import router as api_keys_router
 from app.auth.jwt import JwtVerifier
@@ -17,11 +17,13 @@ from app.channels.seed import seed_default_channel
 from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
 from app.core.errors import install_error_renderers
+from app.events.endpoints import router as events_router
+from app.events.hub import EventHub
+from app.events.service import HUB_KEY
 from app.inbound.endpoints import router as inbound_router
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as messages_router
 from app.settings import Settings
-from app.store.engine import session_factory
 from app.templates.endpoints import router as templates_router
 from app.tenants.endpoints import router as tenants_router
 
@@ -40,16 +42,18 @@ def include_platform_routers(app: FastAPI) -> None:
         messages_router,
         templates_router,
         inbound_router,
+        events_router,
     ):
         app.include_router(router)
 
 
 @asynccontextmanager
 async def platform_lifespan(
-    settings: Settings, engine: AsyncEngine
+    settings: Settings, engine: AsyncEngine, events: EventHub
 ) -> AsyncIterator[dict[str, Any]]:
     """Seeds the env's number as the default channel; opens the Graph API client that checks
-    channel tokens and the JWT verifier. Yields their part of the lifespan state."""
+    channel tokens and the JWT verifier. Yields their part of the lifespan state. The API's
+    sessions wake the event streams when they commit events."""
     try:
         await seed_default_channel(engine, settings)
     except Exception:
@@ -68,7 +72,7 @@ async def platform_lifespan(
         )
     async with httpx.AsyncClient(timeout=settings.whatsapp_send_timeout_seconds) as graph:
         yield {
-            "sessions": session_factory(engine),
+            "sessions": async_sessionmaker(engine, expire_on_commit=False, info={HUB_KEY: events}),
             "graph_numbers": GraphNumbers(graph, settings.graph_api_base_url),
             "jwt": verifier,
         }

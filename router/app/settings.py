@@ -132,6 +132,15 @@ class Settings(BaseSettings):
     # How often a process that runs jobs renews its row in `workers` (the monitoring API's list).
     router_heartbeat_seconds: float = Field(default=10.0, gt=0, le=30)
 
+    # Live events (GET /api/v1/events, /api/v1/ws): how long they are kept for a subscriber that
+    # reconnects to be replayed what it missed (at least an hour; a day by default).
+    router_events_retention_seconds: float = Field(default=86400.0, ge=3600)
+    # Events held for one subscriber that does not keep up before its stream is cut off.
+    router_events_queue_size: int = Field(default=1000, ge=10)
+    # Signs the short-lived tickets a browser opens the streams with; the same in every router
+    # process. Unset: derived from WHATSAPP_APP_SECRET (else WHATSAPP_WEBHOOK_VERIFY_TOKEN).
+    router_events_ticket_secret: SecretStr | None = None
+
     # Development only: accept webhooks without a valid X-Hub-Signature-256.
     router_allow_unsigned_webhooks: bool = False
 

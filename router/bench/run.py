@@ -12,6 +12,7 @@ service that stops is a broken run (exit 1). A missed target is only reported (e
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -63,6 +64,7 @@ class Options:
     access_log: bool
     profile: Path | None
     workers: int
+    subscriber: bool
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,12 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         help="run jobs in this many worker router processes, the measured router taking only "
         "webhooks (ROUTER_PROCESS_JOBS=false; needs --queue redis://...)",
     )
+    parser.add_argument(
+        "--subscriber",
+        action="store_true",
+        help="keep one SSE subscriber (GET /api/v1/events) connected to the router during the run "
+        "and count the events it receives",
+    )
     args = parser.parse_args(argv)
     if args.workers < 0 or (args.workers and not args.queue.startswith("redis")):
         parser.error("--workers needs --queue redis://...")
@@ -153,6 +161,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         access_log=args.access_log,
         profile=args.profile,
         workers=args.workers,
+        subscriber=args.subscriber,
     )
 
 
@@ -561,6 +570,9 @@ async def measure(
         stats = RouterStats(client, router, keys.admin_key)
         if any((await stats.get()).values()):
             raise BrokenRun("the database is not empty: the bench needs a fresh one")
+        subscriber = Subscriber(router.url, keys.admin_key) if options.subscriber else None
+        if subscriber is not None:
+            await subscriber.start()
 
         say(f"phase 1: {len(latency_hooks)} webhooks at {options.rate}/s for {options.seconds} s")
         cpu = CpuMeter(services)
@@ -610,6 +622,9 @@ async def measure(
         outbound.raise_for_status()
         replies = Counter(m["wa_id"] for m in outbound.json())
         alive()
+        if subscriber is not None:
+            await subscriber.stop()
+            say(f"subscriber: {subscriber.received.total()} events {dict(subscriber.received)}")
 
     peak = peak_memory_kb(router)
     finished = counts.get("inbound", {}).get("replied", 0) == expected.total()
@@ -628,6 +643,43 @@ async def measure(
             f"lost {list(lost)[:3]}, doubled {list(doubled)[:3]}, unexpected {list(unexpected)[:3]}"
         )
     return [ack_row(options, lat), burst_row(options, burst), memory_row(*peak)]
+
+
+class Subscriber:
+    """One client of the router's event stream for the whole run, as an agent's inbox is."""
+
+    def __init__(self, router_url: str, key: str) -> None:
+        self._url = f"{router_url}/api/v1/events"
+        self._key = key
+        self.received: Counter[str] = Counter()
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._read())
+        await asyncio.wait_for(self._connected.wait(), 10)
+
+    async def _read(self) -> None:
+        timeout = httpx.Timeout(10, read=None)
+        async with (
+            httpx.AsyncClient(timeout=timeout) as client,
+            client.stream("GET", self._url, headers={"X-API-Key": self._key}) as response,
+        ):
+            if response.status_code != 200:
+                raise BrokenRun(f"the event stream answered {response.status_code}")
+            self._connected.set()
+            async for line in response.aiter_lines():
+                if line.startswith("event: "):
+                    self.received[line.removeprefix("event: ")] += 1
+
+    async def stop(self) -> None:
+        assert self._task is not None
+        if self._task.done():
+            self._task.result()  # the stream ended: say why
+            raise BrokenRun("the event stream ended during the run")
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 def start_services(
@@ -664,6 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"settings: every service LOG_LEVEL={LOG_LEVEL}, uvicorn "
         f"{'access log on' if options.access_log else '--log-level warning (no access log)'}; "
         f"router QUEUE_URL={options.queue}, workers={options.workers}, "
+        f"SSE subscriber={'yes' if options.subscriber else 'no'}, "
         f"DATABASE_URL={options.database or 'a new SQLite file'}, "
         "WHATSAPP_MESSAGES_PER_SECOND=1000, the rest at their defaults; simulator "
         f"SIMULATOR_LATENCY_MS={options.latency_ms}, SIMULATOR_ENFORCE_WINDOW=false, "

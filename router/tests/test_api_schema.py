@@ -240,7 +240,13 @@ _described = create_app(make_settings())
 
 
 def _schema() -> BaseSchema:
-    schema = schemathesis.openapi.from_dict(_described.openapi()).include(path_regex="^/api/v1/")
+    schema = (
+        schemathesis.openapi.from_dict(_described.openapi())
+        .include(path_regex="^/api/v1/")
+        # A stream that answers 200 never ends: a case would wait for its body until the test
+        # times out. tests/test_events.py covers it (auth, tickets, replay) over real HTTP.
+        .exclude(path="/api/v1/events", method="GET")
+    )
     schema.app = _described
     return schema
 

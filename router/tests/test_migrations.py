@@ -7,7 +7,8 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.store.engine import alembic_config, create_engine, migrate
@@ -77,3 +78,20 @@ async def test_a_store_of_the_first_revision_is_carried_forward_and_back(
     async with engine.connect() as connection:
         kept = await connection.scalar(text("SELECT text FROM messages"))
     assert kept == "kept"
+
+
+async def test_the_read_marks_table_comes_and_goes_with_its_migration(engine: AsyncEngine) -> None:
+    async def tables() -> set[str]:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+
+    # The revision 0018 follows (its chain may grow: read it, do not assume it).
+    url = engine.url.render_as_string(hide_password=False)
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision("0018").down_revision
+    assert isinstance(before, str)
+    await to_revision(engine, "head")
+    assert "conversation_reads" in await tables()
+    await to_revision(engine, before)
+    assert "conversation_reads" not in await tables()
+    await to_revision(engine, "head")
+    assert "conversation_reads" in await tables()

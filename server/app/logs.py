@@ -23,8 +23,9 @@ REQUEST_ID_MAX_LENGTH = 128
 _REQUEST_ID = re.compile(rb"[!-~]{1,%d}" % REQUEST_ID_MAX_LENGTH)
 _NOT_IN_REQUEST_ID = re.compile(rb"[^!-~]+")
 
-# Meta's handshake puts the verify token in the query string; uvicorn's access log would print it.
-_SECRET_QUERY = re.compile(r"(hub\.verify_token=)[^&\s]*", re.IGNORECASE)
+# Meta's handshake puts the verify token in the query string, and a browser its events ticket (the
+# router's /api/v1/events and /api/v1/ws): uvicorn's access log would print them.
+_SECRET_QUERY = re.compile(r"((?:hub\.verify_token|ticket)=)[^&\s]*", re.IGNORECASE)
 
 
 class RedactQuerySecrets(logging.Filter):

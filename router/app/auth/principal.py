@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator, WithJsonSchema
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import keys
 from app.auth import repository as api_keys
@@ -166,23 +167,30 @@ def require(permission: Permission) -> Any:
     async def scope(
         principal: PrincipalDep, session: SessionDep, tenant: TenantHeader = None
     ) -> Scope:
-        if not principal.may(permission):
-            raise Forbidden(f"the role {principal.role} may not do this")
-        if principal.tenant_id is not None:
-            if tenant is not None and tenant != principal.tenant_id:
-                raise NotFound(f"no tenant {tenant}")
-            return Scope(principal.tenant_id, principal)
-        if tenant is None:
-            # A single-number deployment has one tenant: the operator needs no header for it.
-            default = await tenants.by_name(session, DEFAULT_TENANT_NAME)
-            if default is None:
-                raise NotFound(f"no default tenant: name one with {TENANT_HEADER}")
-            return Scope(default.id, principal)
-        if await tenants.get(session, tenant) is None:
-            raise NotFound(f"no tenant {tenant}")
-        return Scope(tenant, principal)
+        return await scope_of(principal, session, tenant, permission)
 
     return Depends(scope)
+
+
+async def scope_of(
+    principal: Principal, session: AsyncSession, tenant: int | None, permission: Permission
+) -> Scope:
+    """The tenant `principal` acts in (`tenant`: X-Tenant-ID), once it may do `permission`."""
+    if not principal.may(permission):
+        raise Forbidden(f"the role {principal.role} may not do this")
+    if principal.tenant_id is not None:
+        if tenant is not None and tenant != principal.tenant_id:
+            raise NotFound(f"no tenant {tenant}")
+        return Scope(principal.tenant_id, principal)
+    if tenant is None:
+        # A single-number deployment has one tenant: the operator needs no header for it.
+        default = await tenants.by_name(session, DEFAULT_TENANT_NAME)
+        if default is None:
+            raise NotFound(f"no default tenant: name one with {TENANT_HEADER}")
+        return Scope(default.id, principal)
+    if await tenants.get(session, tenant) is None:
+        raise NotFound(f"no tenant {tenant}")
+    return Scope(tenant, principal)
 
 
 async def require_operator(principal: PrincipalDep) -> Principal:

@@ -8,6 +8,9 @@ from app.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from app.core.db import commit_or_conflict
 from app.core.pagination import page_of
 from app.errors import Conflict, NotFound
+from app.events import service as events
+from app.events.repository import Change
+from app.events.schemas import EventType
 
 TAKEN = "a contact of this tenant already has this wa_id or user_id"
 
@@ -70,6 +73,7 @@ async def update(
         changes["name_edited"] = changes["name"] is not None
     for field, value in changes.items():
         setattr(contact, field, value)
+    await events.record(session, _updated(contact))
     await session.commit()
     return contact
 
@@ -80,5 +84,10 @@ async def set_blocked(
     """A blocked contact's messages are stored and never answered; nothing is sent to them."""
     contact = await get(session, tenant_id, contact_id)
     contact.is_blocked = blocked
+    await events.record(session, _updated(contact))
     await session.commit()
     return contact
+
+
+def _updated(contact: Contact) -> Change:
+    return Change(contact.tenant_id, EventType.CONTACT_UPDATED, contact.id)

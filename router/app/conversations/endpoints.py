@@ -10,7 +10,13 @@ from app.auth.principal import ConverseScope, ReadScope
 from app.conversations import service
 from app.conversations.models import ConversationStatus
 from app.conversations.repository import Filters
-from app.conversations.schemas import ConversationItem, ConversationOut, Switched, TransferIn
+from app.conversations.schemas import (
+    ConversationListItem,
+    ConversationOut,
+    ReadMark,
+    Switched,
+    TransferIn,
+)
 from app.core.db import SessionDep
 from app.core.errors import UnreadableBody, answers
 from app.core.ids import MAX_ID, IdPath, IdQuery
@@ -38,10 +44,11 @@ async def list_conversations(
     contact_id: IdQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: TimeIdCursor | None = None,
-) -> Page[ConversationItem]:
-    """The tenant's conversations, newest activity first."""
+) -> Page[ConversationListItem]:
+    """The tenant's conversations, newest activity first, each with its newest message and the
+    caller's unread count."""
     filters = Filters(status, owner, channel_id, contact_id)
-    items, next_ = await service.page(session, scope.tenant_id, filters, cursor, limit)
+    items, next_ = await service.page(session, scope, filters, cursor, limit)
     return Page(items=items, next=next_)
 
 
@@ -66,6 +73,15 @@ async def list_conversation_messages(
         session, scope.tenant_id, conversation_id, cursor, limit
     )
     return Page(items=items, next=next_)
+
+
+@router.post("/{conversation_id}/read", responses=declared(Conflict))
+async def read_conversation(
+    conversation_id: IdPath, scope: ReadScope, session: SessionDep
+) -> ReadMark:
+    """Mark the conversation read, up to its newest message, for the member the caller acts as
+    (409 for a key acting as no member): its `unread_count` in the list starts again from 0."""
+    return await service.mark_read(session, scope, conversation_id)
 
 
 @router.post("/{conversation_id}/transfer", responses=declared(UnreadableBody, Conflict))

@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import IdColumn
@@ -59,3 +59,23 @@ class Conversation(Base):
     @property
     def window_expires_at(self) -> datetime | None:
         return self.last_inbound_at + SERVICE_WINDOW if self.last_inbound_at else None
+
+
+class ConversationRead(Base):
+    """How far a member has read a conversation: the contact's messages after
+    `last_read_message_id` are the member's unread ones (`unread_count` in the list)."""
+
+    __tablename__ = "conversation_reads"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey(
+            "conversations.id", name="fk_conversation_reads_conversation", ondelete="CASCADE"
+        ),
+        primary_key=True,
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", name="fk_conversation_reads_member", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    last_read_message_id: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,14 +3,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, text, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.channels.models import Channel
 from app.contacts.models import Contact
-from app.conversations.models import Conversation, ConversationStatus
+from app.conversations.models import Conversation, ConversationRead, ConversationStatus
 from app.core.db import chunked, conflict_insert
 from app.members.models import Member
+from app.store.models import Message, utcnow
 
 OPEN = ConversationStatus.OPEN.value
 
@@ -92,6 +93,33 @@ async def has_other_open(session: AsyncSession, conversation: Conversation) -> b
     return other is not None
 
 
+async def mark_read(session: AsyncSession, conversation: Conversation, member_id: int) -> int:
+    """The member has read the conversation up to its newest message, whose id (0 for none) is
+    returned. A mark never moves backwards (two tabs reading at once)."""
+    newest = await session.scalar(
+        select(func.coalesce(func.max(Message.id), 0)).where(
+            Message.conversation_id == conversation.id
+        )
+    )
+    upto = int(newest or 0)
+    dialect = (await session.connection()).dialect.name
+    insert = conflict_insert(dialect, ConversationRead).values(
+        conversation_id=conversation.id,
+        member_id=member_id,
+        last_read_message_id=upto,
+        read_at=utcnow(),
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["conversation_id", "member_id"],
+            set_={"last_read_message_id": upto, "read_at": insert.excluded.read_at},
+            where=ConversationRead.last_read_message_id < upto,
+        )
+    )
+    await session.commit()
+    return upto
+
+
 async def hand_back_all(
     session: AsyncSession, tenant_id: int, member_id: int, now: datetime
 ) -> None:
@@ -110,6 +138,7 @@ async def hand_back_all(
 class ConversationRoute:
     conversation_id: int
     owner_member_id: int | None  # None: the bot answers
+    opened: bool = False  # opened by this call
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +242,7 @@ async def continue_or_open_many(
         )
         for row in inserted.all():
             key = (row.channel_id, row.contact_id)
-            routes[key] = ConversationRoute(row.id, None)
+            routes[key] = ConversationRoute(row.id, None, opened=True)
             opened.add(key)
         look = {a.key for a in missing if a.key not in routes}
     for inbound, ids in moved.items():

@@ -9,6 +9,7 @@ from app.conversations.repository import Row
 from app.core.ids import IdField
 from app.core.schemas import Input, Output, UtcDateTime
 from app.members.models import Member
+from app.messages.schemas import ConversationMessage
 
 
 class Owner(BaseModel):
@@ -63,6 +64,20 @@ class ConversationItem(BaseModel):
         )
 
 
+class ConversationListItem(ConversationItem):
+    """A conversation as the list shows it: with its newest message and the caller's unread
+    count."""
+
+    last_message: ConversationMessage | None = Field(
+        description="the conversation's newest message, whoever wrote it; null before any"
+    )
+    unread_count: int | None = Field(
+        description="the contact's messages after the caller's read mark (POST "
+        "/api/v1/conversations/{id}/read), all of them before the first; null for a caller "
+        "acting as no member"
+    )
+
+
 class ConversationOut(ConversationItem):
     channel: ChannelSummary
 
@@ -80,3 +95,11 @@ class TransferIn(Input):
 
 class Switched(BaseModel):
     detail: Literal["switched ownership to human", "switched ownership to ai"]
+
+
+class ReadMark(BaseModel):
+    conversation_id: int
+    member_id: int
+    last_read_message_id: int = Field(
+        description="the newest message of the conversation when it was read; 0 for none"
+    )

@@ -9,10 +9,19 @@ from app.auth.roles import Role, can_own_conversations
 from app.conversations import repository
 from app.conversations.models import DEFAULT_AGENT_NAME, Conversation, ConversationStatus
 from app.conversations.repository import Filters, Row
-from app.conversations.schemas import ConversationItem, ConversationOut, Switched
+from app.conversations.schemas import (
+    ConversationItem,
+    ConversationListItem,
+    ConversationOut,
+    ReadMark,
+    Switched,
+)
 from app.core.db import commit_or_conflict
 from app.core.pagination import page_of
 from app.errors import Conflict, NotFound
+from app.events import service as events
+from app.events.repository import Change
+from app.events.schemas import EventType
 from app.members import repository as members
 from app.members.models import Member
 from app.messages import repository as messages
@@ -22,16 +31,35 @@ from app.tenants import repository as tenants
 
 async def page(
     session: AsyncSession,
-    tenant_id: int,
+    scope: Scope,
     filters: Filters,
     after: tuple[datetime, int] | None,
     limit: int,
-) -> tuple[list[ConversationItem], str | None]:
+) -> tuple[list[ConversationListItem], str | None]:
+    """A page of the list, each with its newest message and the caller's unread count."""
+    tenant_id, member_id = scope.tenant_id, scope.principal.member_id
     rows = await repository.page(session, tenant_id, filters, after, limit + 1)
     items, cursor = page_of(
         rows, limit, lambda r: (r.conversation.last_message_at, r.conversation.id)
     )
-    return [ConversationItem.of(r) for r in items], cursor
+    ids = [r.conversation.id for r in items]
+    newest = await messages.newest_of_conversations(session, tenant_id, ids)
+    unread = (
+        await messages.unread_counts(session, tenant_id, member_id, ids)
+        if member_id is not None
+        else None
+    )
+    listed = []
+    for row in items:
+        last = newest.get(row.conversation.id)
+        listed.append(
+            ConversationListItem(
+                **dict(ConversationItem.of(row)),
+                last_message=ConversationMessage.of(last, row.contact) if last else None,
+                unread_count=None if unread is None else unread.get(row.conversation.id, 0),
+            )
+        )
+    return listed, cursor
 
 
 async def get(session: AsyncSession, tenant_id: int, conversation_id: int) -> Row:
@@ -87,6 +115,16 @@ async def toggle(session: AsyncSession, scope: Scope, conversation_id: int) -> S
     return Switched(detail="switched ownership to human")
 
 
+async def mark_read(session: AsyncSession, scope: Scope, conversation_id: int) -> ReadMark:
+    """The caller's member has read the conversation up to its newest message."""
+    conversation = (await get(session, scope.tenant_id, conversation_id)).conversation
+    member_id = scope.principal.member_id
+    if member_id is None:
+        raise Conflict("this key acts as no member: a read mark is a member's")
+    upto = await repository.mark_read(session, conversation, member_id)
+    return ReadMark(conversation_id=conversation.id, member_id=member_id, last_read_message_id=upto)
+
+
 async def set_status(
     session: AsyncSession, tenant_id: int, conversation_id: int, status: ConversationStatus
 ) -> ConversationOut:
@@ -97,6 +135,7 @@ async def set_status(
         ):
             raise Conflict(_another_open(conversation))
         conversation.status = status.value
+        await events.record(session, _updated(conversation))
         await commit_or_conflict(session, _another_open(conversation))
     return await detail(session, tenant_id, conversation_id)
 
@@ -112,7 +151,12 @@ async def _set_owner(
     session: AsyncSession, conversation: Conversation, owner: Member | None
 ) -> None:
     conversation.owner_member_id = owner.id if owner else None
+    await events.record(session, _updated(conversation))
     await session.commit()
+
+
+def _updated(conversation: Conversation) -> Change:
+    return Change(conversation.tenant_id, EventType.CONVERSATION_UPDATED, conversation.id)
 
 
 async def _human_for(session: AsyncSession, scope: Scope) -> Member:

@@ -17,6 +17,9 @@ from app.contacts.repository import Person
 from app.conversations import repository as conversations
 from app.conversations.repository import Arrival
 from app.core.db import conflict_insert
+from app.events import service as events
+from app.events.repository import Change
+from app.events.schemas import EventType
 from app.inbound.schemas import InboundIn, InboundOut
 from app.messages.repository import Row
 from app.messages.schemas import ConversationMessage
@@ -82,8 +85,16 @@ async def receive(
         .on_conflict_do_nothing(index_elements=["wamid"])
         .returning(Message.id)
     )
-    new = inserted.scalar() is not None
-    if new:
+    message_id = inserted.scalar()
+    new = message_id is not None
+    if message_id is not None:
+        route = opened[arrival.key]
+        changes = [Change(tenant_id, EventType.MESSAGE_CREATED, message_id)]
+        if route.opened:
+            changes.insert(
+                0, Change(tenant_id, EventType.CONVERSATION_CREATED, route.conversation_id)
+            )
+        await events.record(session, *changes)
         await session.commit()
     else:
         await session.rollback()  # the same message, sent twice at once: the other one stored it

@@ -29,6 +29,10 @@ class Author(BaseModel):
 
 class ConversationMessage(BaseModel):
     id: int
+    conversation_id: int | None = Field(
+        description="null only for a message kept outside any "
+        "conversation (to a number no channel has)"
+    )
     direction: Direction
     sender: Sender
     author: Author
@@ -59,6 +63,7 @@ class ConversationMessage(BaseModel):
             author = Author(id=None, name=BOT_NAME)
         return cls(
             id=m.id,
+            conversation_id=m.conversation_id,
             direction=Direction(m.direction),
             sender=sender,
             author=author,

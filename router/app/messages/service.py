@@ -18,6 +18,9 @@ from app.conversations import service as conversation_service
 from app.conversations.models import Conversation, ConversationStatus
 from app.core.errors import Forbidden, Unprocessable
 from app.errors import Conflict, NotFound
+from app.events import service as events
+from app.events.repository import Change
+from app.events.schemas import EventType
 from app.members import repository as members
 from app.members.models import Member
 from app.messages.repository import Row
@@ -43,12 +46,18 @@ async def write(
         raise Conflict(f"conversation {conversation.id} is closed: reopen it to write in it")
     now = utcnow()
     _check_window(channel, conversation, body, now)
-    if conversation.owner_member_id is None:
+    taken_over = conversation.owner_member_id is None
+    if taken_over:
         conversation.owner_member_id = author.id  # writing takes the conversation over
     message = _outbound(channel, conversation, contact, body, now, request_id)
     message.sender = Sender.AGENT.value
     message.author_member_id = author.id
     session.add(message)
+    await session.flush()
+    changes = [Change(scope.tenant_id, EventType.MESSAGE_CREATED, message.id)]
+    if taken_over:
+        changes.append(Change(scope.tenant_id, EventType.CONVERSATION_UPDATED, conversation.id))
+    await events.record(session, *changes)
     await session.commit()
     return ConversationMessage.of(Row(message, author), contact)
 
@@ -83,6 +92,8 @@ async def send(session: AsyncSession, scope: Scope, body: SendIn, request_id: st
     message.sender = (Sender.AGENT if author is not None else Sender.AI).value
     message.author_member_id = author
     session.add(message)
+    await session.flush()
+    await events.record(session, Change(tenant_id, EventType.MESSAGE_CREATED, message.id))
     await session.commit()
     return message
 

@@ -17,9 +17,9 @@ round fail at once, since every request would meet the same error.
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -35,6 +35,15 @@ Handler = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
 MAX_ROUND = 1000
 
 
+class EventSink(Protocol):
+    """Where a round's events go (app/events/): stored in its transaction, last before the commit,
+    and announced once it has committed."""
+
+    async def record(self, connection: AsyncConnection, objects: dict[str, list[int]]) -> None: ...
+
+    def committed(self) -> None: ...
+
+
 @dataclass(slots=True)
 class _Request:
     handler: Handler
@@ -46,8 +55,12 @@ class GroupCommit:
     """One writer for this process. `handlers` are listed in the order they run within a round:
     the webhook's writes first, so an acknowledgement never waits behind a round of job writes."""
 
-    def __init__(self, engine: AsyncEngine, handlers: Sequence[Handler]) -> None:
+    def __init__(
+        self, engine: AsyncEngine, handlers: Sequence[Handler], events: EventSink | None = None
+    ) -> None:
         self._engine = engine
+        self._sink = events
+        self._events: dict[str, list[int]] = {}
         self._rank = {handler: rank for rank, handler in enumerate(handlers)}
         self._pending: list[_Request] = []
         self._wake = asyncio.Event()
@@ -73,6 +86,12 @@ class GroupCommit:
         and never if it does not (a round that fails and is run again in halves counts its
         writes once). Metrics count only what the store kept this way."""
         self._after_commit.append((callback, args))
+
+    def add_events(self, type_: str, ids: Iterable[int]) -> None:
+        """For a handler: an event of `type_` for each object id, stored in the transaction it runs
+        in (so never for a write that does not commit) and announced after the commit."""
+        if self._sink is not None:
+            self._events.setdefault(type_, []).extend(ids)
 
     async def aclose(self) -> None:
         """Finish the rounds already asked for, then stop the writer."""
@@ -109,12 +128,16 @@ class GroupCommit:
         for request in round_:
             groups.setdefault(request.handler, []).append(request)
         self._after_commit = []
+        self._events = {}
         try:
             results = []
             async with self._engine.begin() as connection:
                 for handler, requests in groups.items():
                     outcome = await handler(connection, [r.item for r in requests])
                     results.append((requests, outcome))
+                events = self._events
+                if self._sink is not None and any(events.values()):
+                    await self._sink.record(connection, events)
         except Exception as exc:
             if fresh_connection and isinstance(exc, DBAPIError) and exc.connection_invalidated:
                 log.warning("store.connection_lost", detail="running the round again")
@@ -133,6 +156,8 @@ class GroupCommit:
                 callback(*args)
             except Exception:  # committed already: its callers must hear so
                 log.exception("store.after_commit_failed")
+        if self._sink is not None and any(events.values()):
+            self._sink.committed()  # never blocks: subscribers are told in the background
         for requests, outcome in results:
             for request, result in zip(requests, outcome, strict=True):
                 if not request.future.done():  # its caller may have been cancelled

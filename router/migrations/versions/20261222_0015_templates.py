@@ -2,15 +2,15 @@
 kept as JSON in the row, so the API and the conversation show what was sent.
 
 Revision ID: 0015
-Revises: 0011
-Create Date: 2026-12-16
+Revises: 0018
+Create Date: 2026-12-22
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,218 @@
+"""The tenant's live events: `GET /api/v1/events` (Server-Sent Events) and `/api/v1/ws`
+(WebSocket), the tickets a browser opens them with, and `GET /api/v1/me` (who the caller is)."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterable
+from typing import Annotated, Literal, cast
+
+from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.websockets import WebSocketDisconnect
+
+from app.auth.principal import (
+    Principal,
+    ReadScope,
+    Scope,
+    TenantHeader,
+    _api_key,
+    _bearer,
+    get_principal,
+    scope_of,
+)
+from app.auth.roles import Permission
+from app.core.db import SessionDep
+from app.core.errors import answers
+from app.deps import SettingsDep
+from app.errors import NotFound, RouterError, Unauthorized
+from app.events import tickets
+from app.events.hub import EventHub
+from app.events.schemas import Me, TicketOut
+from app.members import repository as members
+from app.settings import Settings
+from app.tenants import repository as tenants
+
+router = APIRouter(prefix="/api/v1", tags=["events"], responses=answers(NotFound))
+
+TicketQuery = Annotated[
+    str | None,
+    Query(
+        max_length=1000,
+        description="a ticket from POST /api/v1/events/ticket, instead of a key or token "
+        "(a browser cannot set headers here)",
+    ),
+]
+EventIdHeader = Annotated[
+    int | None,
+    Header(
+        alias="Last-Event-ID",
+        ge=0,
+        description="the last event received: the events after it are replayed first",
+    ),
+]
+EventIdQuery = Annotated[
+    int | None, Query(ge=0, description="as the Last-Event-ID header, for clients without one")
+]
+
+
+def _auth_of(principal: Principal) -> Literal["api_key", "jwt", "operator"]:
+    if principal.is_operator:
+        return "operator"
+    return "api_key" if principal.api_key_id is not None else "jwt"
+
+
+async def _caller(
+    connection: Request,
+    settings: Settings,
+    ticket: str | None,
+    tenant: int | None,
+    api_key: str | None,
+    bearer: HTTPAuthorizationCredentials | None,
+) -> Scope:
+    """Who opens a stream: a ticket, or a key or token as on the API. The session is closed
+    before the stream starts: a stream lasts hours, a pooled connection must not."""
+    if ticket is not None:
+        if api_key is not None or bearer is not None:
+            raise Unauthorized("send one credential: a ticket, an X-API-Key or a bearer token")
+        tenant_id, principal = tickets.verify(tickets.signing_key(settings), ticket)
+        return Scope(tenant_id, principal)
+    sessions: async_sessionmaker = connection.state.sessions  # type: ignore[type-arg]
+    async with sessions() as session:
+        principal = await get_principal(connection, session, settings, tenant, api_key, bearer)
+        scope = await scope_of(principal, session, tenant, Permission.READ)
+        await session.commit()
+    return scope
+
+
+async def _stream_scope(
+    request: Request,
+    settings: SettingsDep,
+    ticket: TicketQuery = None,
+    tenant: TenantHeader = None,
+    api_key: Annotated[str | None, Depends(_api_key)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> Scope:
+    return await _caller(request, settings, ticket, tenant, api_key, bearer)
+
+
+StreamScope = Annotated[Scope, Depends(_stream_scope)]
+
+
+def _hub(connection: Request | WebSocket) -> EventHub:
+    hub: EventHub = connection.state.events
+    return hub
+
+
+@router.get("/events", response_class=EventSourceResponse)
+async def stream_events(
+    request: Request,
+    scope: StreamScope,
+    last_event_id: EventIdHeader = None,
+    last_event_id_query: Annotated[EventIdQuery, Query(alias="last_event_id")] = None,
+) -> AsyncIterable[ServerSentEvent]:
+    """The tenant's events as Server-Sent Events (`event:` the type, `id:` the event's id,
+    `data:` the event as JSON; a `: ping` comment every 15 s). With `Last-Event-ID` (or
+    `?last_event_id=`) the events after it are replayed from the store first (kept
+    ROUTER_EVENTS_RETENTION_SECONDS), none twice. A client too slow to read is cut off: it
+    reconnects with its last id. Authenticated like the API, or with `?ticket=`."""
+    since = last_event_id if last_event_id is not None else last_event_id_query
+    async for delivered in _hub(request).stream(scope.tenant_id, since):
+        yield ServerSentEvent(raw_data=delivered.json, event=delivered.type, id=str(delivered.id))
+
+
+@router.post("/events/ticket", status_code=201)
+async def create_ticket(scope: ReadScope, settings: SettingsDep) -> TicketOut:
+    """A ticket for `?ticket=` on GET /api/v1/events and /api/v1/ws, valid for 60 seconds, acting
+    as the caller in the caller's tenant. A secret: keep it out of logs and shared links."""
+    made = tickets.issue(
+        tickets.signing_key(settings), scope.tenant_id, scope.principal, _auth_of(scope.principal)
+    )
+    return TicketOut(ticket=made.ticket, expires_at=made.expires_at)
+
+
+@router.get("/me")
+async def who_am_i(scope: ReadScope, session: SessionDep) -> Me:
+    """Who the caller is: the tenant it acts in, the member it acts as and its role."""
+    tenant = await tenants.get(session, scope.tenant_id)
+    if tenant is None:
+        raise NotFound(f"no tenant {scope.tenant_id}")
+    principal = scope.principal
+    member = (
+        await members.get(session, scope.tenant_id, principal.member_id)
+        if principal.member_id is not None
+        else None
+    )
+    return Me(
+        tenant_id=tenant.id,
+        tenant_name=tenant.name,
+        member_id=member.id if member else None,
+        member_name=member.name if member else None,
+        role=principal.role,
+        auth=_auth_of(principal),
+    )
+
+
+@router.websocket("/ws")
+async def websocket_events(
+    websocket: WebSocket,
+    ticket: TicketQuery = None,
+    since: EventIdQuery = None,
+) -> None:
+    """The tenant's events over a WebSocket, one JSON text frame each; `?since=<id>` replays the
+    events after it first. `?ticket=` (browsers) or X-API-Key / Authorization headers."""
+    settings: Settings = websocket.state.settings
+    authorization = websocket.headers.get("authorization")
+    bearer = None
+    if authorization and authorization.lower().startswith("bearer "):
+        bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=authorization[7:])
+    tenant_header = websocket.headers.get("x-tenant-id")
+    try:
+        tenant = int(tenant_header) if tenant_header else None
+        scope = await _caller(
+            cast(Request, websocket),
+            settings,
+            ticket,
+            tenant,
+            websocket.headers.get("x-api-key"),
+            bearer,
+        )
+    except (RouterError, ValueError) as exc:
+        await _refuse(websocket, exc)
+        return
+    await websocket.accept()
+    hub = _hub(websocket)
+
+    async def send() -> None:
+        async for delivered in hub.stream(scope.tenant_id, since):
+            await websocket.send_text(delivered.json)
+        # Cut off (too slow) or the process stops: the client reconnects with `since`.
+        await websocket.close(code=1013, reason="too far behind: reconnect with since")
+
+    async def receive() -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                await websocket.receive_text()  # nothing is expected: only the close
+
+    tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
+
+
+async def _refuse(websocket: WebSocket, exc: Exception) -> None:
+    """Refuse the handshake: with the API's status and error body where the server can send an
+    HTTP answer to a WebSocket request, else a close with 1008 (policy violation)."""
+    error = exc if isinstance(exc, RouterError) else Unauthorized("X-Tenant-ID: a tenant's id")
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        body = {"error": {"code": error.code, "message": error.message}}
+        await websocket.send_denial_response(JSONResponse(body, status_code=error.status_code))
+    else:
+        await websocket.close(code=1008, reason=error.message[:120])

@@ -1,0 +1,155 @@
+"""The events table: written beside the change an event describes, read by the streams.
+
+Event ids must become visible in the order they increase. A subscriber that has seen id 12 and
+reconnects asks for what follows 12; were id 11 committed after 12 (PostgreSQL hands sequence
+values out at insert, and two processes' transactions commit in any order), it would never be
+replayed. So on PostgreSQL a transaction takes one advisory lock (held until it commits) just before
+it inserts its events: whoever takes the next ids commits before anyone else takes any, and ids
+commit in order. The insert is the last statement of the transaction, so the lock is held for a
+commit's time only, and never while waiting for a row lock (no deadlock). SQLite has one writer at a
+time, which gives the same order by itself.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, literal, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.channels.models import Channel
+from app.contacts.models import Contact
+from app.conversations.models import Conversation
+from app.core.db import chunked
+from app.events.models import EventRow
+from app.members.models import Member
+from app.store.models import Message
+
+# Any constant of our own: the key of the one lock that orders event ids.
+EVENTS_LOCK = 0x6576656E7473  # "events"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An event to store: what happened (`type`) to which object of which tenant."""
+
+    tenant_id: int
+    type: str
+    object_id: int
+
+
+async def record(connection: AsyncConnection, changes: Sequence[Change], at: datetime) -> None:
+    """Insert `changes` as events, in the caller's transaction. Call it last before the commit."""
+    if not changes:
+        return
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
+    await connection.execute(
+        insert(EventRow),
+        [
+            {"tenant_id": c.tenant_id, "type": c.type, "object_id": c.object_id, "at": at}
+            for c in changes
+        ],
+    )
+
+
+# Where the tenant of an event's object is read, by the event's type.
+_SOURCES: dict[str, Any] = {
+    "conversation.created": Conversation.__table__,
+    "message.created": Message.__table__,
+    "message.status": Message.__table__,
+    "conversation.updated": Conversation.__table__,
+    "contact.updated": Contact.__table__,
+}
+# Within one transaction, in this order: a conversation before its first message, a message
+# before its status.
+TYPE_ORDER = tuple(_SOURCES)
+
+
+async def record_objects(
+    connection: AsyncConnection, objects: dict[str, list[int]], at: datetime
+) -> None:
+    """Insert an event per object id, by type, its tenant read from the object's row in the same
+    statement (objects of no tenant, such as a message to an unknown number, have none). For the
+    message path, which knows its rows' ids; last before the commit, as `record`."""
+    if not any(objects.values()):
+        return
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
+    for type_ in TYPE_ORDER:
+        ids = sorted(set(objects.get(type_, ())))
+        table = _SOURCES[type_]
+        for part in chunked(ids):
+            source = (
+                select(table.c.tenant_id, literal(type_), table.c.id, literal(at))
+                .where(table.c.id.in_(part), table.c.tenant_id.is_not(None))
+                .order_by(table.c.id)
+            )
+            await connection.execute(
+                insert(EventRow).from_select(["tenant_id", "type", "object_id", "at"], source)
+            )
+
+
+async def newest_id(connection: AsyncConnection) -> int:
+    return int(await connection.scalar(select(func.coalesce(func.max(EventRow.id), 0))) or 0)
+
+
+async def after(
+    connection: AsyncConnection, last_id: int, limit: int, tenant_id: int | None = None
+) -> list[EventRow]:
+    """Events after `last_id`, oldest first (of one tenant, or of all)."""
+    query = select(EventRow).where(EventRow.id > last_id).order_by(EventRow.id).limit(limit)
+    if tenant_id is not None:
+        query = query.where(EventRow.tenant_id == tenant_id)
+    async with AsyncSession(connection, expire_on_commit=False) as session:
+        return list((await session.scalars(query)).all())
+
+
+async def prune(connection: AsyncConnection, before: datetime, limit: int) -> int:
+    """Delete up to `limit` events older than `before` (a batch: a long delete would hold up the
+    message path's writes on SQLite)."""
+    ids = select(EventRow.id).where(EventRow.at < before).limit(limit)
+    result: Any = await connection.execute(delete(EventRow).where(EventRow.id.in_(ids)))
+    return int(result.rowcount or 0)
+
+
+async def messages(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, tuple[Message, Member | None, Contact | None]]:
+    found: dict[int, tuple[Message, Member | None, Contact | None]] = {}
+    for part in chunked(list(ids)):
+        query = (
+            select(Message, Member, Contact)
+            .outerjoin(Member, Member.id == Message.author_member_id)
+            .outerjoin(Contact, Contact.id == Message.contact_id)
+            .where(Message.id.in_(part))
+        )
+        for message, author, contact in (await session.execute(query)).all():
+            found[message.id] = (message, author, contact)
+    return found
+
+
+async def conversations(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, tuple[Conversation, Contact, Member | None, Channel]]:
+    found: dict[int, tuple[Conversation, Contact, Member | None, Channel]] = {}
+    for part in chunked(list(ids)):
+        query = (
+            select(Conversation, Contact, Member, Channel)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .join(Channel, Channel.id == Conversation.channel_id)
+            .outerjoin(Member, Member.id == Conversation.owner_member_id)
+            .where(Conversation.id.in_(part))
+        )
+        for conversation, contact, owner, channel in (await session.execute(query)).all():
+            found[conversation.id] = (conversation, contact, owner, channel)
+    return found
+
+
+async def contacts(session: AsyncSession, ids: Sequence[int]) -> dict[int, Contact]:
+    found: dict[int, Contact] = {}
+    for part in chunked(list(ids)):
+        for contact in (await session.scalars(select(Contact).where(Contact.id.in_(part)))).all():
+            found[contact.id] = contact
+    return found

@@ -1,0 +1,97 @@
+"""Events as subscribers receive them: a stored row (what happened to which object) read with the
+object as the API returns it. Only rows of objects still stored are sent."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from app.contacts.schemas import ContactOut
+from app.conversations.repository import Row as ConversationRow
+from app.conversations.schemas import ConversationOut
+from app.events import repository
+from app.events.models import EventRow
+from app.events.repository import Change
+from app.events.schemas import Event, EventType
+from app.messages.repository import Row
+from app.messages.schemas import ConversationMessage
+from app.store.models import utcnow
+
+MESSAGE_TYPES = frozenset({EventType.MESSAGE_CREATED.value, EventType.MESSAGE_STATUS.value})
+CONVERSATION_TYPES = frozenset(
+    {EventType.CONVERSATION_CREATED.value, EventType.CONVERSATION_UPDATED.value}
+)
+
+# A session that stored events says so here; its commit wakes the streams (see `_committed`).
+HUB_KEY = "event_hub"
+_WROTE = "events_written"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """An event ready to send: `json` is the Event, encoded once for every subscriber."""
+
+    id: int
+    tenant_id: int
+    type: str
+    json: str
+
+
+async def record(session: AsyncSession, *changes: Change) -> None:
+    """Store `changes` in the session's transaction; its commit then wakes the streams. Call it
+    last before the commit (see app/events/repository.py)."""
+    await repository.record(await session.connection(), changes, utcnow())
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_WROTE, False):
+        hub = session.info.get(HUB_KEY)
+        if hub is not None:
+            hub.committed()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+async def materialize(session: AsyncSession, rows: Sequence[EventRow]) -> list[Delivered]:
+    messages = await repository.messages(
+        session, [r.object_id for r in rows if r.type in MESSAGE_TYPES]
+    )
+    conversations = await repository.conversations(
+        session, [r.object_id for r in rows if r.type in CONVERSATION_TYPES]
+    )
+    contacts = await repository.contacts(
+        session, [r.object_id for r in rows if r.type == EventType.CONTACT_UPDATED.value]
+    )
+    delivered = []
+    for row in rows:
+        data: ConversationMessage | ConversationOut | ContactOut
+        if row.type in MESSAGE_TYPES:
+            found = messages.get(row.object_id)
+            if found is None or found[2] is None:
+                continue  # a message outside any contact's conversation: not for the inbox
+            message, author, contact = found
+            assert contact is not None
+            data = ConversationMessage.of(Row(message, author), contact)
+        elif row.type in CONVERSATION_TYPES:
+            if (c := conversations.get(row.object_id)) is None:
+                continue
+            conversation, contact, owner, channel = c
+            data = ConversationOut.with_channel(
+                ConversationRow(conversation, contact, owner), channel
+            )
+        else:
+            if (person := contacts.get(row.object_id)) is None:
+                continue
+            data = ContactOut.model_validate(person)
+        out = Event(
+            type=EventType(row.type), id=row.id, tenant_id=row.tenant_id, at=row.at, data=data
+        )
+        delivered.append(Delivered(row.id, row.tenant_id, row.type, out.model_dump_json()))
+    return delivered
