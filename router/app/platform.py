@@ -24,6 +24,7 @@ from app.inbound.endpoints import router as inbound_router
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as messages_router
 from app.settings import Settings
+from app.templates.endpoints import router as templates_router
 from app.tenants.endpoints import router as tenants_router
 
 log = structlog.get_logger()
@@ -39,6 +40,7 @@ def include_platform_routers(app: FastAPI) -> None:
         contacts_router,
         conversations_router,
         messages_router,
+        templates_router,
         inbound_router,
         events_router,
     ):

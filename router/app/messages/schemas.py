@@ -1,11 +1,25 @@
-from pydantic import BaseModel, Field, field_validator
+import json
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.config import JsonDict
 
 from app.contacts.models import Contact
 from app.conversations.models import BOT_NAME
+from app.core.ids import IdField
 from app.core.schemas import Input, UtcDateTime
 from app.messages.repository import Row
 from app.payload import storable_text
 from app.store.models import Direction, Sender
+from app.templates.schemas import TemplateIn
 
 
 class Author(BaseModel):
@@ -24,6 +38,9 @@ class ConversationMessage(BaseModel):
     author: Author
     type: str
     text: str | None
+    template: dict[str, Any] | None = Field(
+        description="a template message's `name`, `language` and `components`; null otherwise"
+    )
     status: str
     error_code: int | None
     error_title: str | None
@@ -52,6 +69,7 @@ class ConversationMessage(BaseModel):
             author=author,
             type=m.type,
             text=m.text,
+            template=stored_template(m.template),
             status=m.status,
             error_code=m.error_code,
             error_title=m.error_title,
@@ -59,6 +77,14 @@ class ConversationMessage(BaseModel):
             created_at=m.created_at,
             updated_at=m.updated_at,
         )
+
+
+def stored_template(stored: str | None) -> dict[str, Any] | None:
+    """A message's template, kept as JSON in its row."""
+    if stored is None:
+        return None
+    template: dict[str, Any] = json.loads(stored)
+    return template
 
 
 def _sender(stored: str | None, direction: str) -> Sender:
@@ -72,21 +98,84 @@ def _sender(stored: str | None, direction: str) -> Sender:
 MAX_TEXT = 4096
 
 
-class MessageIn(Input):
-    """What a member writes to the contact."""
+def _storable_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be blank")
+    # What JSON can carry and the store cannot (a lone surrogate, NUL) becomes U+FFFD.
+    return storable_text(text)
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
-    author_id: int | None = Field(
-        default=None,
+
+MessageText = Annotated[
+    str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_storable_text)
+]
+AuthorId = Annotated[
+    int | None,
+    Field(
         ge=1,
         description="the member who writes; by default the member the key acts as. Owner and "
         "admin keys and the operator may name another member of the tenant.",
-    )
+    ),
+]
 
-    @field_validator("text")
-    @classmethod
-    def _storable(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("must not be blank")
-        # What JSON can carry and the store cannot (a lone surrogate, NUL) becomes U+FFFD.
-        return storable_text(text)
+
+def _one_of(field: str, kind: str) -> JsonDict:
+    return {"required": [field], "properties": {field: {"type": kind}}}
+
+
+# A text or a template, never both: the schema says what the validator below checks.
+TEXT_OR_TEMPLATE = ConfigDict(
+    json_schema_extra={"oneOf": [_one_of("text", "string"), _one_of("template", "object")]}
+)
+
+
+class _TextOrTemplate(Input):
+    model_config = TEXT_OR_TEMPLATE
+
+    text: MessageText | MISSING = MISSING
+    template: TemplateIn | MISSING = MISSING
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if ("text" in self.model_fields_set) == ("template" in self.model_fields_set):
+            raise ValueError("text or template: a message is one of them")
+        return self
+
+    @property
+    def sent_template(self) -> TemplateIn | None:
+        return self.template if isinstance(self.template, TemplateIn) else None
+
+    @property
+    def sent_text(self) -> str | None:
+        return self.text if isinstance(self.text, str) else None
+
+
+class MessageIn(_TextOrTemplate):
+    """What a member writes to the contact: a text, or a template (the only kind that goes
+    outside the 24-hour window)."""
+
+    author_id: AuthorId = None
+
+
+# Whom POST /api/v1/messages writes to: a contact's id (a JSON integer), or a phone number (a
+# JSON string: digits, a leading + allowed), its wa_id, made a contact when none has it.
+PhoneNumber = Annotated[
+    str,
+    StringConstraints(pattern=r"^\+?[0-9]{6,15}$"),
+    AfterValidator(lambda value: value.removeprefix("+")),
+]
+Recipient = Annotated[
+    IdField | PhoneNumber,
+    Field(
+        description="a contact's id (an integer), or a phone number (a string, its `wa_id`): a "
+        "number no contact has becomes a contact, with a conversation whose 24-hour window is "
+        "closed"
+    ),
+]
+
+
+class SendIn(_TextOrTemplate):
+    """A text (only inside the 24-hour window) or a template (whatever the window) to a contact,
+    from a channel's number."""
+
+    channel_id: IdField
+    to: Recipient
