@@ -129,6 +129,14 @@ class Settings(BaseSettings):
     # How often a process that runs jobs renews its row in `workers` (the monitoring API's list).
     router_heartbeat_seconds: float = Field(default=10.0, gt=0, le=30)
 
+    # Traces (OpenTelemetry, app/observability/tracing.py): on when an OTLP/HTTP endpoint is set,
+    # the collector's base URL (`/v1/traces` is added) or the traces URL itself. The other standard
+    # OTEL_* variables (headers, sampler, batch sizes, resource attributes) are read by the SDK.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_sdk_disabled: bool = False
+    otel_service_name: str = "router"
+
     # Development only: accept webhooks without a valid X-Hub-Signature-256.
     router_allow_unsigned_webhooks: bool = False
 

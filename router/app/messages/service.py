@@ -22,10 +22,16 @@ WRITES_FOR_OTHERS = frozenset({Role.OWNER, Role.ADMIN})
 
 
 async def write(
-    session: AsyncSession, scope: Scope, conversation_id: int, body: MessageIn, request_id: str
+    session: AsyncSession,
+    scope: Scope,
+    conversation_id: int,
+    body: MessageIn,
+    request_id: str,
+    traceparent: str | None = None,
 ) -> ConversationMessage:
     """Store the member's message (pending) in the conversation; a bot-owned conversation becomes
-    the author's. The caller queues its job."""
+    the author's. The caller queues its job, which continues the request's trace (`traceparent`,
+    traces on)."""
     row = await conversation_service.get(session, scope.tenant_id, conversation_id)
     author = await _author(session, scope, body.author_id)
     conversation, contact = row.conversation, row.contact
@@ -59,6 +65,7 @@ async def write(
         status=OutboundStatus.PENDING.value,
         attempts=0,
         request_id=request_id,
+        traceparent=traceparent,
         created_at=now,
         updated_at=now,
         tenant_id=scope.tenant_id,

@@ -124,6 +124,9 @@ class Message(Base):
     author_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", name="fk_messages_author", ondelete="SET NULL")
     )
+    # With traces on, the W3C trace context of the request that stored the message (a reply: its
+    # inbound message's), which its job continues (app/observability/tracing.py).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
 
 class StatusEvent(Base):
@@ -179,3 +182,4 @@ class Row:
     contact_id: int | None
     sender: str | None
     author_member_id: int | None
+    traceparent: str | None
