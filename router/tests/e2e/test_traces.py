@@ -22,7 +22,8 @@ from .otlp_receiver import OtlpReceiver, ReceivedSpan, traced_env
 from .processes import REPO_ROOT, free_port, in_thread, service
 from .test_crash import HoldingServer
 
-pytestmark = pytest.mark.e2e
+# Three services started (and one restarted) per test, on a machine that may be busy.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 APP_SECRET = "traces-app-secret"
 ACCESS_TOKEN = "traces-access-token"
@@ -104,12 +105,22 @@ def test_one_trace_joins_webhook_job_server_and_graph_send(
             def complete() -> bool:
                 names = {(s.service, s.name, s.kind) for s in joined()}
                 sends = [s for s in joined() if s.kind == CLIENT_KIND and s.service == "router"]
-                return ("server", "POST /process", SERVER_KIND) in names and any(
-                    "/messages" in str(s.attributes.get("url.full", s.attributes.get("http.url")))
-                    for s in sends
+                return (
+                    ("router", "message.process", CONSUMER_KIND) in names
+                    and (
+                        "server",
+                        "POST /process",
+                        SERVER_KIND,
+                    )
+                    in names
+                    and any(
+                        "/messages"
+                        in str(s.attributes.get("url.full", s.attributes.get("http.url")))
+                        for s in sends
+                    )
                 )
 
-            wait_for(complete, "the Server's and the Graph API send's spans")
+            wait_for(complete, "the job's, the Server's and the Graph API send's spans")
             spans = joined()
             [job] = [s for s in spans if s.name == "message.process"]
             assert job.kind == CONSUMER_KIND
