@@ -142,7 +142,9 @@ class OpenTelemetryTracing(Tracing):
         return carrier.get("traceparent")
 
     def job(self, message: Row) -> AbstractContextManager[Any]:
-        parent = context_of(message.traceparent) if message.traceparent else None
+        # A message stored without one (traces were off) starts a trace of its own, not a child
+        # of whatever span queued its job (in-process, the previous message's job).
+        parent = context_of(message.traceparent) if message.traceparent else Context()
         return self._tracer.start_as_current_span(
             "message.process",
             context=parent,
