@@ -141,6 +141,9 @@ def test_one_webhook_router_and_n_workers_share_the_store_and_queue(
 
     assert webhook.pop("ROUTER_PROCESS_JOBS") == "false"
     assert "ROUTER_PROCESS_JOBS" not in worker  # the default: true
+    # Each kind names itself in the traces.
+    assert webhook.pop("OTEL_SERVICE_NAME") == "router-webhook"
+    assert worker.pop("OTEL_SERVICE_NAME") == "router-worker"
     assert webhook == worker
     assert worker["DATABASE_URL"].startswith("postgresql+asyncpg://router:")
     assert worker["DATABASE_URL"].endswith("@postgres:5432/router")

@@ -11,6 +11,8 @@ from fastapi.security import APIKeyHeader
 
 from app.backend import Backend
 from app.errors import NotConfigured, Unauthorized
+from app.observability.metrics import Metrics
+from app.observability.tracing import Tracing
 from app.queue import JobQueue
 from app.settings import Settings
 from app.store.repository import MessageRepository
@@ -36,10 +38,22 @@ async def get_backend(request: Request) -> Backend:
     return backend
 
 
+async def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.state.metrics
+    return metrics
+
+
+async def get_tracing(request: Request) -> Tracing:
+    tracing: Tracing = request.state.tracing
+    return tracing
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RepositoryDep = Annotated[MessageRepository, Depends(get_repository)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
 BackendDep = Annotated[Backend, Depends(get_backend)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+TracingDep = Annotated[Tracing, Depends(get_tracing)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 

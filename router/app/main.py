@@ -23,6 +23,7 @@ from app.logs import RequestIdMiddleware, configure_logging
 from app.monitoring.endpoints import router as monitoring_router
 from app.monitoring.service import start_monitoring
 from app.observability.exposition import install_metrics_route, multiprocess_dir, new_metrics
+from app.observability.tracing import new_tracing
 from app.outbound.whatsapp_clients import whatsapp_clients
 from app.pipeline import Pipeline
 from app.platform import include_platform_routers, platform_lifespan
@@ -44,7 +45,12 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    tracing = new_tracing(settings)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        trace_id=tracing.trace_id if tracing.enabled else None,
+    )
     multiprocess_dir()  # checked before anything starts
 
     @asynccontextmanager
@@ -61,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Never run this way in production.",
             )
         engine = create_engine(settings.database_url)
+        tracing.instrument_engine(engine)
         if settings.router_migrate_on_start:
             await migrate(engine)
         directory = ChannelDirectory(engine, settings.router_channel_cache_seconds)
@@ -87,9 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             http_client(
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
             ) as server_client,
-            whatsapp_clients(settings) as clients,
+            whatsapp_clients(settings, tracing.graph_trace_configs()) as clients,
             platform_lifespan(settings, engine, events) as platform,
         ):
+            tracing.instrument_client(server_client)
             backend = Backend(
                 server_client,
                 breaker_threshold=settings.router_breaker_threshold,
@@ -113,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.router_lease_seconds,
                 settings.router_resend_wait_seconds,
                 directory,
+                tracing,
             )
 
             async def process(message_id: int) -> None:
@@ -159,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "channel_directory": directory,
                     "metrics": metrics,
                     "events": events,
+                    "tracing": tracing,
                     **monitoring.state,
                     **platform,
                 }
@@ -173,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await repository.aclose()
                 await events.aclose()
                 await engine.dispose()
+                tracing.close()
                 log.info("router.stopped", released=len(stopped))
 
     app = FastAPI(
@@ -180,6 +191,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.2.0",
         description="Receives WhatsApp Cloud API webhooks and replies through the reply Server.",
         lifespan=lifespan,
+        # FastAPI's own telemetry stays off: with traces on, OpenTelemetry's standard FastAPI
+        # instrumentation makes the requests' spans (below), and no request is traced twice.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.add_middleware(WebhookFastPath)  # POST /webhook: see app/webhook.py
     app.add_middleware(RequestIdMiddleware)  # added last: outside the fast path
@@ -191,6 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_metrics_route(app, settings)
     include_platform_routers(app)
     install_inbox(app)
+    tracing.instrument_app(app)
 
     @app.get("/health")
     async def health(

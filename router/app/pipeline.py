@@ -31,6 +31,7 @@ from app.backend import Backend
 from app.channels.directory import ChannelDirectory
 from app.channels.models import NO_NUMBER
 from app.errors import BackendError, SendFailed, SendRetryable
+from app.observability.tracing import Tracing
 from app.retries import RetryPolicy
 from app.routing.decide import Facts, Route, decide
 from app.sender import Sender, split_text
@@ -61,6 +62,7 @@ class Pipeline:
         lease_seconds: float,
         resend_wait_seconds: float,
         directory: ChannelDirectory | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._repository = repository
         self._directory = directory or repository.directory
@@ -70,6 +72,7 @@ class Pipeline:
         self._lease_seconds = lease_seconds
         self._resend_wait = resend_wait_seconds
         self._watch = TrackerWatch(repository.wamids_for_trackers)
+        self._tracing = tracing or Tracing()
 
     async def aclose(self) -> None:
         await self._watch.aclose()
@@ -79,8 +82,13 @@ class Pipeline:
         if claim is None:
             return  # finished, held by another worker, or not its contact's turn yet
         message = claim.message
-        with structlog.contextvars.bound_contextvars(
-            wamid=message.wamid, message_id=message.id, request_id=message.request_id
+        # The message's trace, from its stored traceparent: the webhook's, whichever process or
+        # restart runs the job.
+        with (
+            self._tracing.job(message),
+            structlog.contextvars.bound_contextvars(
+                wamid=message.wamid, message_id=message.id, request_id=message.request_id
+            ),
         ):
             try:
                 following = await (self._send_own(claim) if claim.own else self._handle(claim))

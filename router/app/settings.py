@@ -141,6 +141,14 @@ class Settings(BaseSettings):
     # process. Unset: derived from WHATSAPP_APP_SECRET (else WHATSAPP_WEBHOOK_VERIFY_TOKEN).
     router_events_ticket_secret: SecretStr | None = None
 
+    # Traces (OpenTelemetry, app/observability/tracing.py): on when an OTLP/HTTP endpoint is set,
+    # the collector's base URL (`/v1/traces` is added) or the traces URL itself. The other standard
+    # OTEL_* variables (headers, sampler, batch sizes, resource attributes) are read by the SDK.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_sdk_disabled: bool = False
+    otel_service_name: str = "router"
+
     # Development only: accept webhooks without a valid X-Hub-Signature-256.
     router_allow_unsigned_webhooks: bool = False
 

@@ -9,6 +9,7 @@ handshake, rare, is an ordinary FastAPI route.
 
 import hmac
 import json
+from collections.abc import Sequence
 from time import perf_counter
 from typing import Annotated, Any
 
@@ -31,7 +32,15 @@ from app.errors import (
     error_response,
 )
 from app.observability.metrics import webhook_outcome
-from app.payload import WHATSAPP_OBJECT, first_error, parse_body, parse_envelope, shown
+from app.observability.tracing import Tracing
+from app.payload import (
+    WHATSAPP_OBJECT,
+    StatusUpdate,
+    first_error,
+    parse_body,
+    parse_envelope,
+    shown,
+)
 from app.queue import JobQueue
 from app.settings import Settings
 from app.signature import SIGNATURE_HEADER, check_signature
@@ -92,7 +101,9 @@ class WebhookFastPath:
         response: Response
         answer: dict[str, Any] | RouterError
         try:
-            answer = await accept(request, state.settings, state.repository, state.queue)
+            answer = await accept(
+                request, state.settings, state.repository, state.queue, state.tracing
+            )
             response = JSONResponse(answer)
         except RouterError as exc:
             answer, response = exc, error_response(exc)
@@ -132,9 +143,14 @@ async def _read_body(request: Request) -> bytes:
 
 
 async def accept(
-    request: Request, settings: Settings, repository: MessageRepository, queue: JobQueue
+    request: Request,
+    settings: Settings,
+    repository: MessageRepository,
+    queue: JobQueue,
+    tracing: Tracing | None = None,
 ) -> dict[str, Any]:
     """Accept a webhook delivery from Meta: messages and statuses are stored, replies queued."""
+    tracing = tracing or Tracing()
     raw = await _read_body(request)
     if settings.whatsapp_app_secret is not None:
         check_signature(
@@ -167,7 +183,11 @@ async def accept(
     request_id = structlog.contextvars.get_contextvars().get("request_id", "")
     # Stored before the 200: from here on, nothing Meta delivered can be lost.
     try:
-        ingested = await repository.ingest(body.messages, body.statuses, str(request_id))
+        # With traces on, each new message keeps this request's trace context: its job, in
+        # whichever process, continues this trace.
+        ingested = await repository.ingest(
+            body.messages, body.statuses, str(request_id), tracing.traceparent()
+        )
     except (SQLAlchemyError, OSError, ValueError, ArithmeticError) as exc:
         if refused(exc):
             # The reader lets through only storable values; should one slip past it, the database
@@ -183,6 +203,8 @@ async def accept(
         except Exception:
             # Stored already; the sweep will queue it once the queue is back.
             log.exception("webhook.enqueue_failed", message_id=message_id)
+    if body.statuses and tracing.enabled:
+        await _link_statuses(repository, tracing, body.statuses)
     counts = {
         "messages": ingested.stored,
         "duplicates": len(body.messages) - ingested.stored,
@@ -198,3 +220,15 @@ async def accept(
         **counts,
         "skipped": len(body.skipped),
     }
+
+
+async def _link_statuses(
+    repository: MessageRepository, tracing: Tracing, statuses: Sequence[StatusUpdate]
+) -> None:
+    """A span for the statuses, linked to the trace of each message they report on (traces on)."""
+    try:
+        traceparents = await repository.traceparents([s.wamid for s in statuses])
+    except SQLAlchemyError:
+        log.warning("webhook.status_traces_unread")  # stored already: only the links are lost
+        return
+    tracing.statuses(traceparents, len(statuses))

@@ -57,3 +57,8 @@ async def scrape(client: httpx.AsyncClient, headers: Mapping[str, str] | None = 
 
 def key(metric: str, /, **labels: str) -> Key:
     return (metric, frozenset(labels.items()))
+
+
+def messages_moved(moves: Mapping[Key, float]) -> dict[Key, float]:
+    """Of what moved, router_messages_total's series."""
+    return {k: v for k, v in moves.items() if k[0] == "router_messages_total"}

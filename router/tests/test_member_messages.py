@@ -32,8 +32,10 @@ from .factories import tenants
 from .factories.store import Sessions
 from .graph_api import STALL, GraphApi, accepted, meta_error
 from .meta import PHONE_NUMBER_ID, WA_ID, status_update, text_message
+from .scrape import key, messages_moved, scrape
 from .test_durability import post
 from .test_resume import wait_until
+from .test_routing import to_number
 
 
 @dataclass
@@ -365,3 +367,29 @@ async def test_a_contact_blocked_before_the_job_runs_is_not_written_to(
 
 def test_the_tracker_of_a_members_message_names_it() -> None:
     assert new_tracker(42, 0).startswith("42.0.")
+
+
+async def test_a_members_message_counts_in_router_messages_total_as_it_moves(
+    store_talk: Talk, graph_route: GraphApi
+) -> None:
+    graph_route.mock(side_effect=[meta_error(400, 131026, "Message undeliverable"), accepted("w3")])
+    before = await scrape(store_talk.router.client)
+
+    written = (await store_talk.write("hello?")).json()
+    await store_talk.router.settle()
+    await store_talk.router.admin("POST", f"/api/v1/messages/{written['id']}/retry")
+    await store_talk.router.settle()
+    # And a message to a number no channel has: kept as unrouted, never received for a job.
+    await post(store_talk.router, to_number(text_message("wamid.nowhere", "hi"), "999"))
+    after = await scrape(store_talk.router.client)
+
+    def outbound(status: str) -> tuple[str, frozenset[tuple[str, str]]]:
+        return key("router_messages_total", direction="outbound", status=status)
+
+    inbound_unrouted = key("router_messages_total", direction="inbound", status="unrouted")
+    assert messages_moved(after - before) == {
+        outbound("pending"): 2,  # written, and put back by the retry
+        outbound("failed"): 1,
+        outbound("accepted"): 1,
+        inbound_unrouted: 1,
+    }

@@ -95,3 +95,31 @@ async def test_the_read_marks_table_comes_and_goes_with_its_migration(engine: As
     assert "conversation_reads" not in await tables()
     await to_revision(engine, "head")
     assert "conversation_reads" in await tables()
+
+
+async def test_a_store_before_traceparents_is_carried_forward_and_back(
+    engine: AsyncEngine,
+) -> None:
+    await to_revision(engine, "0011")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO messages (direction, wamid, phone_number_id, contact, type, text,"
+                " status, attempts, created_at, updated_at) VALUES ('inbound', 'wamid.untraced',"
+                " '1', '2', 'text', 'kept', 'replied', 1, '2026-12-15', '2026-12-15')"
+            )
+        )
+
+    await to_revision(engine, "0013")
+    async with engine.connect() as connection:
+        row = (await connection.execute(text("SELECT text, traceparent FROM messages"))).one()
+    assert tuple(row) == ("kept", None)
+
+    await to_revision(engine, "0011")
+    async with engine.connect() as connection:
+        kept = await connection.scalar(text("SELECT text FROM messages"))
+        columns = await connection.run_sync(
+            lambda sync: [c["name"] for c in inspect(sync).get_columns("messages")]
+        )
+    assert kept == "kept"
+    assert "traceparent" not in columns

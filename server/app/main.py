@@ -16,7 +16,14 @@ from app.settings import get_settings
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format, cache_loggers=True)
+    trace_id = None
+    if settings.tracing:
+        from app import tracing  # only now: nothing of OpenTelemetry's SDK while traces are off
+
+        trace_id = tracing.trace_id
+    configure_logging(
+        settings.log_level, settings.log_format, cache_loggers=True, trace_id=trace_id
+    )
     log = structlog.get_logger()
 
     @asynccontextmanager
@@ -25,7 +32,14 @@ def create_app() -> FastAPI:
         yield
         log.info("server.stopped")
 
-    app = FastAPI(title="WhatsApp router: reply server", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="WhatsApp router: reply server",
+        version="0.1.0",
+        lifespan=lifespan,
+        # FastAPI's own telemetry stays off: with traces on, OpenTelemetry's standard FastAPI
+        # instrumentation makes the spans (below), and no request is traced twice.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.add_middleware(RequestIdMiddleware)
     # Outermost: a request is timed from its arrival, the request id's work included.
     HttpMetrics("server", new_registry()).install(app)
@@ -41,6 +55,9 @@ def create_app() -> FastAPI:
     app.router.add_api_route(
         "/process", process, methods=["POST"], route_class_override=JsonBodyRoute
     )
+
+    if settings.tracing:
+        tracing.instrument(app, settings)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -19,11 +19,11 @@ from app.auth.principal import ConverseScope, principal_of_key
 from app.auth.roles import GRANTS, Permission, Role
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, UnreadableBody, answers
-from app.deps import QueueDep, RepositoryDep, SettingsDep, require_admin
+from app.deps import MetricsDep, QueueDep, RepositoryDep, SettingsDep, TracingDep, require_admin
 from app.errors import Conflict, NotConfigured, NotFound, Unauthorized, declared
 from app.messages import service
 from app.messages.schemas import SendIn, stored_template
-from app.store.models import Direction
+from app.store.models import Direction, OutboundStatus
 
 log = structlog.get_logger()
 
@@ -167,7 +167,12 @@ async def list_messages(
 
 @router.post("", status_code=202, responses=answers(NotFound, UnreadableBody, Conflict))
 async def send_message(
-    body: SendIn, scope: ConverseScope, session: SessionDep, queue: QueueDep
+    body: SendIn,
+    scope: ConverseScope,
+    session: SessionDep,
+    queue: QueueDep,
+    tracing: TracingDep,
+    metrics: MetricsDep,
 ) -> MessageOut:
     """Send a text or a template from a channel's number to a contact (`to`: its id) or a phone
     number (made a contact, with a conversation whose 24-hour window is closed): 202 with the
@@ -175,7 +180,8 @@ async def send_message(
     more, or the operator naming the tenant with X-Tenant-ID. 409 for a text outside the 24-hour
     window (a template is needed) or a blocked contact; 422 for a template on an api channel."""
     request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
-    message = await service.send(session, scope, body, request_id)
+    message = await service.send(session, scope, body, request_id, tracing.traceparent())
+    metrics.message_status(Direction.OUTBOUND.value, OutboundStatus.PENDING.value)
     try:
         await queue.enqueue(message.id)
     except Exception:

@@ -7,10 +7,11 @@ from app.auth.principal import PrincipalDep
 from app.auth.roles import Permission
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, UnreadableBody, answers
-from app.deps import QueueDep
+from app.deps import MetricsDep, QueueDep, TracingDep
 from app.errors import Conflict, NotFound, declared
 from app.inbound import service
 from app.inbound.schemas import InboundIn, InboundOut
+from app.store.models import Direction, InboundStatus
 from app.tenants import repository as tenants
 
 log = structlog.get_logger()
@@ -20,7 +21,12 @@ router = APIRouter(prefix="/webhooks", tags=["inbound"], responses=answers(NotFo
 
 @router.post("/inbound", status_code=202, responses=declared(UnreadableBody, Conflict))
 async def receive_inbound(
-    body: InboundIn, principal: PrincipalDep, session: SessionDep, queue: QueueDep
+    body: InboundIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+    queue: QueueDep,
+    tracing: TracingDep,
+    metrics: MetricsDep,
 ) -> InboundOut:
     """A message for an `api` channel from the system it connects: 202 with the stored message
     and its conversation (continued, or opened for the bot). The channel's agent answers as on
@@ -36,8 +42,11 @@ async def receive_inbound(
     if principal.is_operator and await tenants.get(session, tenant_id) is None:
         raise NotFound(f"no company {tenant_id}")
     request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
-    received, new = await service.receive(session, tenant_id, body, request_id)
+    received, new = await service.receive(
+        session, tenant_id, body, request_id, tracing.traceparent()
+    )
     if new:
+        metrics.message_status(Direction.INBOUND.value, InboundStatus.RECEIVED.value)
         try:
             await queue.enqueue(received.message.id)
         except Exception:

@@ -36,10 +36,14 @@ def person_of(sender: str) -> Person:
 
 
 async def receive(
-    session: AsyncSession, tenant_id: int, body: InboundIn, request_id: str
+    session: AsyncSession,
+    tenant_id: int,
+    body: InboundIn,
+    request_id: str,
+    traceparent: str | None = None,
 ) -> tuple[InboundOut, bool]:
     """Store the message (once per channel_message_id) in its contact's conversation; return it,
-    and whether it is new (a job is to be queued for it)."""
+    and whether it is new (a job is to be queued for it, continuing the request's trace)."""
     channel = await channels.get(session, tenant_id, body.channel_id)
     if channel.type != ChannelType.API.value:
         _invalid(
@@ -74,6 +78,7 @@ async def receive(
             status=InboundStatus.RECEIVED.value,
             attempts=0,
             request_id=request_id,
+            traceparent=traceparent,
             created_at=now,
             updated_at=now,
             tenant_id=tenant_id,

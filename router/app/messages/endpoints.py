@@ -7,10 +7,11 @@ from app.auth.principal import ConverseScope
 from app.core.db import SessionDep
 from app.core.errors import UnreadableBody, answers
 from app.core.ids import IdPath
-from app.deps import QueueDep
+from app.deps import MetricsDep, QueueDep, TracingDep
 from app.errors import Conflict, NotFound, declared
 from app.messages import service
 from app.messages.schemas import ConversationMessage, MessageIn
+from app.store.models import Direction, OutboundStatus
 
 log = structlog.get_logger()
 
@@ -28,13 +29,18 @@ async def write_message(
     scope: ConverseScope,
     session: SessionDep,
     queue: QueueDep,
+    tracing: TracingDep,
+    metrics: MetricsDep,
 ) -> ConversationMessage:
     """Write to the conversation's contact: 202 with the message, stored and then sent by a job
     of its own (its status moves as the Graph API and Meta's status webhooks report). A
     conversation the bot owns becomes the author's. 409 when the contact is blocked, the
     conversation closed, or WhatsApp's 24-hour window has closed (a template is needed then)."""
     request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
-    written = await service.write(session, scope, conversation_id, body, request_id)
+    written = await service.write(
+        session, scope, conversation_id, body, request_id, tracing.traceparent()
+    )
+    metrics.message_status(Direction.OUTBOUND.value, OutboundStatus.PENDING.value)
     try:
         await queue.enqueue(written.id)
     except Exception:

@@ -32,10 +32,16 @@ WRITES_FOR_OTHERS = frozenset({Role.OWNER, Role.ADMIN})
 
 
 async def write(
-    session: AsyncSession, scope: Scope, conversation_id: int, body: MessageIn, request_id: str
+    session: AsyncSession,
+    scope: Scope,
+    conversation_id: int,
+    body: MessageIn,
+    request_id: str,
+    traceparent: str | None = None,
 ) -> ConversationMessage:
     """Store the member's message (pending) in the conversation; a bot-owned conversation becomes
-    the author's. The caller queues its job."""
+    the author's. The caller queues its job, which continues the request's trace (`traceparent`,
+    traces on)."""
     row = await conversation_service.get(session, scope.tenant_id, conversation_id)
     author = await _author(session, scope, body.author_id)
     conversation, contact = row.conversation, row.contact
@@ -49,7 +55,7 @@ async def write(
     taken_over = conversation.owner_member_id is None
     if taken_over:
         conversation.owner_member_id = author.id  # writing takes the conversation over
-    message = _outbound(channel, conversation, contact, body, now, request_id)
+    message = _outbound(channel, conversation, contact, body, now, request_id, traceparent)
     message.sender = Sender.AGENT.value
     message.author_member_id = author.id
     session.add(message)
@@ -62,7 +68,13 @@ async def write(
     return ConversationMessage.of(Row(message, author), contact)
 
 
-async def send(session: AsyncSession, scope: Scope, body: SendIn, request_id: str) -> Message:
+async def send(
+    session: AsyncSession,
+    scope: Scope,
+    body: SendIn,
+    request_id: str,
+    traceparent: str | None = None,
+) -> Message:
     """Store a message to `to` (a contact, or a phone number made one) from the channel's number,
     in the contact's open conversation on it (opened when there is none: its window is closed
     then, only a template goes). Written by the member the key acts as, else by the tenant's
@@ -87,7 +99,7 @@ async def send(session: AsyncSession, scope: Scope, body: SendIn, request_id: st
     conversation = await session.get(Conversation, opened.conversation_id, populate_existing=True)
     assert conversation is not None
     _check_window(channel, conversation, body, now)
-    message = _outbound(channel, conversation, contact, body, now, request_id)
+    message = _outbound(channel, conversation, contact, body, now, request_id, traceparent)
     author = scope.principal.member_id
     message.sender = (Sender.AGENT if author is not None else Sender.AI).value
     message.author_member_id = author
@@ -122,6 +134,7 @@ def _outbound(
     body: MessageIn | SendIn,
     now: datetime,
     request_id: str,
+    traceparent: str | None,
 ) -> Message:
     """The pending outbound message of its own; the conversation's activity moves to now."""
     conversation.last_message_at = now
@@ -142,6 +155,7 @@ def _outbound(
         status=OutboundStatus.PENDING.value,
         attempts=0,
         request_id=request_id,
+        traceparent=traceparent,
         created_at=now,
         updated_at=now,
         tenant_id=conversation.tenant_id,

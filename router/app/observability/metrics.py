@@ -122,7 +122,8 @@ class PrometheusMetrics(Metrics):
         messages = Counter(
             "router_messages",
             "Messages moving into a status (inbound: received, processing, replied, ignored, "
-            "failed; outbound: pending, accepted, sent, delivered, read, failed).",
+            "blocked, handed_over, unrouted, failed; outbound: pending, accepted, sent, "
+            "delivered, read, failed).",
             ["direction", "status"],
             registry=registry,
         )

@@ -1,6 +1,6 @@
 """PyWA clients per WhatsApp number, all on one aiohttp connection pool for the process."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import cast
@@ -58,15 +58,20 @@ class WhatsAppClients:
 
 
 @asynccontextmanager
-async def whatsapp_clients(settings: Settings) -> AsyncIterator[WhatsAppClients]:
-    """The clients over a pool opened here and closed on exit."""
+async def whatsapp_clients(
+    settings: Settings, trace_configs: Sequence[aiohttp.TraceConfig] = ()
+) -> AsyncIterator[WhatsAppClients]:
+    """The clients over a pool opened here and closed on exit; `trace_configs` trace its sends
+    (with traces on: app/observability/tracing.py)."""
     timeout = settings.whatsapp_send_timeout_seconds
     connector = aiohttp.TCPConnector(
         limit=MAX_CONNECTIONS,
         ssl=httpx.create_ssl_context(),  # the same certificates as the Server's client (certifi)
     )
     async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        trace_configs=list(trace_configs) or None,
     ) as pool:
         yield WhatsAppClients(
             pool, settings.graph_api_base_url, settings.whatsapp_graph_api_version

@@ -17,6 +17,7 @@ round fail at once, since every request would meet the same error.
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -74,7 +75,11 @@ class GroupCommit:
         if handler not in self._rank:
             raise ValueError(f"{handler!r} is not one of this writer's handlers")
         if self._writer is None:
-            self._writer = asyncio.create_task(self._run(), name="group-commit")
+            # A context of its own, not the first caller's: the writer serves every caller, and
+            # must not carry one request's log bindings or trace into the others' writes.
+            self._writer = asyncio.create_task(
+                self._run(), name="group-commit", context=contextvars.Context()
+            )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append(_Request(handler, item, future))
         self._idle.clear()

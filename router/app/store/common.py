@@ -119,6 +119,7 @@ class Webhook:
     messages: Sequence[InboundMessage]
     statuses: Sequence[StatusUpdate]
     request_id: str
+    traceparent: str | None = None  # the webhook's trace context (traces on)
 
 
 Write = Callable[[AsyncConnection], Awaitable[Any]]

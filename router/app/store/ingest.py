@@ -52,12 +52,17 @@ class WebhookIngest(StatusWrites):
         return (await self.ingest(inbound, statuses, request_id)).queued
 
     async def ingest(
-        self, inbound: Sequence[InboundMessage], statuses: Sequence[StatusUpdate], request_id: str
+        self,
+        inbound: Sequence[InboundMessage],
+        statuses: Sequence[StatusUpdate],
+        request_id: str,
+        traceparent: str | None = None,
     ) -> Ingested:
         """Store a webhook: each new message in its channel, contact and conversation (see
-        app/inbound/ingest.py), once per wamid; and every status."""
+        app/inbound/ingest.py), once per wamid, with the webhook's trace context (traces on);
+        and every status."""
         ingested: Ingested = await self._writer.write(
-            self._store_webhooks, Webhook(inbound, statuses, request_id)
+            self._store_webhooks, Webhook(inbound, statuses, request_id, traceparent)
         )
         return ingested
 
@@ -67,10 +72,10 @@ class WebhookIngest(StatusWrites):
         now = utcnow()
         # Two webhooks of one round may carry the same wamid (a redelivery): stored once, by the
         # first. Ids follow the order of arrival: one contact's messages are answered in order.
-        fresh: dict[str, tuple[InboundMessage, str]] = {}
+        fresh: dict[str, tuple[InboundMessage, Webhook]] = {}
         for webhook in webhooks:
             for message in webhook.messages:
-                fresh.setdefault(message.wamid, (message, webhook.request_id))
+                fresh.setdefault(message.wamid, (message, webhook))
         ids: dict[str, int] = {}
         unrouted: set[str] = set()
         if fresh:
@@ -87,13 +92,15 @@ class WebhookIngest(StatusWrites):
             )
             self._writer.add_events("contact.updated", moved)
             rows = [
-                _inbound_row(message, request_id, placement, now)
-                for (message, request_id), placement in zip(new, placements, strict=True)
+                _inbound_row(message, webhook, placement, now)
+                for (message, webhook), placement in zip(new, placements, strict=True)
             ]
             unrouted = {r["wamid"] for r in rows if r["status"] == InboundStatus.UNROUTED.value}
             inserted = await connection.execute(self._insert_inbound, rows)
             ids = {wamid: id_ for id_, wamid in inserted.all()}
-            self._count(INBOUND, InboundStatus.RECEIVED, len(ids))
+            kept = sum(wamid in unrouted for wamid in ids)
+            self._count(INBOUND, InboundStatus.RECEIVED, len(ids) - kept)
+            self._count(INBOUND, InboundStatus.UNROUTED, kept)
             placed = [
                 (ids[row["wamid"]], placement)
                 for row, placement in zip(rows, placements, strict=True)
@@ -140,7 +147,7 @@ class WebhookIngest(StatusWrites):
 
 
 def _inbound_row(
-    message: InboundMessage, request_id: str, placement: Placement | None, now: datetime
+    message: InboundMessage, webhook: Webhook, placement: Placement | None, now: datetime
 ) -> dict[str, Any]:
     status = InboundStatus.RECEIVED if placement is not None else InboundStatus.UNROUTED
     return {
@@ -155,7 +162,8 @@ def _inbound_row(
         "text": message.text,
         "status": status.value,
         "attempts": 0,
-        "request_id": request_id,
+        "request_id": webhook.request_id,
+        "traceparent": webhook.traceparent,
         "created_at": now,
         "updated_at": now,
         "tenant_id": placement.tenant_id if placement else None,

@@ -126,6 +126,9 @@ class Message(Base):
     )
     # A template message's `name`, `language` and `components` (JSON), sent as they are.
     template: Mapped[str | None] = mapped_column(Text)
+    # With traces on, the W3C trace context of the request that stored the message (a reply: its
+    # inbound message's), which its job continues (app/observability/tracing.py).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
 
 class StatusEvent(Base):
@@ -182,3 +185,4 @@ class Row:
     sender: str | None
     author_member_id: int | None
     template: str | None
+    traceparent: str | None

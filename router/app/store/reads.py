@@ -99,7 +99,10 @@ class ManagementReads(RepositoryBase):
                 reset = await connection.execute(
                     self._reset_parts(parts_filter, now).values(attempts=0).returning(c.id)
                 )
-                return message.id if reset.first() is not None else None
+                if reset.first() is None:
+                    return None
+                self._count(OUTBOUND, OutboundStatus.PENDING)
+                return message.id
             if outbound:
                 # The failed reply first: if it has not failed, there is nothing to do.
                 reset = await connection.execute(

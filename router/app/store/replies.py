@@ -187,6 +187,7 @@ class ReplyWrites(StatusWrites):
                 "reply_to_id": inbound.id,
                 "part": index,
                 "request_id": inbound.request_id,
+                "traceparent": inbound.traceparent,
                 "tracker": tracker if index == 0 else None,
                 "created_at": now,
                 "updated_at": now,
@@ -291,10 +292,11 @@ class ReplyWrites(StatusWrites):
         blocked meanwhile); return its contact's next pending one."""
 
         async def record(connection: AsyncConnection) -> int | None:
-            await connection.execute(
+            failed = await connection.execute(
                 self._fail_part,
                 {"b_id": message.id, "b_code": error_code, "b_title": title, "b_now": utcnow()},
             )
+            self._count(OUTBOUND, OutboundStatus.FAILED, failed.rowcount)
             self._writer.add_events("message.status", [message.id])
             [following] = await self._following_own(connection, [message])
             return following
@@ -310,9 +312,10 @@ class ReplyWrites(StatusWrites):
         next message is returned; with `own`, that message's contact's next one of its own."""
 
         async def record(connection: AsyncConnection) -> int | None:
-            await connection.execute(
+            delivered = await connection.execute(
                 self._deliver_here, {"b_ids": [p.id for p in parts], "b_now": utcnow()}
             )
+            self._count(OUTBOUND, OutboundStatus.DELIVERED, delivered.rowcount)
             self._writer.add_events("message.status", [p.id for p in parts])
             if ending is not None:
                 return (await self._finish_many(connection, [ending]))[0]

@@ -12,6 +12,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.db import chunked
 from app.store.common import (
     OUTBOUND,
     STATUS_CHUNK,
@@ -74,6 +75,11 @@ class StatusWrites(RepositoryBase):
             .where(events.c.tracker.in_(bindparam("b_trackers", expanding=True)))
             .order_by(events.c.id)
         )
+        self._traceparents = select(c.traceparent).where(
+            c.wamid.in_(bindparam("b_wamids", expanding=True)),
+            c.direction == Direction.OUTBOUND.value,
+            c.traceparent.is_not(None),
+        )
 
     async def _apply_statuses(
         self,
@@ -117,6 +123,16 @@ class StatusWrites(RepositoryBase):
             moved = (await connection.execute(statement, {**params, "b_wamids": chunk})).all()
             self._count(OUTBOUND, status, len(moved))
             self._writer.add_events("message.status", [id_ for (id_,) in moved])
+
+    async def traceparents(self, wamids: Sequence[str]) -> list[str]:
+        """The trace contexts the outbound messages with these wamids were stored with (traces
+        on), for a status webhook's span to link to."""
+        found: list[str] = []
+        async with self._engine.connect() as connection:
+            for chunk in chunked(list(dict.fromkeys(wamids))):
+                rows = await connection.execute(self._traceparents, {"b_wamids": chunk})
+                found.extend(traceparent for (traceparent,) in rows.all())
+        return found
 
     async def wamids_for_trackers(self, trackers: Sequence[str]) -> dict[str, str]:
         """The wamid of a status webhook that carried each tracker, for those that have one."""

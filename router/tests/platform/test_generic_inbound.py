@@ -23,6 +23,7 @@ from ..factories import tenants
 from ..factories.store import Sessions, add
 from ..graph_api import GraphApi
 from ..meta import WA_ID, text_message
+from ..scrape import key, messages_moved, scrape
 from ..test_durability import post
 
 
@@ -230,3 +231,45 @@ async def test_a_whatsapp_webhook_still_reaches_its_own_channel(
     assert stored is not None
     assert stored.status == "replied"
     assert graph_route.call_count == 1
+
+
+async def test_an_api_channels_messages_count_in_router_messages_total(
+    site: Site, server_route: respx.Route
+) -> None:
+    before = await scrape(site.client)
+    got = (await site.send("hi", "w-20")).json()
+    await site.router.settle()
+    conversation = got["conversation_id"]
+    agent = await tenants.member(site.sessions, site.tenant_id, Role.AGENT, name="Ada")
+    admin = {"X-API-Key": ADMIN_KEY, "X-Tenant-ID": str(site.tenant_id)}
+    await site.client.post(
+        f"/api/v1/conversations/{conversation}/transfer",
+        json={"new_owner_id": agent.id},
+        headers=admin,
+    )
+    await site.send("a person?", "w-21")
+    await site.client.post(
+        f"/api/v1/conversations/{conversation}/messages",
+        json={"text": "Ada here", "author_id": agent.id},
+        headers=admin,
+    )
+    await site.router.settle()
+    await site.client.post(
+        f"/api/v1/contacts/{got['message']['author']['id']}/block", headers=admin
+    )
+    await site.send("hello?", "w-22")
+    await site.router.settle()
+    after = await scrape(site.client)
+
+    def moved(direction: str, status: str) -> tuple[str, frozenset[tuple[str, str]]]:
+        return key("router_messages_total", direction=direction, status=status)
+
+    assert messages_moved(after - before) == {
+        moved("inbound", "received"): 3,
+        moved("inbound", "processing"): 3,
+        moved("inbound", "replied"): 1,
+        moved("inbound", "handed_over"): 1,
+        moved("inbound", "blocked"): 1,
+        moved("outbound", "pending"): 2,  # the bot's reply and the member's message
+        moved("outbound", "delivered"): 2,  # stored is delivered on an api channel
+    }
