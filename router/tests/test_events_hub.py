@@ -2,9 +2,12 @@
 bounded); one that does gets every event once, in order."""
 
 import asyncio
+from datetime import timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from app.events import hub as hub_module
 from app.events import repository
 from app.events.bus import LocalBus
 from app.events.hub import EventHub
@@ -56,4 +59,26 @@ async def test_a_subscriber_that_does_not_read_is_cut_off_and_one_that_reads_get
             assert len(received) == 30
     finally:
         await hub.aclose()
+        await engine.dispose()
+
+
+async def test_events_older_than_the_retention_window_are_pruned_in_batches(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(database_url)
+    await migrate(engine)
+    monkeypatch.setattr(hub_module, "PRUNE_BATCH", 3)
+    hub = EventHub(engine, LocalBus(), retention_seconds=3600)
+    now = utcnow()
+    try:
+        async with engine.begin() as connection:
+            old = [Change(1, "contact.updated", n) for n in range(7)]
+            await repository.record(connection, old, now - timedelta(hours=2))
+            await repository.record(connection, [Change(1, "contact.updated", 99)], now)
+        assert await hub.prune_once() == 7
+        async with engine.connect() as connection:
+            kept = await repository.after(connection, 0, 100)
+        assert [e.object_id for e in kept] == [99]
+        assert kept[0].id == 8
+    finally:
         await engine.dispose()

@@ -17,6 +17,7 @@ from structlog.testing import capture_logs
 from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
+from app.events.models import EventRow
 from app.store.models import Message
 from app.tenants.models import Tenant
 
@@ -459,6 +460,9 @@ async def test_a_contact_who_changed_number_keeps_their_conversation_and_block(
     notice = await p.by_wamid("wamid.xyzxyz==")
     assert (notice.contact_id, notice.status) == (before.contact_id, "blocked")
     assert server_texts(server_route) == ["old number"]
+    # Blocked through the API, then moved by the webhook: the contact's two events.
+    updated = [e.object_id for e in await p.all(EventRow) if e.type == "contact.updated"]
+    assert updated == [before.contact_id, before.contact_id]
 
 
 async def test_a_contact_whose_bsuid_changed_stays_one_contact(

@@ -285,10 +285,11 @@ async def resolve(
 
 async def move(
     connection: AsyncConnection, tenant_id: int, moves: Sequence[Move], now: datetime
-) -> None:
+) -> list[int]:
     """Give contacts the new number or BSUID Meta says they changed to. The contact keeps its
     conversations and its block; when another contact already has the new identifier, the two
-    stay apart (they are not merged here)."""
+    stay apart (they are not merged here). Returns the ids of the contacts that have the new
+    identifiers now (rare: one query more)."""
     for statement, pairs in (
         (_MOVE_WA_ID, [(m.wa_id, m.new_wa_id) for m in moves if m.wa_id and m.new_wa_id]),
         (
@@ -308,3 +309,13 @@ async def move(
                     for old, new in pairs
                 ],
             )
+    new_wa_ids = [m.new_wa_id for m in moves if m.wa_id and m.new_wa_id]
+    new_user_ids = [m.new_user_id for m in moves if m.previous_user_id and m.new_user_id]
+    moved = await connection.execute(
+        select(_c.id).where(
+            _c.tenant_id == tenant_id,
+            or_(_c.wa_id.in_(new_wa_ids), _c.user_id.in_(new_user_ids)),
+            _c.updated_at == now,
+        )
+    )
+    return list(moved.scalars())

@@ -199,10 +199,10 @@ class EventHub(EventRecorder):
     async def _prune(self) -> None:
         interval = min(max(self._retention.total_seconds() / 10, 1.0), 600.0)
         while True:
+            await asyncio.sleep(interval)  # not at start: nothing is old yet, much else to do
             try:
                 pruned = await self.prune_once()
                 if pruned:
                     log.info("events.pruned", count=pruned)
             except Exception:
                 log.exception("events.prune_failed")
-            await asyncio.sleep(interval)

@@ -63,8 +63,10 @@ async def place(
     directory: ChannelDirectory,
     recent: RecentPeople,
     now: datetime,
+    moved: list[int] | None = None,
 ) -> list[Placement | None]:
-    """Each message's placement, in order; None for a message to an unknown number."""
+    """Each message's placement, in order; None for a message to an unknown number. The ids of
+    contacts whose number or BSUID changed are added to `moved`."""
     routes = await directory.routes(connection, {m.phone_number_id for m in messages})
     await _learn(connection, messages, routes, directory, now)
     by_tenant: dict[int, list[int]] = {}
@@ -78,7 +80,9 @@ async def place(
     for tenant_id, indexes in by_tenant.items():
         moves = [_move(messages[i]) for i in indexes if messages[i].identity_change]
         if moves:
-            await contacts.move(connection, tenant_id, moves, now)
+            changed = await contacts.move(connection, tenant_id, moves, now)
+            if moved is not None:
+                moved.extend(changed)
         people: dict[Person, str | None] = {}
         for i in indexes:
             person = _person(messages[i])

@@ -81,9 +81,11 @@ class WebhookIngest(StatusWrites):
                     del fresh[wamid]
         if fresh:
             new = list(fresh.values())
+            moved: list[int] = []
             placements = await place(
-                connection, [m for m, _ in new], self.directory, self._recent, now
+                connection, [m for m, _ in new], self.directory, self._recent, now, moved
             )
+            self._writer.add_events("contact.updated", moved)
             rows = [
                 _inbound_row(message, request_id, placement, now)
                 for (message, request_id), placement in zip(new, placements, strict=True)
