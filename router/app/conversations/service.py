@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Scope
@@ -134,9 +135,15 @@ async def set_status(
             session, conversation
         ):
             raise Conflict(_another_open(conversation))
+        conflict = _another_open(conversation)  # read before a rollback expires it
         conversation.status = status.value
+        try:
+            await session.flush()
+        except IntegrityError:  # another open conversation of the contact won meanwhile
+            await session.rollback()
+            raise Conflict(conflict) from None
         await events.record(session, _updated(conversation))
-        await commit_or_conflict(session, _another_open(conversation))
+        await commit_or_conflict(session, conflict)
     return await detail(session, tenant_id, conversation_id)
 
 

@@ -41,7 +41,9 @@ class Delivered:
 
 async def record(session: AsyncSession, *changes: Change) -> None:
     """Store `changes` in the session's transaction; its commit then wakes the streams. Call it
-    last before the commit (see app/events/repository.py)."""
+    last before the commit: the session's changes are flushed first, so that the lock that
+    orders event ids is never held while a row lock is waited for (app/events/repository.py)."""
+    await session.flush()
     await repository.record(await session.connection(), changes, utcnow())
     session.info[_WROTE] = True
 
