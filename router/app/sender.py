@@ -69,18 +69,24 @@ class Sender:
         tracker: str,
         *,
         access_token: str | None = None,
+        quote: str | None = None,
     ) -> str:
         """Send one text (at most MAX_TEXT_LENGTH characters); return Meta's wamid for it.
 
         Meta echoes `tracker` in every status webhook of the message (app/trackers.py).
         `access_token` is the number's own; without one, the deployment's (WHATSAPP_ACCESS_TOKEN).
+        `quote`: the wamid of a message the text answers, shown quoted above it (Meta's context).
         """
         token = access_token or self._default_token.get_secret_value()
         whatsapp = self._clients.for_number(phone_number_id, token)
         await self._limiter.wait(phone_number_id)
         try:
             sent = await whatsapp.send_message(
-                to=to, text=text, sender=phone_number_id, tracker=tracker
+                to=to,
+                text=text,
+                sender=phone_number_id,
+                tracker=tracker,
+                reply_to_message_id=quote,
             )
         except WhatsAppError as exc:
             if exc.code == THROUGHPUT_REACHED:
