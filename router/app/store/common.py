@@ -1,0 +1,181 @@
+"""What the message repository's parts share: the tables, the conditions, the results they
+hand back, and the base every part builds on (see repository.py)."""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.channels.directory import ChannelDirectory
+from app.inbound.ingest import RecentPeople
+from app.observability.metrics import Metrics
+from app.payload import InboundMessage, StatusUpdate
+from app.store.batch import GroupCommit
+from app.store.models import (
+    UNFINISHED_INBOUND,
+    Direction,
+    InboundStatus,
+    Message,
+    OutboundStatus,
+    Row,
+    StatusEvent,
+)
+
+messages: Table = Message.__table__  # type: ignore[assignment]
+events: Table = StatusEvent.__table__  # type: ignore[assignment]
+COLUMNS = tuple(messages.columns)
+# How long a process keeps a number's channel when nothing says otherwise (see the directory).
+CHANNEL_CACHE_SECONDS = 10.0
+
+# A member's message (and, later, any outbound message that answers nothing): sent by a job of its
+# own, held through the same lease as an inbound message's while it is `pending`.
+OWN = and_(
+    messages.c.direction == Direction.OUTBOUND.value,
+    messages.c.reply_to_id.is_(None),
+)
+UNFINISHED = or_(
+    and_(
+        messages.c.direction == Direction.INBOUND.value, messages.c.status.in_(UNFINISHED_INBOUND)
+    ),
+    and_(OWN, messages.c.status == OutboundStatus.PENDING.value),
+)
+# Wamids per status statement: far below SQLite's and asyncpg's limits on bound parameters.
+STATUS_CHUNK = 500
+INBOUND, OUTBOUND = Direction.INBOUND.value, Direction.OUTBOUND.value
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Message]
+    next_before_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A message a worker holds. An inbound one, to route and answer; or an outbound message of
+    its own (`own`: a member's), to send. With what routing needs, read when it was taken."""
+
+    message: Row
+    replies: list[Row]  # reply parts an earlier attempt stored, in order; usually none
+    owner_member_id: int | None = None  # the conversation's owner; None: the bot
+    contact_blocked: bool = False
+
+    @property
+    def own(self) -> bool:
+        return self.message.direction == Direction.OUTBOUND.value
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """What a webhook's messages came to: the new ones to queue, and those to no channel."""
+
+    queued: list[int]
+    unrouted: int = 0
+
+    @property
+    def stored(self) -> int:
+        return len(self.queued) + self.unrouted
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How an inbound message's processing ended."""
+
+    message: Row
+    status: InboundStatus
+    error_code: int | None = None
+    error_title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """A part's send is about to start, with this tracker (see app/trackers.py)."""
+
+    part_id: int
+    tracker: str
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    part_id: int
+    wamid: str
+    ending: Ending | None  # the last part: the message ends in the same transaction
+    then: Start | None  # the next part: its send starts
+    own: Row | None = None  # a message of its own: its contact's next one is looked for
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    messages: Sequence[InboundMessage]
+    statuses: Sequence[StatusUpdate]
+    request_id: str
+
+
+Write = Callable[[AsyncConnection], Awaitable[Any]]
+
+
+_FACTS = ("r_owner", "r_blocked")
+# A message a worker may hold: an inbound one being processed, a pending one of its own.
+HELD = or_(
+    messages.c.status == InboundStatus.PROCESSING.value,
+    and_(OWN, messages.c.status == OutboundStatus.PENDING.value),
+)
+
+
+def claim_of(row: Any) -> Claim:
+    return Claim(row_of(row), [], row["r_owner"], bool(row["r_blocked"]))
+
+
+def row_of(row: Any) -> Row:
+    if "r_owner" in row:
+        return Row(**{k: v for k, v in row.items() if k not in _FACTS})
+    return Row(**row)
+
+
+def after(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)
+
+
+class RepositoryBase:
+    """The engine, the group-commit writer and what every part of the repository uses."""
+
+    _engine: AsyncEngine
+    _sessions: async_sessionmaker[AsyncSession]
+    _writer: GroupCommit
+    _metrics: Metrics
+    directory: ChannelDirectory
+    _recent: RecentPeople
+
+    def _build_shared(self, dialect: Any) -> None:
+        c = messages.c
+        self._select_replies = (
+            select(*COLUMNS)
+            .where(c.reply_to_id.in_(bindparam("b_ids", expanding=True)))
+            .order_by(c.reply_to_id, c.part)
+        )
+
+    def _count(self, direction: str, status: str, count: int = 1) -> None:
+        """router_messages_total: `count` messages moved into `status` once this round commits."""
+        self._writer.after_commit(self._metrics.message_status, direction, status, count)
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def aclose(self) -> None:
+        """Commit the writes already asked for; call before disposing of the engine."""
+        await self._writer.aclose()
+
+    async def _each(self, connection: AsyncConnection, writes: list[Write]) -> list[Any]:
+        """Writes too rare to deserve a statement of their own kind: one after the other."""
+        return [await write(connection) for write in writes]
