@@ -35,6 +35,9 @@ class InboundStatus(StrEnum):
     BLOCKED = "blocked"  # from a blocked contact: kept, never answered, never shown to the bot
     HANDED_OVER = "handed_over"  # a member owns the conversation: kept and shown, the bot not asked
     UNROUTED = "unrouted"  # to a number no channel has: kept, never answered
+    # Burst debounce: answered in a turn with the messages after it; `turn_id` names the turn's
+    # last message, whose status says how the turn ended (app/routing/turns.py).
+    IN_TURN = "in_turn"
 
 
 class Sender(StrEnum):
@@ -124,6 +127,9 @@ class Message(Base):
     author_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", name="fk_messages_author", ondelete="SET NULL")
     )
+    # Burst debounce: the id of the last message of the turn this inbound message belongs to
+    # (the last one's own id on it); NULL outside a turn.
+    turn_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class StatusEvent(Base):
@@ -179,3 +185,4 @@ class Row:
     contact_id: int | None
     sender: str | None
     author_member_id: int | None
+    turn_id: int | None
