@@ -13,6 +13,9 @@ Exactly one reply per message, across redeliveries, concurrent jobs, retries and
   tracker and adopts its wamid. Only when none comes is the part sent again; that is the gap left
   (Meta offers no idempotency key to close it for good);
 - a part the Graph API refused fails together with its message, in one transaction.
+- on a channel with burst debounce, the job holding a contact's first message waits for the burst
+  to end and writes it to the store as one turn (app/routing/turns.py); the turn's last message
+  is then answered as any message is, with the turn's texts, and a restart answers the same turn.
 
 A member's message is stored first by the API and is a job of its own on the same path: the same
 lease, rate limit, retries, trackers and statuses. Replies and members' messages go out from the
