@@ -13,6 +13,9 @@ Exactly one reply per message, across redeliveries, concurrent jobs, retries and
   tracker and adopts its wamid. Only when none comes is the part sent again; that is the gap left
   (Meta offers no idempotency key to close it for good);
 - a part the Graph API refused fails together with its message, in one transaction.
+- on a channel with burst debounce, the job holding a contact's first message waits for the burst
+  to end and writes it to the store as one turn (app/routing/turns.py); the turn's last message
+  is then answered as any message is, with the turn's texts, and a restart answers the same turn.
 
 A member's message (a text or a template, through the API) is stored first and is a job of its own
 on the same path: the same lease, rate limit, retries, trackers and statuses. Replies and members'
@@ -20,8 +23,10 @@ messages go out from the channel's number with the channel's token (none stored:
 WHATSAPP_ACCESS_TOKEN).
 """
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 import structlog
@@ -30,12 +35,14 @@ from tenacity import RetryCallState
 from app.backend import Backend
 from app.channels.directory import ChannelDirectory
 from app.channels.models import NO_NUMBER
+from app.channels.repository import NumberRoute
 from app.errors import BackendError, SendFailed, SendRetryable
 from app.observability.tracing import Tracing
 from app.retries import RetryPolicy
 from app.routing.decide import Facts, Route, decide
+from app.routing.turns import burst, joined, seconds_to_wait
 from app.sender import Sender, split_text
-from app.store.models import InboundStatus, OutboundStatus, Row
+from app.store.models import InboundStatus, OutboundStatus, Row, utcnow
 from app.store.repository import Claim, Ending, MessageRepository, Start
 from app.trackers import TrackerWatch, new_tracker
 
@@ -81,6 +88,15 @@ class Pipeline:
         claim = await self._repository.claim(message_id, self._lease_seconds)
         if claim is None:
             return  # finished, held by another worker, or not its contact's turn yet
+        following = await self._guarded(claim, self._send_own if claim.own else self._handle)
+        if following is not None:
+            await enqueue(following)
+
+    async def _guarded(
+        self, claim: Claim, job: Callable[[Claim], Awaitable[int | None]]
+    ) -> int | None:
+        """Run a job on a message it holds; a crash ends the message as failed. Returns its
+        contact's next unfinished message."""
         message = claim.message
         # The message's trace, from its stored traceparent: the webhook's, whichever process or
         # restart runs the job.
@@ -91,65 +107,114 @@ class Pipeline:
             ),
         ):
             try:
-                following = await (self._send_own(claim) if claim.own else self._handle(claim))
+                return await job(claim)
             except Exception as exc:
                 log.exception("message.crashed")
                 reason = f"router error: {type(exc).__name__}"
                 if claim.own:
-                    following = await self._repository.fail_own(message, None, reason)
-                else:
-                    following = await self._repository.finish(
-                        Ending(message, InboundStatus.FAILED, None, reason)
-                    )
-        if following is not None:
-            await enqueue(following)
+                    return await self._repository.fail_own(message, None, reason)
+                return await self._repository.finish(
+                    Ending(message, InboundStatus.FAILED, None, reason)
+                )
 
     async def _handle(self, claim: Claim) -> int | None:
-        """Answer the message and end it; return its contact's next unfinished message."""
+        """Answer the message and end it; return its contact's next unfinished message. On a
+        channel with burst debounce, the contact's burst is gathered into one turn first."""
         message = claim.message
-        parts = claim.replies
         here = message.phone_number_id == NO_NUMBER  # an api channel: nothing to send
-        started: dict[int, str] = {}  # parts whose send this job started, and their trackers
-        # A reply stored by an earlier attempt was decided then: it is sent, whatever came since.
-        if not parts:
-            route = decide(
-                Facts(message.type, message.text, claim.contact_blocked, claim.owner_member_id)
-            )
-            if route is not Route.AGENT:
-                log.info(f"message.{UNANSWERED[route].value}", type=message.type)
-                return await self._repository.finish(Ending(message, UNANSWERED[route]))
-            text = message.text or ""
-            try:
-                reply = await self._retrying(
-                    message,
-                    lambda: self._backend.reply_for(text, request_id=message.request_id or ""),
-                )
-            except BackendError as exc:
-                log.warning("message.backend_failed", reason=str(exc))
-                return await self._repository.finish(
-                    Ending(message, InboundStatus.FAILED, None, str(exc))
-                )
-            if here:
-                parts = await self._repository.add_replies(message, [reply], None)
-            else:
-                tracker = new_tracker(message.id, 0)
-                parts = await self._repository.add_replies(message, split_text(reply), tracker)
-                if parts[0].tracker == tracker:
-                    started[parts[0].id] = tracker
+        channel = None if here else await self._directory.route(message.phone_number_id)
+        if claim.replies:
+            # A reply stored by an earlier attempt was decided then: sent, whatever came since.
+            return await self._send_reply(message, claim.replies, {}, channel)
+        text = message.text
+        if message.turn_id is not None:
+            # A turn written before a restart (or replayed): answered with all of its texts.
+            text = joined(await self._repository.turn_texts(message))
+        debounce = channel.debounce_ms if channel is not None else None
+        if debounce and message.turn_id is None and decide(_facts(claim, text)) is Route.AGENT:
+            gathered = await self._gather(claim, debounce)
+            if gathered is None:
+                return None  # another job wrote this turn: this one's lease ran out meanwhile
+            turn, text = gathered
+            return await self._guarded(turn, lambda last: self._answer(last, text, channel))
+        return await self._answer(claim, text, channel)
 
+    async def _gather(self, claim: Claim, debounce_ms: int) -> tuple[Claim, str] | None:
+        """Wait until the contact's burst is complete (app/routing/turns.py), then write it to
+        the store as one turn. Returns the turn's last message, which this job holds now, and the
+        turn's text; None when another job wrote the turn."""
+        head = claim.message
+        window = timedelta(milliseconds=debounce_ms)
+        while True:
+            turn = burst(await self._repository.waiting(head), window)
+            wait = seconds_to_wait(turn, window, utcnow())
+            if wait <= 0:
+                break
+            # Keep the message ours while we wait, so no other worker takes it over.
+            await self._repository.extend_lease(head.id, wait + self._lease_seconds)
+            await asyncio.sleep(wait)
+        last = await self._repository.form_turn(head, [m.id for m in turn], self._lease_seconds)
+        if last is None:
+            log.warning("message.turn_taken")
+            return None
+        log.info("message.turn", messages=len(turn), last_message_id=last.message.id)
+        return last, joined([m.text for m in turn])
+
+    async def _answer(
+        self, claim: Claim, text: str | None, channel: NumberRoute | None
+    ) -> int | None:
+        """Route the message (or turn), ask the channel's agent and send its reply."""
+        message = claim.message
+        route = decide(_facts(claim, text))
+        if route is not Route.AGENT:
+            log.info(f"message.{UNANSWERED[route].value}", type=message.type)
+            return await self._repository.finish(Ending(message, UNANSWERED[route]))
+        asked = text or ""
+        try:
+            reply = await self._retrying(
+                message,
+                lambda: self._backend.reply_for(asked, request_id=message.request_id or ""),
+            )
+        except BackendError as exc:
+            log.warning("message.backend_failed", reason=str(exc))
+            return await self._repository.finish(
+                Ending(message, InboundStatus.FAILED, None, str(exc))
+            )
+        started: dict[int, str] = {}  # parts whose send this job started, and their trackers
+        if message.phone_number_id == NO_NUMBER:
+            parts = await self._repository.add_replies(message, [reply], None)
+        else:
+            tracker = new_tracker(message.id, 0)
+            parts = await self._repository.add_replies(message, split_text(reply), tracker)
+            if parts[0].tracker == tracker:
+                started[parts[0].id] = tracker
+        return await self._send_reply(message, parts, started, channel)
+
+    async def _send_reply(
+        self,
+        message: Row,
+        parts: list[Row],
+        started: dict[int, str],
+        channel: NumberRoute | None,
+    ) -> int | None:
+        """Send a reply's pending parts and end the message they answer."""
         pending = [part for part in parts if part.status == OutboundStatus.PENDING]
         if not pending:  # every part settled before a restart: never sent twice
             return await self._repository.finish(_settled(message, parts))
-        if here:
+        if message.phone_number_id == NO_NUMBER:
             log.info("message.replied_here", parts=len(parts))
             return await self._repository.deliver_here(
                 pending, Ending(message, InboundStatus.REPLIED)
             )
-        token = await self._token(message)
+        token = channel.access_token if channel is not None else None
+        # A turn's reply quotes the message it answers: the turn's last.
+        quote = message.wamid if message.turn_id is not None else None
         following = None
         for index, part in enumerate(pending):
             try:
-                wamid = await self._deliver(message, part, started, token)
+                wamid = await self._deliver(
+                    message, part, started, token, quote if not part.part else None
+                )
             except (SendFailed, SendRetryable) as exc:
                 code = exc.error_code
                 title = exc.title if isinstance(exc, SendFailed) else str(exc)
@@ -179,7 +244,7 @@ class Pipeline:
             log.info("message.delivered_here")
             return await self._repository.deliver_here([message], own=message)
         try:
-            wamid = await self._deliver(message, message, {}, await self._token(message))
+            wamid = await self._deliver(message, message, {}, await self._token(message), None)
         except (SendFailed, SendRetryable) as exc:
             title = exc.title if isinstance(exc, SendFailed) else str(exc)
             log.warning("message.send_failed", error_code=exc.error_code, reason=title)
@@ -193,7 +258,12 @@ class Pipeline:
         return route.access_token if route is not None else None
 
     async def _deliver(
-        self, message: Row, part: Row, started: dict[int, str], token: str | None
+        self,
+        message: Row,
+        part: Row,
+        started: dict[int, str],
+        token: str | None,
+        quote: str | None,
     ) -> str:
         """Send a part and return its wamid, or adopt the wamid of a send from before a restart."""
         tracker = started.get(part.id)
@@ -203,7 +273,7 @@ class Pipeline:
             if wamid is not None:
                 return wamid
         tracker = tracker or part.tracker or await self._start(message, part)
-        return await self._send(message, part, tracker, token)
+        return await self._send(message, part, tracker, token, quote)
 
     async def _start(self, message: Row, part: Row) -> str:
         """Record that a part's send starts (a part reopened for a replay); return its tracker."""
@@ -211,7 +281,9 @@ class Pipeline:
         await self._repository.start(Start(part.id, tracker))
         return tracker
 
-    async def _send(self, message: Row, part: Row, tracker: str, token: str | None) -> str:
+    async def _send(
+        self, message: Row, part: Row, tracker: str, token: str | None, quote: str | None
+    ) -> str:
         text = part.text or ""
         attempts = 0
 
@@ -234,7 +306,7 @@ class Pipeline:
                     access_token=token,
                 )
             return await self._sender.send_text(
-                part.phone_number_id, part.contact, text, tracker, access_token=token
+                part.phone_number_id, part.contact, text, tracker, access_token=token, quote=quote
             )
 
         return await self._retrying(message, send)
@@ -268,6 +340,14 @@ class Pipeline:
             with attempt:
                 return await call()
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+def _facts(claim: Claim, text: str | None) -> Facts:
+    """What the routing decision looks at; a turn is a text, its texts joined."""
+    message = claim.message
+    if message.turn_id is not None:
+        return Facts("text", text or None, claim.contact_blocked, claim.owner_member_id)
+    return Facts(message.type, text, claim.contact_blocked, claim.owner_member_id)
 
 
 def _settled(message: Row, parts: list[Row]) -> Ending:

@@ -74,17 +74,25 @@ class Sender:
         tracker: str,
         *,
         access_token: str | None = None,
+        quote: str | None = None,
     ) -> str:
         """Send one text (at most MAX_TEXT_LENGTH characters); return Meta's wamid for it.
 
         Meta echoes `tracker` in every status webhook of the message (app/trackers.py).
         `access_token` is the number's own; without one, the deployment's (WHATSAPP_ACCESS_TOKEN).
+        `quote`: the wamid of a message the text answers, shown quoted above it (Meta's context).
         """
         whatsapp = self._client(phone_number_id, access_token)
         await self._limiter.wait(phone_number_id)
         wamid = await self._classified(
             phone_number_id,
-            whatsapp.send_message(to=to, text=text, sender=phone_number_id, tracker=tracker),
+            whatsapp.send_message(
+                to=to,
+                text=text,
+                sender=phone_number_id,
+                tracker=tracker,
+                reply_to_message_id=quote,
+            ),
         )
         log.info("message.sent", sent_wamid=wamid, length=len(text))
         return wamid

@@ -1,5 +1,6 @@
 """The Sender's reading of the Graph API's answers, over the real client path to a real server."""
 
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,6 +52,17 @@ async def test_a_numbers_own_token_is_used_when_given(
     request = graph_route.calls.last.request
     assert request.url.path.endswith("/2223334445/messages")
     assert request.headers["authorization"] == "Bearer channel-token"
+
+
+async def test_a_quote_goes_out_as_metas_context(sender: Sender, graph_route: GraphApi) -> None:
+    graph_route.mock(return_value=accepted("wamid.out.2"))
+
+    await sender.send_text(PHONE_NUMBER_ID, WA_ID, "hi", "tracker.1", quote="wamid.in.3")
+    await sender.send_text(PHONE_NUMBER_ID, WA_ID, "hi", "tracker.2")
+
+    first, second = (json.loads(call.request.content) for call in graph_route.calls)
+    assert first["context"] == {"message_id": "wamid.in.3"}
+    assert "context" not in second
 
 
 @pytest.mark.parametrize(

@@ -85,6 +85,7 @@ MessageStatus = Literal[
     "blocked",
     "handed_over",
     "unrouted",
+    "in_turn",
     "pending",
     "accepted",
     "sent",
@@ -128,6 +129,8 @@ class MessageOut(BaseModel):
     contact_id: int | None
     sender: str | None  # contact, ai or agent
     author_member_id: int | None
+    # Burst debounce: the id of the last message of the turn this one was answered in.
+    turn_id: int | None
     created_at: UtcDateTime
     updated_at: UtcDateTime
 

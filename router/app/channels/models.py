@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import IdColumn
@@ -34,5 +34,8 @@ class Channel(Base):
     # Write-only through the API, never logged. NULL on a number that came from messages stored
     # before the platform existed: the env's WHATSAPP_ACCESS_TOKEN sends for it.
     access_token: Mapped[str | None] = mapped_column(Text)
+    # Burst debounce: a contact's messages that arrive within this many milliseconds of each
+    # other are answered once, as one turn (app/routing/turns.py). NULL or 0: each is answered.
+    debounce_ms: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -48,6 +48,7 @@ class NumberRoute:
     access_token: str | None = field(repr=False)
     waba_id: str | None = None
     display_phone_number: str | None = None
+    debounce_ms: int | None = None  # burst debounce (app/routing/turns.py); None or 0: off
 
 
 _c = Channel.__table__.c
@@ -58,6 +59,7 @@ _ROUTES = select(
     _c.access_token,
     _c.waba_id,
     _c.display_phone_number,
+    _c.debounce_ms,
 ).where(_c.phone_number_id.in_(bindparam("b_numbers", expanding=True)))
 _LEARN = (
     update(Channel)

@@ -21,6 +21,18 @@ def _token_shape(token: SecretStr) -> SecretStr:
     return token
 
 
+# Burst debounce: how long a contact's quiet must last before their burst is answered as one turn.
+MAX_DEBOUNCE_MS = 60_000
+DebounceMs = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_DEBOUNCE_MS,
+        description="burst debounce: a contact's messages that arrive within this many "
+        "milliseconds of each other are answered once, as one turn; null or 0: off",
+    ),
+]
+
 Token = Annotated[
     SecretStr,
     Field(min_length=1, max_length=4096, json_schema_extra={"pattern": f"^{_VISIBLE_ASCII}$"}),
@@ -36,6 +48,7 @@ class WhatsAppChannelIn(Input):
     display_phone_number: DisplayNumber | None = None
     waba_id: WabaId | None = None
     access_token: Token
+    debounce_ms: DebounceMs | None = None
 
 
 class ApiChannelIn(Input):
@@ -51,6 +64,7 @@ class ChannelPatch(Input):
     display_phone_number: DisplayNumber | MISSING = MISSING
     waba_id: WabaId | None = None  # null: no account
     access_token: Token | MISSING = MISSING  # checked against the Graph API before it is saved
+    debounce_ms: DebounceMs | None = None  # null: off
 
 
 class ChannelOut(Output):
@@ -62,5 +76,6 @@ class ChannelOut(Output):
     phone_number_id: str | None
     display_phone_number: str | None
     waba_id: str | None
+    debounce_ms: int | None
     created_at: UtcDateTime
     updated_at: UtcDateTime

@@ -51,6 +51,7 @@ async def create(
             display_phone_number=body.display_phone_number or number.display_phone_number,
             waba_id=body.waba_id,
             access_token=body.access_token.get_secret_value(),
+            debounce_ms=body.debounce_ms,
         )
     session.add(channel)
     await commit_or_conflict(session, _taken(channel.phone_number_id or ""))

@@ -17,6 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.channels.directory import ChannelDirectory
+from app.contacts.models import Contact
+from app.conversations.models import Conversation
 from app.inbound.ingest import RecentPeople
 from app.observability.metrics import Metrics
 from app.payload import InboundMessage, StatusUpdate
@@ -131,6 +133,29 @@ HELD = or_(
     messages.c.status == InboundStatus.PROCESSING.value,
     and_(OWN, messages.c.status == OutboundStatus.PENDING.value),
 )
+
+
+def claim_facts() -> tuple[Any, Any]:
+    """What routing needs, read in the statement that takes a message: the conversation's owner
+    and the contact's block (a handover or a block counts from the very next message)."""
+    c = messages.c
+    conversation = Conversation.__table__
+    contact = Contact.__table__
+    owner = (
+        select(conversation.c.owner_member_id)
+        .where(conversation.c.id == c.conversation_id)
+        .correlate(messages)
+        .scalar_subquery()
+        .label("r_owner")
+    )
+    blocked = (
+        select(contact.c.is_blocked)
+        .where(contact.c.id == c.contact_id)
+        .correlate(messages)
+        .scalar_subquery()
+        .label("r_blocked")
+    )
+    return owner, blocked
 
 
 def claim_of(row: Any) -> Claim:

@@ -15,8 +15,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.contacts.models import Contact
-from app.conversations.models import Conversation
 from app.store.common import (
     COLUMNS,
     HELD,
@@ -26,6 +24,7 @@ from app.store.common import (
     Claim,
     RepositoryBase,
     after,
+    claim_facts,
     claim_of,
     messages,
     row_of,
@@ -44,23 +43,8 @@ class JobLeases(RepositoryBase):
     def _build_leases(self, dialect: Any) -> None:
         c = messages.c
         earlier = messages.alias("earlier")
-        conversation = Conversation.__table__
-        contact = Contact.__table__
         # Read in the claim itself: a handover or a block counts from the very next message.
-        owner = (
-            select(conversation.c.owner_member_id)
-            .where(conversation.c.id == c.conversation_id)
-            .correlate(messages)
-            .scalar_subquery()
-            .label("r_owner")
-        )
-        blocked = (
-            select(contact.c.is_blocked)
-            .where(contact.c.id == c.contact_id)
-            .correlate(messages)
-            .scalar_subquery()
-            .label("r_blocked")
-        )
+        owner, blocked = claim_facts()
         free = or_(c.lease_until.is_(None), c.lease_until < bindparam("b_now"))
         self._claim = (
             update(messages)

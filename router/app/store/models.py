@@ -35,6 +35,9 @@ class InboundStatus(StrEnum):
     BLOCKED = "blocked"  # from a blocked contact: kept, never answered, never shown to the bot
     HANDED_OVER = "handed_over"  # a member owns the conversation: kept and shown, the bot not asked
     UNROUTED = "unrouted"  # to a number no channel has: kept, never answered
+    # Burst debounce: answered in a turn with the messages after it; `turn_id` names the turn's
+    # last message, whose status says how the turn ended (app/routing/turns.py).
+    IN_TURN = "in_turn"
 
 
 class Sender(StrEnum):
@@ -129,6 +132,9 @@ class Message(Base):
     # With traces on, the W3C trace context of the request that stored the message (a reply: its
     # inbound message's), which its job continues (app/observability/tracing.py).
     traceparent: Mapped[str | None] = mapped_column(String(55))
+    # Burst debounce: the id of the last message of the turn this inbound message belongs to
+    # (the last one's own id on it); NULL outside a turn.
+    turn_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class StatusEvent(Base):
@@ -186,3 +192,4 @@ class Row:
     author_member_id: int | None
     template: str | None
     traceparent: str | None
+    turn_id: int | None

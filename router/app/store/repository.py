@@ -10,6 +10,7 @@ the database's time and not SQLAlchemy's. Reads use their own connections.
 - `leases.py`: job leases (claim, extend, release, what a restart resumes)
 - `replies.py`: a job's writes (reply parts, accepted and failed sends, endings)
 - `reads.py`: the management API (counts, pages, one message, retry)
+- `turns.py`: burst debounce's turns (a contact's burst, written once as one turn)
 - `common.py`: the tables, conditions and result types they share
 """
 
@@ -34,6 +35,7 @@ from app.store.ingest import WebhookIngest
 from app.store.leases import JobLeases
 from app.store.reads import ManagementReads
 from app.store.replies import ReplyWrites
+from app.store.turns import TurnWrites
 
 __all__ = [
     "STATUS_CHUNK",
@@ -46,7 +48,7 @@ __all__ = [
 ]
 
 
-class MessageRepository(WebhookIngest, JobLeases, ReplyWrites, ManagementReads):
+class MessageRepository(WebhookIngest, JobLeases, ReplyWrites, ManagementReads, TurnWrites):
     def __init__(
         self,
         engine: AsyncEngine,
@@ -69,6 +71,7 @@ class MessageRepository(WebhookIngest, JobLeases, ReplyWrites, ManagementReads):
             self._build_ingest,
             self._build_leases,
             self._build_replies,
+            self._build_turns,
         ):
             build(dialect)
         # Listed in the order they run within a round: the webhook's writes first.

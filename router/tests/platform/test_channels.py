@@ -216,3 +216,40 @@ async def test_channels_are_listed_per_tenant(platform: Platform, world: World) 
 
     assert [c["id"] for c in ours.json()["items"]] == [world.channel.id]
     assert [c["id"] for c in theirs.json()["items"]] == [other.id]
+
+
+async def test_burst_debounce_is_set_per_channel_and_off_by_default(
+    platform: Platform, world: World
+) -> None:
+    admin = world.keys[Role.ADMIN]
+    path = f"/api/v1/channels/{world.channel.id}"
+
+    before = await platform.call("GET", path, admin)
+    on = await platform.call("PATCH", path, admin, json={"debounce_ms": 1500})
+    read = await platform.call("GET", path, admin)
+    renamed = await platform.call("PATCH", path, admin, json={"name": "Sales EU"})
+    off = await platform.call("PATCH", path, admin, json={"debounce_ms": None})
+    too_long = await platform.call("PATCH", path, admin, json={"debounce_ms": 60_001})
+    negative = await platform.call("PATCH", path, admin, json={"debounce_ms": -1})
+    not_a_number = await platform.call("PATCH", path, admin, json={"debounce_ms": "soon"})
+    by_a_viewer = await platform.call(
+        "PATCH", path, world.keys[Role.VIEWER], json={"debounce_ms": 10}
+    )
+    api = await platform.call(
+        "POST", "/api/v1/channels", admin, json={"type": "api", "name": "Website"}
+    )
+    on_api = await platform.call(
+        "PATCH", f"/api/v1/channels/{api.json()['id']}", admin, json={"debounce_ms": 10}
+    )
+
+    assert before.json()["debounce_ms"] is None
+    assert on.status_code == 200
+    assert on.json()["debounce_ms"] == 1500
+    assert read.json()["debounce_ms"] == 1500
+    assert renamed.json()["debounce_ms"] == 1500  # a PATCH without it leaves it
+    assert off.json()["debounce_ms"] is None
+    for refused in (too_long, negative, not_a_number):
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"][-1] == "debounce_ms"
+    assert by_a_viewer.status_code == 403
+    assert on_api.status_code == 409  # an api channel has a name only
