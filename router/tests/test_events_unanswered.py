@@ -36,5 +36,7 @@ async def test_a_blocked_contacts_message_ends_as_a_status_event(database_url: s
                     if message.get("text") == "hello?":
                         seen.append((event.event, message["status"]))
 
-    assert seen[0] == ("message.created", "received")
+    # An event carries its object as it is when it is sent: by then the job may hold it.
+    assert seen[0][0] == "message.created"
+    assert seen[0][1] in {"received", "processing", "blocked"}
     assert seen[-1] == ("message.status", "blocked")
