@@ -1,5 +1,11 @@
 """The job for one message: an inbound one is routed (app/routing/decide.py), answered by the
-channel's agent and the reply sent; a member's message of its own is sent. All of it recorded.
+channel's agents and the reply sent; a member's message of its own is sent. All of it recorded.
+
+A channel's agents (app/agents/) are asked in priority order, smallest first: the first that gives
+a reply answers, and the reply records its id (`agent_id`, sender `ai`). An agent that passes
+(no rule matched, not its contact, no trigger keyword) lets the next one answer; one that fails
+(the Server or a model down) is retried like the Server always was, then the message is `failed`
+with the reason. When no agent gives a reply, the message ends `unanswered`.
 
 Exactly one reply per message, across redeliveries, concurrent jobs, retries and restarts:
 - the webhook stored the message once (unique wamid) before Meta got its 200;
@@ -20,17 +26,20 @@ channel's number with the channel's token (none stored: the env's WHATSAPP_ACCES
 """
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TypeVar
 
 import structlog
 from tenacity import RetryCallState
 
-from app.backend import Backend
+from app.agents.base import Agent, Turn
+from app.agents.directory import AgentDirectory
 from app.channels.directory import ChannelDirectory
 from app.channels.models import NO_NUMBER
 from app.errors import BackendError, SendFailed, SendRetryable
+from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.retries import RetryPolicy
-from app.routing.decide import Facts, Route, decide
+from app.routing.decide import Facts, IgnoreRuleFact, Route, decide
 from app.sender import Sender, split_text
 from app.store.models import InboundStatus, OutboundStatus, Row
 from app.store.repository import Claim, Ending, MessageRepository, Start
@@ -53,7 +62,8 @@ class Pipeline:
     def __init__(
         self,
         repository: MessageRepository,
-        backend: Backend,
+        agents: AgentDirectory,
+        ignore_rules: IgnoreRuleDirectory,
         sender: Sender,
         retry: RetryPolicy,
         lease_seconds: float,
@@ -62,7 +72,8 @@ class Pipeline:
     ) -> None:
         self._repository = repository
         self._directory = directory or repository.directory
-        self._backend = backend
+        self._agents = agents
+        self._ignore_rules = ignore_rules
         self._sender = sender
         self._retry = retry
         self._lease_seconds = lease_seconds
@@ -102,28 +113,44 @@ class Pipeline:
         started: dict[int, str] = {}  # parts whose send this job started, and their trackers
         # A reply stored by an earlier attempt was decided then: it is sent, whatever came since.
         if not parts:
-            route = decide(
-                Facts(message.type, message.text, claim.contact_blocked, claim.owner_member_id)
-            )
-            if route is not Route.AGENT:
-                log.info(f"message.{UNANSWERED[route].value}", type=message.type)
-                return await self._repository.finish(Ending(message, UNANSWERED[route]))
-            text = message.text or ""
-            try:
-                reply = await self._retrying(
-                    message,
-                    lambda: self._backend.reply_for(text, request_id=message.request_id or ""),
+            rules: list[IgnoreRuleFact] = []
+            if message.tenant_id is not None:
+                rules = await self._ignore_rules.rules(message.tenant_id, message.channel_id)
+            decision = decide(
+                Facts(
+                    message.type,
+                    message.text,
+                    claim.contact_blocked,
+                    claim.owner_member_id,
+                    message.contact_id,
+                    (message.wa_id, message.user_id, message.contact),
+                    rules,
                 )
+            )
+            if decision.route is not Route.AGENT:
+                status = UNANSWERED[decision.route]
+                log.info(f"message.{status.value}", type=message.type, rule=decision.ignore_rule_id)
+                return await self._repository.finish(
+                    Ending(message, status, ignored_by_rule_id=decision.ignore_rule_id)
+                )
+            try:
+                answer = await self._ask_agents(message)
             except BackendError as exc:
                 log.warning("message.backend_failed", reason=str(exc))
                 return await self._repository.finish(
                     Ending(message, InboundStatus.FAILED, None, str(exc))
                 )
+            if answer is None:
+                log.info("message.unanswered")
+                return await self._repository.finish(Ending(message, InboundStatus.UNANSWERED))
+            agent, reply = answer
             if here:
-                parts = await self._repository.add_replies(message, [reply], None)
+                parts = await self._repository.add_replies(message, [reply], None, agent.id)
             else:
                 tracker = new_tracker(message.id, 0)
-                parts = await self._repository.add_replies(message, split_text(reply), tracker)
+                parts = await self._repository.add_replies(
+                    message, split_text(reply), tracker, agent.id
+                )
                 if parts[0].tracker == tracker:
                     started[parts[0].id] = tracker
 
@@ -158,6 +185,23 @@ class Pipeline:
             following = await self._repository.accept(part.id, wamid, ending, then)
         log.info("message.replied", parts=len(parts))
         return following
+
+    async def _ask_agents(self, message: Row) -> tuple[Agent, str] | None:
+        """The first reply of the channel's agents, in priority order, and who gave it."""
+        if message.channel_id is None:
+            return None
+        turn = Turn(
+            message.id,
+            message.text or "",
+            message.contact_id,
+            message.conversation_id,
+            message.request_id or "",
+        )
+        for agent in await self._agents.agents(message.channel_id):
+            reply = await self._retrying(message, partial(agent.reply, turn))
+            if reply:
+                return agent, reply
+        return None
 
     async def _send_own(self, claim: Claim) -> int | None:
         """Send a member's message; return its contact's next pending one."""

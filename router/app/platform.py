@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.agents.endpoints import router as agents_router
 from app.auth.endpoints import router as api_keys_router
 from app.auth.jwt import JwtVerifier
 from app.channels.endpoints import router as channels_router
@@ -17,6 +18,7 @@ from app.channels.seed import seed_default_channel
 from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
 from app.core.errors import install_error_renderers
+from app.ignore_rules.endpoints import router as ignore_rules_router
 from app.inbound.endpoints import router as inbound_router
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as messages_router
@@ -38,6 +40,8 @@ def include_platform_routers(app: FastAPI) -> None:
         conversations_router,
         messages_router,
         inbound_router,
+        agents_router,
+        ignore_rules_router,
     ):
         app.include_router(router)
 

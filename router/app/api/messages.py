@@ -80,6 +80,7 @@ MessageStatus = Literal[
     "blocked",
     "handed_over",
     "unrouted",
+    "unanswered",
     "pending",
     "accepted",
     "sent",
@@ -120,6 +121,8 @@ class MessageOut(BaseModel):
     contact_id: int | None
     sender: str | None  # contact, ai or agent
     author_member_id: int | None
+    agent_id: int | None  # a reply (sender ai): the agent that wrote it
+    ignored_by_rule_id: int | None  # an inbound message `ignored` by an ignore rule: the rule
     created_at: UtcDateTime
     updated_at: UtcDateTime
 

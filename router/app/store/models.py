@@ -30,11 +30,12 @@ class InboundStatus(StrEnum):
     RECEIVED = "received"  # stored, waiting for its turn
     PROCESSING = "processing"  # claimed by a worker (see lease_until)
     REPLIED = "replied"
-    IGNORED = "ignored"  # not a text, nothing to answer
+    IGNORED = "ignored"  # not a text, or an ignore rule's (ignored_by_rule_id): not answered
     FAILED = "failed"  # gave up; error_code/error_title say why; replayable
     BLOCKED = "blocked"  # from a blocked contact: kept, never answered, never shown to the bot
     HANDED_OVER = "handed_over"  # a member owns the conversation: kept and shown, the bot not asked
     UNROUTED = "unrouted"  # to a number no channel has: kept, never answered
+    UNANSWERED = "unanswered"  # each of the channel's agents passed (or it has none)
 
 
 class Sender(StrEnum):
@@ -124,6 +125,10 @@ class Message(Base):
     author_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", name="fk_messages_author", ondelete="SET NULL")
     )
+    # The agent that wrote a reply, and the ignore rule that kept an inbound message: plain ids,
+    # kept when the agent or the rule is deleted (app/agents/, app/ignore_rules/).
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    ignored_by_rule_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class StatusEvent(Base):
@@ -179,3 +184,5 @@ class Row:
     contact_id: int | None
     sender: str | None
     author_member_id: int | None
+    agent_id: int | None
+    ignored_by_rule_id: int | None

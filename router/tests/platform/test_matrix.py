@@ -35,6 +35,8 @@ class Endpoint:
             channel_id=world.channel.id,
             contact_id=world.contact.id,
             conversation_id=world.conversation.id,
+            agent_id=world.agent_id,
+            rule_id=world.ignore_rule_id,
         )
 
 
@@ -70,6 +72,14 @@ ENDPOINTS = [
     Endpoint("POST", CONVERSATION + "/transfer-toggle", AGENTS, on_object=True),
     Endpoint("POST", CONVERSATION + "/close", AGENTS, on_object=True),
     Endpoint("POST", CONVERSATION + "/reopen", AGENTS, on_object=True),
+    Endpoint("GET", "/api/v1/agents", EVERYONE),
+    Endpoint("POST", "/api/v1/agents", ADMINS, {"name": "Web", "agent_type": "http"}),
+    Endpoint("GET", "/api/v1/agents/{agent_id}", EVERYONE, on_object=True),
+    Endpoint("PATCH", "/api/v1/agents/{agent_id}", ADMINS, {"priority": 5}, on_object=True),
+    Endpoint("DELETE", "/api/v1/agents/{agent_id}", ADMINS, on_object=True),
+    Endpoint("GET", "/api/v1/ignore-rules", EVERYONE),
+    Endpoint("POST", "/api/v1/ignore-rules", ADMINS, {"rule_type": "keyword", "value": "stop"}),
+    Endpoint("DELETE", "/api/v1/ignore-rules/{rule_id}", ADMINS, on_object=True),
 ]
 
 
