@@ -28,15 +28,21 @@ async def channel(
         ),
     )
     if server_agent:
-        agent = await add(
-            sessions,
-            Agent(
-                tenant_id=tenant_id,
-                name=DEFAULT_AGENT_NAME,
-                agent_type=AgentType.HTTP.value,
-                config={},
-                priority=DEFAULT_PRIORITY,
-            ),
-        )
-        await add(sessions, AgentChannel(agent_id=agent.id, channel_id=made.id))
+        await first_agent(sessions, tenant_id, made.id)
     return made
+
+
+async def first_agent(sessions: Sessions, tenant_id: int, channel_id: int) -> Agent:
+    """The `http` agent every channel starts with: the Server at SERVER_BASE_URL."""
+    agent = await add(
+        sessions,
+        Agent(
+            tenant_id=tenant_id,
+            name=DEFAULT_AGENT_NAME,
+            agent_type=AgentType.HTTP.value,
+            config={},
+            priority=DEFAULT_PRIORITY,
+        ),
+    )
+    await add(sessions, AgentChannel(agent_id=agent.id, channel_id=channel_id))
+    return agent
