@@ -9,6 +9,8 @@ import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from app.agents.build import builder
+from app.agents.directory import AgentDirectory
 from app.api.messages import router as messages_router
 from app.backend import Backend
 from app.channels.directory import ChannelDirectory
@@ -18,6 +20,7 @@ from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.events.bus import bus_for
 from app.events.hub import EventHub
+from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.inbox.endpoints import install_inbox
 from app.logs import RequestIdMiddleware, configure_logging
 from app.monitoring.endpoints import router as monitoring_router
@@ -94,23 +97,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             http_client(
                 base_url=str(settings.server_base_url), timeout=settings.server_timeout_seconds
             ) as server_client,
+            http_client(timeout=settings.router_llm_timeout_seconds) as llm_client,
             whatsapp_clients(settings, tracing.graph_trace_configs()) as clients,
             platform_lifespan(settings, engine, events) as platform,
         ):
             tracing.instrument_client(server_client)
+            tracing.instrument_client(llm_client)
             backend = Backend(
                 server_client,
                 breaker_threshold=settings.router_breaker_threshold,
                 breaker_ttl=settings.router_breaker_ttl_seconds,
                 metrics=metrics,
             )
+            cache_seconds = settings.router_channel_cache_seconds
+            agents = AgentDirectory(
+                engine, cache_seconds, builder(engine, backend, llm_client, metrics)
+            )
+            ignore_rules = IgnoreRuleDirectory(engine, cache_seconds)
             limiter = SendRateLimiter(
                 storage_for(settings.rate_limit_url), settings.whatsapp_messages_per_second, metrics
             )
             sender = Sender(clients, limiter, settings.whatsapp_access_token, metrics)
             pipeline = Pipeline(
                 repository,
-                backend,
+                agents,
+                ignore_rules,
                 sender,
                 RetryPolicy(
                     max_attempts=settings.router_retry_max_attempts,
@@ -166,6 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     ),
                     "sweeper": sweeper,
                     "channel_directory": directory,
+                    "agent_directory": agents,
+                    "ignore_rules": ignore_rules,
                     "metrics": metrics,
                     "events": events,
                     "tracing": tracing,

@@ -1,5 +1,11 @@
 """The job for one message: an inbound one is routed (app/routing/decide.py), answered by the
-channel's agent and the reply sent; a member's message of its own is sent. All of it recorded.
+channel's agents and the reply sent; a member's message of its own is sent. All of it recorded.
+
+A channel's agents (app/agents/) are asked in priority order, smallest first: the first that gives
+a reply answers, and the reply records its id (`agent_id`, sender `ai`). An agent that passes
+(no rule matched, not its contact, no trigger keyword) lets the next one answer; one that fails
+(the Server or a model down) is retried like the Server always was, then the message is `failed`
+with the reason. When no agent gives a reply, the message ends `unanswered`.
 
 Exactly one reply per message, across redeliveries, concurrent jobs, retries and restarts:
 - the webhook stored the message once (unique wamid) before Meta got its 200;
@@ -27,19 +33,22 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import TypeVar
 
 import structlog
 from tenacity import RetryCallState
 
-from app.backend import Backend
+from app.agents.base import Agent, Turn
+from app.agents.directory import AgentDirectory
 from app.channels.directory import ChannelDirectory
 from app.channels.models import NO_NUMBER
 from app.channels.repository import NumberRoute
 from app.errors import BackendError, SendFailed, SendRetryable
+from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.observability.tracing import Tracing
 from app.retries import RetryPolicy
-from app.routing.decide import Facts, Route, decide
+from app.routing.decide import Facts, IgnoreRuleFact, Route, decide
 from app.routing.turns import burst, joined, seconds_to_wait
 from app.sender import Sender, split_text
 from app.store.models import InboundStatus, OutboundStatus, Row, utcnow
@@ -63,7 +72,8 @@ class Pipeline:
     def __init__(
         self,
         repository: MessageRepository,
-        backend: Backend,
+        agents: AgentDirectory,
+        ignore_rules: IgnoreRuleDirectory,
         sender: Sender,
         retry: RetryPolicy,
         lease_seconds: float,
@@ -73,7 +83,8 @@ class Pipeline:
     ) -> None:
         self._repository = repository
         self._directory = directory or repository.directory
-        self._backend = backend
+        self._agents = agents
+        self._ignore_rules = ignore_rules
         self._sender = sender
         self._retry = retry
         self._lease_seconds = lease_seconds
@@ -130,14 +141,25 @@ class Pipeline:
         if message.turn_id is not None:
             # A turn written before a restart (or replayed): answered with all of its texts.
             text = joined(await self._repository.turn_texts(message))
+        rules = await self._rules(message)
         debounce = channel.debounce_ms if channel is not None else None
-        if debounce and message.turn_id is None and decide(_facts(claim, text)) is Route.AGENT:
+        if (
+            debounce
+            and message.turn_id is None
+            and decide(_facts(claim, text, rules)).route is Route.AGENT
+        ):
             gathered = await self._gather(claim, debounce)
             if gathered is None:
                 return None  # another job wrote this turn: this one's lease ran out meanwhile
             turn, text = gathered
-            return await self._guarded(turn, lambda last: self._answer(last, text, channel))
-        return await self._answer(claim, text, channel)
+            return await self._guarded(turn, lambda last: self._answer(last, text, channel, rules))
+        return await self._answer(claim, text, channel, rules)
+
+    async def _rules(self, message: Row) -> list[IgnoreRuleFact]:
+        """The ignore rules of the message's tenant that apply on its channel (kept in memory)."""
+        if message.tenant_id is None:
+            return []
+        return await self._ignore_rules.rules(message.tenant_id, message.channel_id)
 
     async def _gather(self, claim: Claim, debounce_ms: int) -> tuple[Claim, str] | None:
         """Wait until the contact's burst is complete (app/routing/turns.py), then write it to
@@ -161,34 +183,60 @@ class Pipeline:
         return last, joined([m.text for m in turn])
 
     async def _answer(
-        self, claim: Claim, text: str | None, channel: NumberRoute | None
+        self,
+        claim: Claim,
+        text: str | None,
+        channel: NumberRoute | None,
+        rules: list[IgnoreRuleFact],
     ) -> int | None:
-        """Route the message (or turn), ask the channel's agent and send its reply."""
+        """Route the message (or turn), ask the channel's agents and send the reply."""
         message = claim.message
-        route = decide(_facts(claim, text))
-        if route is not Route.AGENT:
-            log.info(f"message.{UNANSWERED[route].value}", type=message.type)
-            return await self._repository.finish(Ending(message, UNANSWERED[route]))
-        asked = text or ""
-        try:
-            reply = await self._retrying(
-                message,
-                lambda: self._backend.reply_for(asked, request_id=message.request_id or ""),
+        decision = decide(_facts(claim, text, rules))
+        if decision.route is not Route.AGENT:
+            status = UNANSWERED[decision.route]
+            log.info(f"message.{status.value}", type=message.type, rule=decision.ignore_rule_id)
+            return await self._repository.finish(
+                Ending(message, status, ignored_by_rule_id=decision.ignore_rule_id)
             )
+        try:
+            answer = await self._ask_agents(message, text or "")
         except BackendError as exc:
             log.warning("message.backend_failed", reason=str(exc))
             return await self._repository.finish(
                 Ending(message, InboundStatus.FAILED, None, str(exc))
             )
+        if answer is None:
+            log.info("message.unanswered")
+            return await self._repository.finish(Ending(message, InboundStatus.UNANSWERED))
+        agent, reply = answer
         started: dict[int, str] = {}  # parts whose send this job started, and their trackers
         if message.phone_number_id == NO_NUMBER:
-            parts = await self._repository.add_replies(message, [reply], None)
+            parts = await self._repository.add_replies(message, [reply], None, agent.id)
         else:
             tracker = new_tracker(message.id, 0)
-            parts = await self._repository.add_replies(message, split_text(reply), tracker)
+            parts = await self._repository.add_replies(
+                message, split_text(reply), tracker, agent.id
+            )
             if parts[0].tracker == tracker:
                 started[parts[0].id] = tracker
         return await self._send_reply(message, parts, started, channel)
+
+    async def _ask_agents(self, message: Row, text: str) -> tuple[Agent, str] | None:
+        """The first reply of the channel's agents, in priority order, and who gave it."""
+        if message.channel_id is None:
+            return None
+        turn = Turn(
+            message.id,
+            text,
+            message.contact_id,
+            message.conversation_id,
+            message.request_id or "",
+        )
+        for agent in await self._agents.agents(message.channel_id):
+            reply = await self._retrying(message, partial(agent.reply, turn))
+            if reply:
+                return agent, reply
+        return None
 
     async def _send_reply(
         self,
@@ -342,12 +390,18 @@ class Pipeline:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
 
-def _facts(claim: Claim, text: str | None) -> Facts:
+def _facts(claim: Claim, text: str | None, rules: list[IgnoreRuleFact]) -> Facts:
     """What the routing decision looks at; a turn is a text, its texts joined."""
     message = claim.message
-    if message.turn_id is not None:
-        return Facts("text", text or None, claim.contact_blocked, claim.owner_member_id)
-    return Facts(message.type, text, claim.contact_blocked, claim.owner_member_id)
+    return Facts(
+        "text" if message.turn_id is not None else message.type,
+        (text or None) if message.turn_id is not None else text,
+        claim.contact_blocked,
+        claim.owner_member_id,
+        message.contact_id,
+        (message.wa_id, message.user_id, message.contact),
+        rules,
+    )
 
 
 def _settled(message: Row, parts: list[Row]) -> Ending:

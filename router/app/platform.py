@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from app.agents.endpoints import router as agents_router
 from app.auth.endpoints import router as api_keys_router
 from app.auth.jwt import JwtVerifier
 from app.channels.endpoints import router as channels_router
@@ -20,6 +21,7 @@ from app.core.errors import install_error_renderers
 from app.events.endpoints import router as events_router
 from app.events.hub import EventHub
 from app.events.service import HUB_KEY
+from app.ignore_rules.endpoints import router as ignore_rules_router
 from app.inbound.endpoints import router as inbound_router
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as messages_router
@@ -43,6 +45,8 @@ def include_platform_routers(app: FastAPI) -> None:
         templates_router,
         inbound_router,
         events_router,
+        agents_router,
+        ignore_rules_router,
     ):
         app.include_router(router)
 

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
 
     server_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8001")
     server_timeout_seconds: float = Field(default=10.0, gt=0)
+    # An `llm` agent's chat completion: models take longer than the Server.
+    router_llm_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # The store and the queue. Embedded defaults: a SQLite file and an in-process queue.
     database_url: str = DEFAULT_DATABASE_URL
@@ -98,8 +100,9 @@ class Settings(BaseSettings):
     router_sweep_seconds: float = Field(default=5.0, gt=0)
     # Concurrent jobs per process.
     router_workers: int = Field(default=200, ge=1)
-    # How long a process keeps a number's channel (its tenant, its token) without reading it again:
-    # a channel edited through another router process is seen by this one after at most this long.
+    # How long a process keeps a number's channel (its tenant, its token), a channel's agents and a
+    # tenant's ignore rules without reading them again: one edited through another router process
+    # is seen by this one after at most this long.
     router_channel_cache_seconds: float = Field(default=10.0, ge=0)
     # How long a process keeps a channel's template list (GET /api/v1/templates) before asking the
     # Graph API again; `?refresh=true` asks at once.

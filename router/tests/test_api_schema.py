@@ -33,6 +33,7 @@ from schemathesis import AuthContext, Case, GenerationMode
 from schemathesis.schemas import BaseSchema
 
 from app.auth.roles import Role
+from app.ignore_rules.models import IgnoreRule
 from app.main import create_app
 from app.settings import Settings
 
@@ -50,7 +51,7 @@ from .conftest import (
 from .e2e.graph_standin import GraphStandIn
 from .e2e.processes import in_thread
 from .factories import contacts, conversations, tenants
-from .factories.store import Sessions
+from .factories.store import Sessions, add
 from .graph_api import GraphApi, accepted
 from .meta import fixture, signed, text_message
 
@@ -109,10 +110,12 @@ async def _seed_tenant(router: RouterUnderTest) -> str:
 
 
 async def _seed_objects(sessions: Sessions, tenant_id: int, channel_id: int) -> None:
-    """A member, a contact and an open conversation of the tenant."""
+    """A member, a contact, an open conversation and an ignore rule of the tenant (its channel
+    has its first agent already)."""
     await tenants.member(sessions, tenant_id, Role.AGENT, name=f"Agent {tenant_id}")
     contact = await contacts.contact(sessions, tenant_id, wa_id=f"1555000{tenant_id:04}")
     await conversations.conversation(sessions, tenant_id, channel_id, contact.id)
+    await add(sessions, IgnoreRule(tenant_id=tenant_id, rule_type="keyword", value="stop"))
 
 
 async def _seed(settings: Settings, first_tenant: int) -> str:

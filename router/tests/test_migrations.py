@@ -123,3 +123,36 @@ async def test_a_store_before_traceparents_is_carried_forward_and_back(
         )
     assert kept == "kept"
     assert "traceparent" not in columns
+
+
+async def test_each_existing_channel_gets_the_servers_agent_and_back(engine: AsyncEngine) -> None:
+    await to_revision(engine, "0011")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO tenants (name, created_at) VALUES ('default', '2026-12-01')")
+        )
+        for number in ("111", "222"):
+            await connection.execute(
+                text(
+                    "INSERT INTO channels (tenant_id, type, name, phone_number_id, created_at,"
+                    " updated_at) VALUES (1, 'whatsapp', :n, :n, '2026-12-01', '2026-12-01')"
+                ),
+                {"n": number},
+            )
+
+    await to_revision(engine, "0014")
+    async with engine.connect() as connection:
+        agents = (
+            await connection.execute(
+                text(
+                    "SELECT a.agent_type, a.priority, a.name, c.channel_id FROM agents a"
+                    " JOIN agent_channels c ON c.agent_id = a.id ORDER BY c.channel_id"
+                )
+            )
+        ).all()
+    assert [tuple(a) for a in agents] == [("http", 100, "Server", 1), ("http", 100, "Server", 2)]
+
+    await to_revision(engine, "0011")
+    async with engine.connect() as connection:
+        channels = await connection.scalar(text("SELECT count(*) FROM channels"))
+    assert channels == 2

@@ -86,6 +86,7 @@ MessageStatus = Literal[
     "handed_over",
     "unrouted",
     "in_turn",
+    "unanswered",
     "pending",
     "accepted",
     "sent",
@@ -131,6 +132,8 @@ class MessageOut(BaseModel):
     author_member_id: int | None
     # Burst debounce: the id of the last message of the turn this one was answered in.
     turn_id: int | None
+    agent_id: int | None  # a reply (sender ai): the agent that wrote it
+    ignored_by_rule_id: int | None  # an inbound message `ignored` by an ignore rule: the rule
     created_at: UtcDateTime
     updated_at: UtcDateTime
 

@@ -98,23 +98,31 @@ async def learn(
 
 async def upsert_number(
     connection: AsyncConnection, tenant_id: int, phone_number_id: str, access_token: str
-) -> None:
+) -> int | None:
     """The number as a WhatsApp channel of the tenant; when it exists (in any tenant), its token.
+    Returns the new channel's id, or None when the number was a channel already.
 
-    One statement on the unique phone_number_id, so routers starting together agree."""
+    Single statements on the unique phone_number_id, so routers starting together agree: one of
+    them makes the channel, the others find it."""
     now = utcnow()
-    insert = conflict_insert(connection.dialect.name, Channel).values(
-        tenant_id=tenant_id,
-        type=ChannelType.WHATSAPP.value,
-        name=phone_number_id,
-        phone_number_id=phone_number_id,
-        access_token=access_token,
-        created_at=now,
-        updated_at=now,
-    )
-    await connection.execute(
-        insert.on_conflict_do_update(
-            index_elements=["phone_number_id"],
-            set_={"access_token": insert.excluded.access_token, "updated_at": now},
+    made: int | None = await connection.scalar(
+        conflict_insert(connection.dialect.name, Channel)
+        .values(
+            tenant_id=tenant_id,
+            type=ChannelType.WHATSAPP.value,
+            name=phone_number_id,
+            phone_number_id=phone_number_id,
+            access_token=access_token,
+            created_at=now,
+            updated_at=now,
         )
+        .on_conflict_do_nothing(index_elements=["phone_number_id"])
+        .returning(Channel.id)
     )
+    if made is None:
+        await connection.execute(
+            update(Channel)
+            .where(_c.phone_number_id == phone_number_id)
+            .values(access_token=access_token, updated_at=now)
+        )
+    return made

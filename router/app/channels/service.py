@@ -1,8 +1,10 @@
 """Channels: a number is saved only once the Graph API says its token may use it."""
 
 from pydantic import MISSING
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agents.repository import add_default_agent
 from app.channels import repository
 from app.channels.graph import GraphNumbers
 from app.channels.models import Channel, ChannelType
@@ -53,9 +55,21 @@ async def create(
             access_token=body.access_token.get_secret_value(),
             debounce_ms=body.debounce_ms,
         )
-    session.add(channel)
-    await commit_or_conflict(session, _taken(channel.phone_number_id or ""))
+    await save_new(session, channel, _taken(channel.phone_number_id or ""))
     return channel
+
+
+async def save_new(session: AsyncSession, channel: Channel, conflict: str) -> None:
+    """Save a new channel with the agent every channel starts with (the Server, priority 100),
+    in one transaction; a number a concurrent request took first is a 409 saying `conflict`."""
+    session.add(channel)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(conflict) from None
+    await add_default_agent(await session.connection(), channel.tenant_id, channel.id)
+    await commit_or_conflict(session, conflict)
 
 
 async def update(

@@ -45,6 +45,10 @@ class ConversationMessage(BaseModel):
     error_code: int | None
     error_title: str | None
     wamid: str | None
+    agent_id: int | None = Field(description="a reply of the bot: the agent that wrote it")
+    ignored_by_rule_id: int | None = Field(
+        description="an inbound message kept `ignored` by an ignore rule: the rule"
+    )
     created_at: UtcDateTime
     updated_at: UtcDateTime
 
@@ -74,6 +78,8 @@ class ConversationMessage(BaseModel):
             error_code=m.error_code,
             error_title=m.error_title,
             wamid=m.wamid,
+            agent_id=m.agent_id,
+            ignored_by_rule_id=m.ignored_by_rule_id,
             created_at=m.created_at,
             updated_at=m.updated_at,
         )

@@ -18,6 +18,7 @@ from app.auth import service as api_keys
 from app.auth.roles import Role
 from app.auth.schemas import KeyIn
 from app.channels import repository as channels
+from app.channels import service as channel_service
 from app.channels.models import Channel, ChannelType
 from app.contacts import repository as contacts
 from app.contacts import service as contact_service
@@ -25,7 +26,6 @@ from app.contacts.schemas import ContactPatch
 from app.conversations import repository as conversations
 from app.conversations import service as conversation_service
 from app.conversations.models import ConversationStatus
-from app.core.db import commit_or_conflict
 from app.errors import Conflict
 from app.members import repository as members
 from app.members import service as member_service
@@ -141,8 +141,9 @@ class Demo:
             waba_id=WABA_ID,
             access_token=token,
         )
-        self.session.add(channel)
-        await commit_or_conflict(self.session, f"phone_number_id {number.phone_number_id} is taken")
+        await channel_service.save_new(
+            self.session, channel, f"phone_number_id {number.phone_number_id} is taken"
+        )
         self.made.append(f"channel {number.name!r}")
         return SeededChannel(number, channel.id, token)
 

@@ -97,6 +97,7 @@ class Ending:
     status: InboundStatus
     error_code: int | None = None
     error_title: str | None = None
+    ignored_by_rule_id: int | None = None  # `ignored` by an ignore rule: the rule
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ class InboundStatus(StrEnum):
     RECEIVED = "received"  # stored, waiting for its turn
     PROCESSING = "processing"  # claimed by a worker (see lease_until)
     REPLIED = "replied"
-    IGNORED = "ignored"  # not a text, nothing to answer
+    IGNORED = "ignored"  # not a text, or an ignore rule's (ignored_by_rule_id): not answered
     FAILED = "failed"  # gave up; error_code/error_title say why; replayable
     BLOCKED = "blocked"  # from a blocked contact: kept, never answered, never shown to the bot
     HANDED_OVER = "handed_over"  # a member owns the conversation: kept and shown, the bot not asked
@@ -38,6 +38,7 @@ class InboundStatus(StrEnum):
     # Burst debounce: answered in a turn with the messages after it; `turn_id` names the turn's
     # last message, whose status says how the turn ended (app/routing/turns.py).
     IN_TURN = "in_turn"
+    UNANSWERED = "unanswered"  # each of the channel's agents passed (or it has none)
 
 
 class Sender(StrEnum):
@@ -135,6 +136,10 @@ class Message(Base):
     # Burst debounce: the id of the last message of the turn this inbound message belongs to
     # (the last one's own id on it); NULL outside a turn.
     turn_id: Mapped[int | None] = mapped_column(Integer)
+    # The agent that wrote a reply, and the ignore rule that kept an inbound message: plain ids,
+    # kept when the agent or the rule is deleted (app/agents/, app/ignore_rules/).
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    ignored_by_rule_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class StatusEvent(Base):
@@ -193,3 +198,5 @@ class Row:
     template: str | None
     traceparent: str | None
     turn_id: int | None
+    agent_id: int | None
+    ignored_by_rule_id: int | None

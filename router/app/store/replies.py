@@ -86,6 +86,7 @@ class ReplyWrites(StatusWrites):
                 lease_until=None,
                 error_code=bindparam("b_code"),
                 error_title=bindparam("b_title"),
+                ignored_by_rule_id=bindparam("b_rule"),
                 updated_at=bindparam("b_now"),
             )
         )
@@ -136,6 +137,7 @@ class ReplyWrites(StatusWrites):
                     "b_status": e.status.value,
                     "b_code": e.error_code,
                     "b_title": e.error_title,
+                    "b_rule": e.ignored_by_rule_id,
                     "b_now": now,
                 }
                 for e in endings
@@ -156,21 +158,28 @@ class ReplyWrites(StatusWrites):
         return [following.get((e.message.phone_number_id, e.message.contact)) for e in endings]
 
     async def add_replies(
-        self, inbound: Row, parts: Sequence[str], tracker: str | None
+        self,
+        inbound: Row,
+        parts: Sequence[str],
+        tracker: str | None,
+        agent_id: int | None = None,
     ) -> list[Row]:
         """Store the reply's parts before sending them, so a retry sends the same text. They are
-        the bot's messages in the inbound message's conversation, whose activity moves.
+        the bot's messages in the inbound message's conversation, whose activity moves, written
+        by the agent `agent_id`.
 
         The first part's send starts now: it is stored with its `tracker` (None: an api
         channel's reply, which is not sent anywhere).
         """
         stored: list[Row] = await self._writer.write(
-            self._add_replies_many, (inbound, parts, tracker)
+            self._add_replies_many, (inbound, parts, tracker, agent_id)
         )
         return stored
 
     async def _add_replies_many(
-        self, connection: AsyncConnection, requests: list[tuple[Row, Sequence[str], str | None]]
+        self,
+        connection: AsyncConnection,
+        requests: list[tuple[Row, Sequence[str], str | None, int | None]],
     ) -> list[list[Row]]:
         now = utcnow()
         rows = [
@@ -196,14 +205,15 @@ class ReplyWrites(StatusWrites):
                 "conversation_id": inbound.conversation_id,
                 "contact_id": inbound.contact_id,
                 "sender": Sender.AI.value,
+                "agent_id": agent_id,
             }
-            for inbound, parts, tracker in requests
+            for inbound, parts, tracker, agent_id in requests
             for index, part in enumerate(parts)
         ]
         inserted = await connection.execute(self._insert_replies, rows)
         await conversations.touch(
             connection,
-            [i.conversation_id for i, _, _ in requests if i.conversation_id is not None],
+            [i.conversation_id for i, *_ in requests if i.conversation_id is not None],
             now,
         )
         stored: dict[int, list[Row]] = {}
@@ -215,7 +225,7 @@ class ReplyWrites(StatusWrites):
         # Parts stored by an earlier attempt were not inserted again: read them.
         missing = [
             inbound.id
-            for inbound, parts, _ in requests
+            for inbound, parts, *_ in requests
             if len(stored.get(inbound.id, [])) < len(parts)
         ]
         if missing:
@@ -226,7 +236,7 @@ class ReplyWrites(StatusWrites):
                 stored.setdefault(row["reply_to_id"], []).append(row_of(row))
         return [
             sorted(stored.get(inbound.id, []), key=lambda m: m.part or 0)
-            for inbound, _, _ in requests
+            for inbound, *_ in requests
         ]
 
     async def accept(

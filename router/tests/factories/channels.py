@@ -1,3 +1,4 @@
+from app.agents.models import DEFAULT_AGENT_NAME, DEFAULT_PRIORITY, Agent, AgentChannel, AgentType
 from app.channels.models import Channel, ChannelType
 
 from .store import Sessions, add
@@ -12,8 +13,10 @@ async def channel(
     *,
     name: str = "Sales",
     token: str = TOKEN,
+    server_agent: bool = True,
 ) -> Channel:
-    return await add(
+    """A WhatsApp channel; with `server_agent`, the `http` agent every channel starts with."""
+    made = await add(
         sessions,
         Channel(
             tenant_id=tenant_id,
@@ -24,3 +27,22 @@ async def channel(
             access_token=token,
         ),
     )
+    if server_agent:
+        await first_agent(sessions, tenant_id, made.id)
+    return made
+
+
+async def first_agent(sessions: Sessions, tenant_id: int, channel_id: int) -> Agent:
+    """The `http` agent every channel starts with: the Server at SERVER_BASE_URL."""
+    agent = await add(
+        sessions,
+        Agent(
+            tenant_id=tenant_id,
+            name=DEFAULT_AGENT_NAME,
+            agent_type=AgentType.HTTP.value,
+            config={},
+            priority=DEFAULT_PRIORITY,
+        ),
+    )
+    await add(sessions, AgentChannel(agent_id=agent.id, channel_id=channel_id))
+    return agent

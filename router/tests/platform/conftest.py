@@ -5,16 +5,19 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from sqlalchemy import select
 
+from app.agents.models import AgentChannel
 from app.auth.roles import Role
 from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
+from app.ignore_rules.models import IgnoreRule
 from app.members.models import Member
 
 from ..conftest import ADMIN_KEY, RouterUnderTest, make_settings, running_router
 from ..factories import channels, contacts, conversations, tenants
-from ..factories.store import Sessions
+from ..factories.store import Sessions, add
 
 
 @dataclass
@@ -59,6 +62,8 @@ class World:
     contact: Contact
     conversation: Conversation
     api_key_id: int
+    agent_id: int  # the channel's first agent (the Server's)
+    ignore_rule_id: int
     other_tenant: int
     other_key: str  # the other tenant's owner
     other_member: Member
@@ -77,6 +82,12 @@ async def world(platform: Platform) -> World:
     channel = await channels.channel(s, ours.id)
     contact = await contacts.contact(s, ours.id)
     conversation = await conversations.conversation(s, ours.id, channel.id, contact.id)
+    async with s() as session:
+        agent_id = await session.scalar(
+            select(AgentChannel.agent_id).where(AgentChannel.channel_id == channel.id)
+        )
+    assert agent_id is not None
+    rule = await add(s, IgnoreRule(tenant_id=ours.id, rule_type="keyword", value="unsubscribe"))
     theirs = await tenants.tenant(s, "Globex")
     _, other_key = await tenants.api_key(s, theirs.id, Role.OWNER)
     other_member = await tenants.member(s, theirs.id, Role.AGENT, name="Hank")
@@ -89,6 +100,8 @@ async def world(platform: Platform) -> World:
         contact=contact,
         conversation=conversation,
         api_key_id=spare_key.id,
+        agent_id=agent_id,
+        ignore_rule_id=rule.id,
         other_tenant=theirs.id,
         other_key=other_key,
         other_member=other_member,

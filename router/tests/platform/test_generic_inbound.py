@@ -19,7 +19,7 @@ from app.store.models import Message
 
 from ..backends import fresh_postgres
 from ..conftest import ADMIN_KEY, RouterUnderTest, make_settings, running_router
-from ..factories import tenants
+from ..factories import channels, tenants
 from ..factories.store import Sessions, add
 from ..graph_api import GraphApi
 from ..meta import WA_ID, text_message
@@ -83,6 +83,7 @@ async def site(
         s: Sessions = router.state["sessions"]
         tenant = await tenants.tenant(s, "Acme")
         channel = await add(s, Channel(tenant_id=tenant.id, type=ChannelType.API.value, name="Web"))
+        await channels.first_agent(s, tenant.id, channel.id)
         _, key = await tenants.api_key(s, tenant.id, Role.AGENT)
         _, viewer_key = await tenants.api_key(s, tenant.id, Role.VIEWER)
         other = await tenants.tenant(s, "Globex")

@@ -41,6 +41,8 @@ class Endpoint:
             channel_id=world.channel.id,
             contact_id=world.contact.id,
             conversation_id=world.conversation.id,
+            agent_id=world.agent_id,
+            rule_id=world.ignore_rule_id,
         )
 
 
@@ -87,6 +89,14 @@ ENDPOINTS = [
         {"channel_id": 0, "to": "15550009999", "template": {"name": "t", "language": "en_US"}},
         on_object=True,
     ),
+    Endpoint("GET", "/api/v1/agents", EVERYONE),
+    Endpoint("POST", "/api/v1/agents", ADMINS, {"name": "Web", "agent_type": "http"}),
+    Endpoint("GET", "/api/v1/agents/{agent_id}", EVERYONE, on_object=True),
+    Endpoint("PATCH", "/api/v1/agents/{agent_id}", ADMINS, {"priority": 5}, on_object=True),
+    Endpoint("DELETE", "/api/v1/agents/{agent_id}", ADMINS, on_object=True),
+    Endpoint("GET", "/api/v1/ignore-rules", EVERYONE),
+    Endpoint("POST", "/api/v1/ignore-rules", ADMINS, {"rule_type": "keyword", "value": "stop"}),
+    Endpoint("DELETE", "/api/v1/ignore-rules/{rule_id}", ADMINS, on_object=True),
 ]
 # Answered 200, a stream never ends: tests/test_events.py checks its keys, tickets and tenants.
 STREAMS = {"GET /api/v1/events"}

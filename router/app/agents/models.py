@@ -1,0 +1,53 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.ids import IdColumn
+from app.store.models import Base, utcnow
+
+# The priority of the `http` agent every channel starts with: others can go before or after it.
+DEFAULT_PRIORITY = 100
+DEFAULT_AGENT_NAME = "Server"
+
+
+class AgentType(StrEnum):
+    HTTP = "http"  # the Server's contract: POST {url} {"text"} -> {"reply"}
+    RULE_BASED = "rule_based"  # fixed replies to patterns
+    LLM = "llm"  # an OpenAI-compatible chat-completions endpoint
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    __table_args__ = (Index("ix_agents_tenant", "tenant_id", "id"),)
+
+    id: Mapped[int] = mapped_column(IdColumn, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", name="fk_agents_tenant", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    agent_type: Mapped[str] = mapped_column(String(16))
+    # As its type's schema validated it (app/agents/schemas.py); an llm's api_key is in it, and
+    # no answer or log line ever carries it.
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=DEFAULT_PRIORITY)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AgentChannel(Base):
+    """Which channels an agent answers for."""
+
+    __tablename__ = "agent_channels"
+    __table_args__ = (Index("ix_agent_channels_channel", "channel_id"),)
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", name="fk_agent_channels_agent", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", name="fk_agent_channels_channel", ondelete="CASCADE"),
+        primary_key=True,
+    )
