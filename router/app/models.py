@@ -6,6 +6,7 @@ from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.members.models import Member
 from app.monitoring.models import Worker
+from app.schedules.models import Schedule, ScheduledMessage
 from app.store.models import Base, Message, StatusEvent
 from app.tenants.models import Tenant
 
@@ -17,6 +18,8 @@ __all__ = [
     "Conversation",
     "Member",
     "Message",
+    "Schedule",
+    "ScheduledMessage",
     "StatusEvent",
     "Tenant",
     "Worker",

@@ -20,6 +20,7 @@ from app.core.errors import install_error_renderers
 from app.inbound.endpoints import router as inbound_router
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as messages_router
+from app.schedules.endpoints import router as schedules_router
 from app.settings import Settings
 from app.store.engine import session_factory
 from app.tenants.endpoints import router as tenants_router
@@ -37,6 +38,7 @@ def include_platform_routers(app: FastAPI) -> None:
         contacts_router,
         conversations_router,
         messages_router,
+        schedules_router,
         inbound_router,
     ):
         app.include_router(router)

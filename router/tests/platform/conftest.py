@@ -11,9 +11,10 @@ from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.members.models import Member
+from app.schedules.models import Schedule
 
 from ..conftest import ADMIN_KEY, RouterUnderTest, make_settings, running_router
-from ..factories import channels, contacts, conversations, tenants
+from ..factories import channels, contacts, conversations, schedules, tenants
 from ..factories.store import Sessions
 
 
@@ -58,6 +59,7 @@ class World:
     channel: Channel
     contact: Contact
     conversation: Conversation
+    schedule: Schedule
     api_key_id: int
     other_tenant: int
     other_key: str  # the other tenant's owner
@@ -77,6 +79,7 @@ async def world(platform: Platform) -> World:
     channel = await channels.channel(s, ours.id)
     contact = await contacts.contact(s, ours.id)
     conversation = await conversations.conversation(s, ours.id, channel.id, contact.id)
+    schedule = await schedules.schedule(s, ours.id, channel.id, contact.id)
     theirs = await tenants.tenant(s, "Globex")
     _, other_key = await tenants.api_key(s, theirs.id, Role.OWNER)
     other_member = await tenants.member(s, theirs.id, Role.AGENT, name="Hank")
@@ -88,6 +91,7 @@ async def world(platform: Platform) -> World:
         channel=channel,
         contact=contact,
         conversation=conversation,
+        schedule=schedule,
         api_key_id=spare_key.id,
         other_tenant=theirs.id,
         other_key=other_key,

@@ -35,10 +35,13 @@ class Endpoint:
             channel_id=world.channel.id,
             contact_id=world.contact.id,
             conversation_id=world.conversation.id,
+            schedule_id=world.schedule.id,
         )
 
 
 CONVERSATION = "/api/v1/conversations/{conversation_id}"
+SCHEDULE = "/api/v1/schedules/{schedule_id}"
+A_SCHEDULE = {"channel_id": 1, "to": "15550001234", "text": "hi", "cron": "0 9 * * *"}
 ENDPOINTS = [
     Endpoint("POST", "/api/v1/tenants", OPERATOR, {"name": "Initech"}),
     Endpoint(
@@ -70,6 +73,11 @@ ENDPOINTS = [
     Endpoint("POST", CONVERSATION + "/transfer-toggle", AGENTS, on_object=True),
     Endpoint("POST", CONVERSATION + "/close", AGENTS, on_object=True),
     Endpoint("POST", CONVERSATION + "/reopen", AGENTS, on_object=True),
+    Endpoint("GET", "/api/v1/schedules", EVERYONE),
+    Endpoint("POST", "/api/v1/schedules", ADMINS, A_SCHEDULE),
+    Endpoint("GET", SCHEDULE, EVERYONE, on_object=True),
+    Endpoint("PATCH", SCHEDULE, ADMINS, {"text": "hello"}, on_object=True),
+    Endpoint("DELETE", SCHEDULE, ADMINS, on_object=True),
 ]
 
 
