@@ -1,12 +1,15 @@
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
     MISSING,
     AfterValidator,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -35,9 +38,31 @@ TimeZone = Annotated[
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$"),
     AfterValidator(lambda name: timing.zone(name) and name),
 ]
+# ISO 8601 as the schema says it, checked before pydantic reads it (which would also take a
+# number of seconds since 1970, or a date alone).
+ISO_TIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?$"
+)
+
+
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str) or not re.fullmatch(ISO_TIME, value):
+        raise ValueError("an ISO 8601 time, such as 2026-12-01T09:00:00+01:00")
+    return value
+
+
 SendAt = Annotated[
     datetime,
-    Field(description="ISO 8601; without an offset it is read in `timezone`"),
+    BeforeValidator(_iso_text),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": ISO_TIME,
+            "description": "ISO 8601; without an offset it is read in `timezone`",
+        },
+        mode="validation",
+    ),
 ]
 
 
