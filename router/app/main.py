@@ -31,6 +31,7 @@ from app.sender import Sender
 from app.settings import Settings, SettingsError, load_settings
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.repository import MessageRepository
+from app.templates.catalog import TemplateCatalog
 from app.webhook import WebhookFastPath
 from app.webhook import router as webhook_router
 
@@ -139,6 +140,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "queue": queue,
                     "backend": backend,
                     "whatsapp_clients": clients,
+                    "templates": TemplateCatalog(
+                        clients,
+                        settings.whatsapp_access_token,
+                        settings.router_templates_cache_seconds,
+                    ),
                     "sweeper": sweeper,
                     "channel_directory": directory,
                     "metrics": metrics,

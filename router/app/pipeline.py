@@ -14,11 +14,13 @@ Exactly one reply per message, across redeliveries, concurrent jobs, retries and
   (Meta offers no idempotency key to close it for good);
 - a part the Graph API refused fails together with its message, in one transaction.
 
-A member's message is stored first by the API and is a job of its own on the same path: the same
-lease, rate limit, retries, trackers and statuses. Replies and members' messages go out from the
-channel's number with the channel's token (none stored: the env's WHATSAPP_ACCESS_TOKEN).
+A member's message (a text or a template, through the API) is stored first and is a job of its own
+on the same path: the same lease, rate limit, retries, trackers and statuses. Replies and members'
+messages go out from the channel's number with the channel's token (none stored: the env's
+WHATSAPP_ACCESS_TOKEN).
 """
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -215,6 +217,14 @@ class Pipeline:
                 if tracker in found:
                     log.info("message.send_adopted", tracker=tracker, sent_wamid=found[tracker])
                     return found[tracker]
+            if part.template is not None:
+                return await self._sender.send_template(
+                    part.phone_number_id,
+                    part.contact,
+                    json.loads(part.template),
+                    tracker,
+                    access_token=token,
+                )
             return await self._sender.send_text(
                 part.phone_number_id, part.contact, text, tracker, access_token=token
             )

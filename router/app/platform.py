@@ -23,6 +23,7 @@ from app.messages.endpoints import router as messages_router
 from app.schedules.endpoints import router as schedules_router
 from app.settings import Settings
 from app.store.engine import session_factory
+from app.templates.endpoints import router as templates_router
 from app.tenants.endpoints import router as tenants_router
 
 log = structlog.get_logger()
@@ -39,6 +40,7 @@ def include_platform_routers(app: FastAPI) -> None:
         conversations_router,
         messages_router,
         schedules_router,
+        templates_router,
         inbound_router,
     ):
         app.include_router(router)

@@ -1,8 +1,13 @@
 """Sending replies through the Graph API with PyWA."""
 
+from collections.abc import Awaitable, Mapping
+from typing import Any
+
 import structlog
 from pydantic import SecretStr
+from pywa_async.client import WhatsApp
 from pywa_async.errors import WhatsAppError
+from pywa_async.types.templates import TemplateLanguage
 
 from app.errors import SendFailed, SendRetryable
 from app.observability.metrics import Metrics
@@ -75,13 +80,53 @@ class Sender:
         Meta echoes `tracker` in every status webhook of the message (app/trackers.py).
         `access_token` is the number's own; without one, the deployment's (WHATSAPP_ACCESS_TOKEN).
         """
-        token = access_token or self._default_token.get_secret_value()
-        whatsapp = self._clients.for_number(phone_number_id, token)
+        whatsapp = self._client(phone_number_id, access_token)
         await self._limiter.wait(phone_number_id)
+        wamid = await self._classified(
+            phone_number_id,
+            whatsapp.send_message(to=to, text=text, sender=phone_number_id, tracker=tracker),
+        )
+        log.info("message.sent", sent_wamid=wamid, length=len(text))
+        return wamid
+
+    async def send_template(
+        self,
+        phone_number_id: str,
+        to: str,
+        template: Mapping[str, Any],
+        tracker: str,
+        *,
+        access_token: str | None = None,
+    ) -> str:
+        """Send a template (`name`, `language` code, Meta's `components` as they are); return
+        Meta's wamid. Meta's refusals of the template (132000 parameters, 132001 no such
+        template, ...) come out as SendFailed, like every final answer."""
+        whatsapp = self._client(phone_number_id, access_token)
+        await self._limiter.wait(phone_number_id)
+        components = template.get("components") or []
+        wamid = await self._classified(
+            phone_number_id,
+            whatsapp.send_template(
+                to=to,
+                name=str(template["name"]),
+                language=TemplateLanguage(template["language"]),
+                # Meta's components, passed through as PyWA passes dicts.
+                params=list(components),
+                sender=phone_number_id,
+                tracker=tracker,
+            ),
+        )
+        log.info("message.sent", sent_wamid=wamid, template=template["name"])
+        return wamid
+
+    def _client(self, phone_number_id: str, access_token: str | None) -> WhatsApp:
+        token = access_token or self._default_token.get_secret_value()
+        return self._clients.for_number(phone_number_id, token)
+
+    async def _classified(self, phone_number_id: str, call: Awaitable[Any]) -> str:
+        """The wamid of PyWA's send, or its failure as SendRetryable or SendFailed."""
         try:
-            sent = await whatsapp.send_message(
-                to=to, text=text, sender=phone_number_id, tracker=tracker
-            )
+            sent = await call
         except WhatsAppError as exc:
             if exc.code == THROUGHPUT_REACHED:
                 self._limiter.throttled(phone_number_id)
@@ -95,5 +140,4 @@ class Sender:
             self._metrics.graph_answered(phone_number_id, "retryable")
             raise SendRetryable(f"Graph API unreachable ({exc})") from exc
         self._metrics.graph_answered(phone_number_id, "ok")
-        log.info("message.sent", sent_wamid=sent.id, length=len(text))
         return str(sent.id)

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # How long a process keeps a number's channel (its tenant, its token) without reading it again:
     # a channel edited through another router process is seen by this one after at most this long.
     router_channel_cache_seconds: float = Field(default=10.0, ge=0)
+    # How long a process keeps a channel's template list (GET /api/v1/templates) before asking the
+    # Graph API again; `?refresh=true` asks at once.
+    router_templates_cache_seconds: float = Field(default=300.0, ge=0)
 
     # The operator's key: the management API for every tenant (and /api/v1/messages, which answers
     # 503 while it is unset). Tenants' own keys work without it.

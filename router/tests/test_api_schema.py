@@ -295,8 +295,8 @@ _bounded = settings(
 
 # Fields whose validity no JSON Schema can say: a cron expression's meaning (30 February, a range
 # that runs backwards), an IANA zone's existence, a time past the calendar's end once read in its
-# zone, and a template (refused until templates can be sent). A request the schema allows may be
-# refused for these alone, with a 422 naming the field.
+# zone, and a template on an api channel (which sends no WhatsApp templates). A request the
+# schema allows may be refused for these alone, with a 422 naming the field.
 BEYOND_A_SCHEMA = ("cron", "timezone", "send_at", "template")
 SCHEDULE_WRITES = {"POST /api/v1/schedules", "PATCH /api/v1/schedules/{schedule_id}"}
 

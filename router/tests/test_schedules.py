@@ -78,8 +78,9 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 15) -> No
 
 
 def sent_to(graph: GraphApi) -> list[tuple[str, str]]:
+    """The texts sent, to whom."""
     sent = [json.loads(call.request.content) for call in graph.calls]
-    return [(p["to"], p["text"]["body"]) for p in sent]
+    return [(p["to"], p["text"]["body"]) for p in sent if p["type"] == "text"]
 
 
 async def test_a_message_due_in_two_seconds_is_sent_once(
@@ -251,13 +252,48 @@ async def test_one_of_text_or_template_and_one_of_send_at_or_cron(
     assert words in response.text
 
 
-async def test_a_template_is_refused_until_templates_can_be_sent(api: RouterUnderTest) -> None:
+async def test_a_template_goes_to_a_number_that_never_wrote(
+    router: RouterUnderTest, graph_route: GraphApi
+) -> None:
     template = {"name": "hello_world", "language": "en_US", "components": []}
-    response = await api.admin(
+    created = await router.admin(
         "POST",
         "/api/v1/schedules",
         json={
             "channel_id": CHANNEL,
+            "to": "15550100005",
+            "template": template,
+            "send_at": iso_in(0),
+        },
+    )
+    assert created.status_code == 201, created.text
+    schedule_id = created.json()["id"]
+
+    async def sent() -> bool:
+        got = (await router.admin("GET", f"/api/v1/schedules/{schedule_id}")).json()
+        return bool(got["messages"]) and got["messages"][0]["status"] == "accepted"
+
+    await until(sent)
+    [payload] = [json.loads(call.request.content) for call in graph_route.calls]
+    assert (payload["to"], payload["type"]) == ("15550100005", "template")
+    assert (payload["template"]["name"], payload["template"]["language"]["code"]) == (
+        "hello_world",
+        "en_US",
+    )
+    got = (await router.admin("GET", f"/api/v1/schedules/{schedule_id}")).json()
+    assert got["template"] == template
+    stored = (await router.admin("GET", f"/api/v1/messages/{got['messages'][0]['id']}")).json()
+    assert stored["type"] == "template"
+
+
+async def test_a_template_on_an_api_channel_is_a_422(api: RouterUnderTest) -> None:
+    channel = await api.admin("POST", "/api/v1/channels", json={"type": "api", "name": "Web"})
+    template = {"name": "hello_world", "language": "en_US"}
+    response = await api.admin(
+        "POST",
+        "/api/v1/schedules",
+        json={
+            "channel_id": channel.json()["id"],
             "to": "15550100005",
             "template": template,
             "cron": "0 9 * * *",
@@ -265,7 +301,7 @@ async def test_a_template_is_refused_until_templates_can_be_sent(api: RouterUnde
     )
 
     assert response.status_code == 422
-    assert response.json()["error"]["message"] == "template: templates are not available yet"
+    assert response.json()["error"]["message"].startswith("template: channel")
 
 
 async def test_unknown_channel_or_contact_is_404(api: RouterUnderTest) -> None:

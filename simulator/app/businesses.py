@@ -114,6 +114,18 @@ class Businesses:
             raise UnknownObjectError(phone_number_id, method)
         raise AuthError("Invalid OAuth access token - Cannot parse access token")
 
+    def authorize_waba(self, waba_id: str, header: str) -> list[Business]:
+        """The numbers of this WABA when the bearer token has one of them, else Meta's error."""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise AuthError("An active access token must be used to query information.")
+        mine = [b for b in self._by_id.values() if _same(token, b.access_token)]
+        if not mine:
+            raise AuthError("Invalid OAuth access token - Cannot parse access token")
+        if not any(b.waba_id == waba_id for b in mine):
+            raise UnknownObjectError(waba_id, "get")
+        return [b for b in self._by_id.values() if b.waba_id == waba_id]
+
 
 def _same(token: str, expected: SecretStr) -> bool:
     return hmac.compare_digest(token.encode(), expected.get_secret_value().encode())

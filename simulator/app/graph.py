@@ -72,6 +72,29 @@ async def messages(request: Request) -> JSONResponse:
     return JSONResponse(answer, status_code=status_code)
 
 
+@router.get("/{version}/{waba_id}/message_templates")
+async def message_templates(version: str, waba_id: str, request: Request) -> JSONResponse:
+    """The WhatsApp Business Account's templates (`status`, `name`, `language`, `limit`,
+    `after`), for a token of one of its numbers."""
+    if not VERSION.match(version):
+        raise HTTPException(status_code=404)
+    simulator = simulator_of(request)
+    code = None
+    try:
+        await _latency(simulator)
+        header = request.headers.get("authorization", "")
+        simulator.businesses.authorize_waba(waba_id, header)
+        base_url = str(request.url.remove_query_params(["after", "limit"]))
+        query = dict(request.query_params)
+        status_code, answer = 200, simulator.templates.page(waba_id, query, base_url)
+    except GraphError as exc:
+        status_code, answer, code = exc.status_code, exc.body(), exc.code
+        log.info("graph.error", code=exc.code, status_code=status_code)
+    simulator.metrics.graph_answered("templates", code)
+    _record(simulator, request, waba_id, None, status_code, answer)
+    return JSONResponse(answer, status_code=status_code)
+
+
 @router.get("/{version}/{phone_id}")
 async def phone_number(
     version: str, phone_id: str, request: Request, fields: str | None = None
@@ -207,7 +230,11 @@ def _send(simulator: Simulator, business: Business, body: dict[str, Any]) -> dic
             " characters."
         )
     chat = store.chat(user.wa_id, business.phone_number_id)
-    if kind != "template" and not simulator.in_window(user, chat):
+    rendered = None
+    if kind == "template":
+        assert isinstance(content, dict)  # _validate saw to it
+        rendered = simulator.templates.check(business.waba_id, content).model_dump()
+    elif not simulator.in_window(user, chat):
         raise ReEngagementError()
 
     context = body.get("context")
@@ -220,6 +247,7 @@ def _send(simulator: Simulator, business: Business, body: dict[str, Any]) -> dic
         payload=content,
         context_id=context.get("message_id") if isinstance(context, dict) else None,
         biz_opaque_callback_data=callback_data,
+        rendered=rendered,
         timestamp=int(now()),
         status="accepted",
     )

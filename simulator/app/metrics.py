@@ -19,8 +19,8 @@ class SimulatorMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.graph_requests = Counter(
             "simulator_graph_requests",
-            "Graph API calls answered, by operation (send, read, phone_number, other) and result: "
-            "ok, or the Meta error code of the refusal (130429, 131047, 190, ...).",
+            "Graph API calls answered, by operation (send, read, phone_number, templates, other) "
+            "and result: ok, or the Meta error code of the refusal (130429, 131047, 190, ...).",
             ["operation", "result"],
             registry=registry,
         )

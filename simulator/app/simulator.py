@@ -29,6 +29,7 @@ from app.schemas import BatchLayout, Duplicate, InboundOut, InboundSpec, UserIn
 from app.settings import Settings
 from app.statuses import StatusScheduler
 from app.store import Chat, ContactShape, Message, MessageStatus, Store, User, now
+from app.templates import Templates
 
 log = structlog.get_logger()
 
@@ -48,6 +49,7 @@ class Simulator:
         self.sender = sender
         self.metrics = metrics
         self.businesses = Businesses(configured(settings))
+        self.templates = Templates()
         self.statuses = StatusScheduler(self.businesses, store, faults, sender)
 
     # -- background work ---------------------------------------------------------------------

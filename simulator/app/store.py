@@ -62,6 +62,9 @@ class Message(BaseModel):
     context_id: str | None = None
     # outbound: the send's biz_opaque_callback_data, echoed in every status webhook of the message.
     biz_opaque_callback_data: str | None = None
+    # outbound templates: what the user's phone shows (header, body with its parameters, footer,
+    # buttons), as app/templates.py renders it from the business's template.
+    rendered: dict[str, Any] | None = None
     timestamp: int
     status: MessageStatus
     history: list[StatusChange] = Field(default_factory=list)

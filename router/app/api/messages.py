@@ -7,20 +7,25 @@ its tenant's only, and replays them with an agent's role or more.
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import structlog
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.security import APIKeyHeader
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.auth import keys
-from app.auth.principal import principal_of_key
+from app.auth.principal import ConverseScope, principal_of_key
 from app.auth.roles import GRANTS, Permission, Role
 from app.core.db import SessionDep
-from app.core.errors import Forbidden
+from app.core.errors import Forbidden, UnreadableBody, answers
 from app.deps import QueueDep, RepositoryDep, SettingsDep, require_admin
 from app.errors import Conflict, NotConfigured, NotFound, Unauthorized, declared
+from app.messages import service
+from app.messages.schemas import SendIn, stored_template
 from app.store.models import Direction
+
+log = structlog.get_logger()
 
 _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="the operator's key or a tenant's key"
@@ -108,6 +113,9 @@ class MessageOut(BaseModel):
     user_id: str | None
     type: str
     text: str | None
+    template: Annotated[dict[str, Any] | None, BeforeValidator(stored_template)] = Field(
+        description="a template message's `name`, `language` and `components`; null otherwise"
+    )
     status: str
     error_code: int | None
     error_title: str | None
@@ -155,6 +163,25 @@ async def list_messages(
         items=[MessageOut.model_validate(m) for m in page.items],
         next_before_id=page.next_before_id,
     )
+
+
+@router.post("", status_code=202, responses=answers(NotFound, UnreadableBody, Conflict))
+async def send_message(
+    body: SendIn, scope: ConverseScope, session: SessionDep, queue: QueueDep
+) -> MessageOut:
+    """Send a text or a template from a channel's number to a contact (`to`: its id) or a phone
+    number (made a contact, with a conversation whose 24-hour window is closed): 202 with the
+    message, stored and then sent by a job of its own. The tenant's key with an agent's role or
+    more, or the operator naming the tenant with X-Tenant-ID. 409 for a text outside the 24-hour
+    window (a template is needed) or a blocked contact; 422 for a template on an api channel."""
+    request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+    message = await service.send(session, scope, body, request_id)
+    try:
+        await queue.enqueue(message.id)
+    except Exception:
+        # Stored already: the sweep queues it once the queue is back.
+        log.exception("message.enqueue_failed", message_id=message.id)
+    return MessageOut.model_validate(message)
 
 
 @router.get("/stats")

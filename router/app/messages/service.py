@@ -1,20 +1,33 @@
-"""A member writes to a contact: the message is stored first, then sent by a job of its own on the
-durable path (rate limit, retries, trackers, statuses), exactly once."""
+"""A member writes to a contact, or the API sends to a contact or a phone number: the message (a
+text or a template) is stored first, then sent by a job of its own on the durable path (rate
+limit, retries, trackers, statuses), exactly once."""
+
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Scope
 from app.auth.roles import Role, can_own_conversations
-from app.channels.models import NO_NUMBER, ChannelType
+from app.channels import service as channels
+from app.channels.models import NO_NUMBER, Channel, ChannelType
+from app.contacts import repository as contacts
+from app.contacts import service as contact_service
+from app.contacts.models import Contact
 from app.conversations import repository as conversations
 from app.conversations import service as conversation_service
-from app.conversations.models import ConversationStatus
-from app.core.errors import Forbidden
+from app.conversations.models import Conversation, ConversationStatus
+from app.core.errors import Forbidden, Unprocessable
 from app.errors import Conflict, NotFound
 from app.members import repository as members
 from app.members.models import Member
 from app.messages.repository import Row
-from app.messages.schemas import ConversationMessage, MessageIn
+from app.messages.schemas import (
+    ConversationMessage,
+    MessageIn,
+    SendIn,
+    SendTemplateIn,
+    TemplateMessageIn,
+)
 from app.store.models import Direction, Message, OutboundStatus, Sender, utcnow
 
 # Who may write as another member of the tenant: an integration writing for an agent.
@@ -35,42 +48,105 @@ async def write(
     if conversation.status != ConversationStatus.OPEN.value:
         raise Conflict(f"conversation {conversation.id} is closed: reopen it to write in it")
     now = utcnow()
+    _check_window(channel, conversation, body, now)
+    if conversation.owner_member_id is None:
+        conversation.owner_member_id = author.id  # writing takes the conversation over
+    message = _outbound(channel, conversation, contact, body, now, request_id)
+    message.sender = Sender.AGENT.value
+    message.author_member_id = author.id
+    session.add(message)
+    await session.commit()
+    return ConversationMessage.of(Row(message, author), contact)
+
+
+async def send(session: AsyncSession, scope: Scope, body: SendIn, request_id: str) -> Message:
+    """Store a message to `to` (a contact, or a phone number made one) from the channel's number,
+    in the contact's open conversation on it (opened when there is none: its window is closed
+    then, only a template goes). Written by the member the key acts as, else by the tenant's
+    automation (`sender: ai`); the conversation's owner does not change. The caller queues its
+    job."""
+    tenant_id = scope.tenant_id
+    channel = await channels.get(session, tenant_id, body.channel_id)
+    now = utcnow()
+    connection = await session.connection()
+    if isinstance(body.to, int):
+        contact = await contact_service.get(session, tenant_id, body.to)
+    else:
+        found = await contacts.resolve(
+            connection, tenant_id, wa_id=body.to, user_id=None, profile_name=None, now=now
+        )
+        contact = await contact_service.get(session, tenant_id, found.contact_id)
+    if contact.is_blocked:
+        raise Conflict(f"contact {contact.id} is blocked: unblock them to write to them")
+    opened = await conversations.continue_or_open(
+        connection, tenant_id, channel.id, contact.id, at=now, inbound=False
+    )
+    conversation = await session.get(Conversation, opened.conversation_id, populate_existing=True)
+    assert conversation is not None
+    _check_window(channel, conversation, body, now)
+    message = _outbound(channel, conversation, contact, body, now, request_id)
+    author = scope.principal.member_id
+    message.sender = (Sender.AGENT if author is not None else Sender.AI).value
+    message.author_member_id = author
+    session.add(message)
+    await session.commit()
+    return message
+
+
+def _check_window(
+    channel: Channel, conversation: Conversation, body: MessageIn | SendIn, now: datetime
+) -> None:
+    if isinstance(body, TemplateMessageIn | SendTemplateIn):
+        if channel.type != ChannelType.WHATSAPP.value:
+            raise Unprocessable(
+                f"template: channel {channel.id} is an api channel: it sends no WhatsApp templates"
+            )
+        return  # a template goes whatever the window
     window = conversation.window_expires_at
     if channel.type == ChannelType.WHATSAPP.value and (window is None or window <= now):
         raise Conflict(
             f"conversation {conversation.id} is outside WhatsApp's 24-hour customer-service "
-            "window (the contact has not written in the last 24 hours): only a template message "
-            "may be sent now"
+            "window (the contact has not written in the last 24 hours): a template is needed"
         )
-    if conversation.owner_member_id is None:
-        conversation.owner_member_id = author.id  # writing takes the conversation over
+
+
+def _outbound(
+    channel: Channel,
+    conversation: Conversation,
+    contact: Contact,
+    body: MessageIn | SendIn,
+    now: datetime,
+    request_id: str,
+) -> Message:
+    """The pending outbound message of its own; the conversation's activity moves to now."""
     conversation.last_message_at = now
     conversation.updated_at = now
     recipient = contact.wa_id or contact.user_id
     assert recipient is not None  # a contact has one or the other
-    message = Message(
+    text, template = None, None
+    if isinstance(body, TemplateMessageIn | SendTemplateIn):
+        template = body.template.model_dump_json()
+    else:
+        text = body.text
+    return Message(
         direction=Direction.OUTBOUND.value,
         phone_number_id=channel.phone_number_id or NO_NUMBER,
         contact=recipient,
         wa_id=contact.wa_id,
         user_id=contact.user_id,
-        type="text",
-        text=body.text,
+        type="text" if template is None else "template",
+        text=text,
+        template=template,
         status=OutboundStatus.PENDING.value,
         attempts=0,
         request_id=request_id,
         created_at=now,
         updated_at=now,
-        tenant_id=scope.tenant_id,
+        tenant_id=conversation.tenant_id,
         channel_id=channel.id,
         conversation_id=conversation.id,
         contact_id=contact.id,
-        sender=Sender.AGENT.value,
-        author_member_id=author.id,
     )
-    session.add(message)
-    await session.commit()
-    return ConversationMessage.of(Row(message, author), contact)
 
 
 async def _author(session: AsyncSession, scope: Scope, author_id: int | None) -> Member:

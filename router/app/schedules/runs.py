@@ -11,6 +11,7 @@ time, contact) holds it once more in the store. A schedule whose runs were misse
 was up runs once, and its next run is the first after now, not each missed time in turn.
 """
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -34,15 +35,15 @@ BATCH = 100
 TEMPLATE_NEEDED = "a template is needed"
 
 
-class TemplatesUnavailable(Exception):
-    """Template messages cannot be sent by this router yet."""
-
-
 def template_message(template: dict[str, Any]) -> dict[str, Any]:
-    """The `messages` columns of a template message: the one place a schedule's template is
-    turned into a message, for the template send path to fill in. Until then the API refuses
-    schedules with a template (422), so no run reaches here."""
-    raise TemplatesUnavailable("templates are not available yet")
+    """The `messages` columns of a template message, as a member's template is stored
+    (app/messages/service.py): the pipeline sends it with PyWA's send_template, whatever the
+    24-hour window."""
+    return {
+        "type": "template",
+        "text": None,
+        "template": json.dumps(template, separators=(",", ":")),
+    }
 
 
 def next_run(row: Any, after: datetime) -> datetime | None:

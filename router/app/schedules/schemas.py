@@ -19,6 +19,7 @@ from app.core.schemas import Input, Output, UtcDateTime, not_blank
 from app.messages.schemas import MAX_TEXT
 from app.schedules import timing
 from app.schedules.models import ScheduleStatus
+from app.templates.schemas import TemplateIn
 
 # Recipients of one schedule: each run stores and sends one message per recipient.
 MAX_RECIPIENTS = 100
@@ -64,14 +65,6 @@ SendAt = Annotated[
         mode="validation",
     ),
 ]
-
-
-class TemplateIn(Input):
-    """A message template approved for the channel's WhatsApp Business Account."""
-
-    name: Annotated[str, not_blank(512)]
-    language: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$")]
-    components: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
 
 
 def _exactly_one(*fields: str) -> dict[str, Any]:

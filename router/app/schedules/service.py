@@ -1,11 +1,13 @@
 """Scheduled messages, as members manage them: create, change, cancel, read."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import MISSING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels import repository as channels
+from app.channels.models import Channel, ChannelType
 from app.contacts import repository as contacts
 from app.contacts.repository import Person
 from app.core.errors import Unprocessable
@@ -13,15 +15,9 @@ from app.core.pagination import page_of
 from app.errors import Conflict, NotFound
 from app.schedules import repository, timing
 from app.schedules.models import Schedule, ScheduleStatus
-from app.schedules.runs import TemplatesUnavailable, template_message
-from app.schedules.schemas import (
-    ScheduledMessageOut,
-    ScheduleIn,
-    ScheduleOut,
-    SchedulePatch,
-    TemplateIn,
-)
+from app.schedules.schemas import ScheduledMessageOut, ScheduleIn, ScheduleOut, SchedulePatch
 from app.store.models import utcnow
+from app.templates.schemas import TemplateIn
 
 # The messages an item shows: those of its most recent runs.
 SHOWN_MESSAGES = 50
@@ -63,7 +59,7 @@ async def create(session: AsyncSession, tenant_id: int, body: ScheduleIn) -> Sch
         channel_id=channel.id,
         recipients=await _recipients(session, tenant_id, body.recipients, now),
         text=None if body.text is MISSING else body.text,
-        template=None if body.template is MISSING else _template(body.template),
+        template=None if body.template is MISSING else _template(channel, body.template),
         send_at=None,
         cron=None,
         timezone=body.timezone,
@@ -93,7 +89,9 @@ async def update(
     if body.text is not MISSING:
         schedule.text, schedule.template = body.text, None
     if body.template is not MISSING:
-        schedule.text, schedule.template = None, _template(body.template)
+        channel = await channels.get(session, tenant_id, schedule.channel_id)
+        assert channel is not None  # a foreign key of the tenant's
+        schedule.text, schedule.template = None, _template(channel, body.template)
     if body.timezone is not MISSING:
         schedule.timezone = body.timezone
     if body.send_at is not MISSING:
@@ -134,13 +132,12 @@ def _every(schedule: Schedule, cron: str, now: datetime) -> None:
         raise Unprocessable(f"cron: {cron!r} has no time after now")
 
 
-def _template(template: TemplateIn) -> dict[str, object]:
-    body = template.model_dump()
-    try:
-        template_message(body)  # what a run will send: refused now if it cannot be
-    except TemplatesUnavailable as exc:
-        raise Unprocessable(f"template: {exc}") from None
-    return body
+def _template(channel: Channel, template: TemplateIn) -> dict[str, Any]:
+    if channel.type != ChannelType.WHATSAPP.value:
+        raise Unprocessable(
+            f"template: channel {channel.id} is an api channel: it sends no WhatsApp templates"
+        )
+    return template.model_dump()
 
 
 async def _recipients(

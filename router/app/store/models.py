@@ -124,6 +124,8 @@ class Message(Base):
     author_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", name="fk_messages_author", ondelete="SET NULL")
     )
+    # A template message's `name`, `language` and `components` (JSON), sent as they are.
+    template: Mapped[str | None] = mapped_column(Text)
 
 
 class StatusEvent(Base):
@@ -179,3 +181,4 @@ class Row:
     contact_id: int | None
     sender: str | None
     author_member_id: int | None
+    template: str | None

@@ -30,6 +30,24 @@ class GraphStandIn:
         self._ids = itertools.count(1)
         self.app = FastAPI()
         self.app.post("/{version}/{phone_id}/messages")(self._send)
+        self.app.get("/{version}/{waba_id}/message_templates")(self._templates)
+
+    async def _templates(self, version: str, waba_id: str, request: Request) -> JSONResponse:
+        """One approved template, whatever the WABA."""
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return JSONResponse(
+                status_code=401,
+                content={"error": {"message": "Invalid OAuth access token.", "code": 190}},
+            )
+        hello = {
+            "id": "1",
+            "name": "hello_world",
+            "language": "en_US",
+            "status": "APPROVED",
+            "category": "UTILITY",
+            "components": [{"type": "BODY", "text": "Hello"}],
+        }
+        return JSONResponse({"data": [hello], "paging": {"cursors": {"before": "0", "after": "1"}}})
 
     async def _send(self, version: str, phone_id: str, request: Request) -> JSONResponse:
         if request.headers.get("authorization") != f"Bearer {self.token}":

@@ -135,7 +135,7 @@ function preview(message) {
       if (message.direction === "inbound") return replyTitle(message);
       return c.body?.text || "Interactive message";
     case "button": return replyTitle(message);
-    case "template": return `Template · ${c.name || ""}`;
+    case "template": return message.rendered?.body || `Template · ${c.name || ""}`;
     default: return message.type;
   }
 }
@@ -159,6 +159,23 @@ function bubbleBody(bubble, message) {
     box.append(icon("location"), el("span", "", c.name || "Location"));
     bubble.append(box);
     bubble.append(document.createTextNode(`${c.latitude}, ${c.longitude}${c.address ? `\n${c.address}` : ""}`));
+  } else if (message.type === "template" && message.rendered) {
+    // As WhatsApp shows a template: header, body with its parameters filled, footer, buttons.
+    const r = message.rendered;
+    bubble.classList.add("template");
+    if (r.header) bubble.append(el("strong", "template-header", r.header));
+    bubble.append(el("span", "template-body", r.body || ""));
+    if (r.footer) bubble.append(el("span", "kind template-footer", r.footer));
+    if (r.buttons?.length) {
+      const box = el("div", "buttons template-buttons");
+      for (const title of r.buttons) {
+        const button = el("button", "", title);
+        button.type = "button";
+        button.disabled = true;
+        box.append(button);
+      }
+      bubble.append(box);
+    }
   } else if (message.type === "contacts" || message.type === "template") {
     const box = el("span", "media");
     box.append(icon(message.type), el("span", "", preview(message).replace(/^\w+ · /, "")));
