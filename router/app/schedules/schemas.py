@@ -13,10 +13,9 @@ from pydantic import (
     model_validator,
 )
 
-from app.contacts.schemas import WaId
 from app.core.ids import IdField
 from app.core.schemas import Input, Output, UtcDateTime, not_blank
-from app.messages.schemas import MAX_TEXT
+from app.messages.schemas import MAX_TEXT, PhoneNumber
 from app.schedules import timing
 from app.schedules.models import ScheduleStatus
 from app.templates.schemas import TemplateIn
@@ -24,9 +23,10 @@ from app.templates.schemas import TemplateIn
 # Recipients of one schedule: each run stores and sends one message per recipient.
 MAX_RECIPIENTS = 100
 
-# A contact's id (a number), or a wa_id (a string of digits: a number that never wrote becomes
-# a contact, whose 24-hour window is closed).
-Recipient = IdField | WaId
+# A contact's id (a JSON integer), or a phone number (a JSON string: its wa_id, a leading +
+# allowed), as POST /api/v1/messages takes them: a number that never wrote becomes a contact,
+# whose 24-hour window is closed.
+Recipient = IdField | PhoneNumber
 Text = Annotated[str, not_blank(MAX_TEXT)]
 # Five fields of printable characters; what each field means is cronsim's to check.
 Cron = Annotated[
