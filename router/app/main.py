@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         settings.router_templates_cache_seconds,
                     ),
                     "sweeper": sweeper,
+                    "scheduler": scheduler,
                     "channel_directory": directory,
                     "metrics": metrics,
                     **monitoring.state,

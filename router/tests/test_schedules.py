@@ -17,7 +17,7 @@ from app.schedules.models import Schedule
 from app.store.engine import create_engine
 from app.store.models import utcnow
 
-from .backends import fresh_postgres
+from .backends import fresh_postgres, fresh_redis
 from .conftest import RouterUnderTest, make_settings, running_router
 from .factories import contacts, conversations
 from .factories.store import Sessions
@@ -387,3 +387,15 @@ async def test_a_text_goes_once_the_window_is_open_and_not_to_a_closed_one(
 
     await until(failed)
     assert not graph_route.called
+
+
+async def test_only_routers_that_run_jobs_poll_for_schedules(
+    database_url: str, mock_http: respx.MockRouter, graph_route: GraphApi
+) -> None:
+    shared = {"database_url": database_url, "queue_url": await fresh_redis()}
+    async with (
+        running_router(make_settings(**shared, router_process_jobs=False)) as web,
+        running_router(make_settings(**shared)) as worker,
+    ):
+        assert not web.state["scheduler"].running
+        assert worker.state["scheduler"].running

@@ -45,6 +45,10 @@ class Scheduler:
                 log.warning("scheduler.poll_failed", error=type(exc).__name__)
             await asyncio.sleep(self._interval)
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="scheduler")
 
