@@ -309,7 +309,7 @@ async def test_unknown_channel_or_contact_is_404(api: RouterUnderTest) -> None:
     no_channel = await api.admin(
         "POST",
         "/api/v1/schedules",
-        json={"channel_id": 99, "to": "1555", "text": "x", "send_at": later},
+        json={"channel_id": 99, "to": "15550100099", "text": "x", "send_at": later},
     )
     no_contact = await api.admin(
         "POST",
