@@ -33,6 +33,7 @@ from app.platform import include_platform_routers, platform_lifespan
 from app.queue import JobQueue, Sweeper
 from app.ratelimit import SendRateLimiter, storage_for
 from app.retries import RetryPolicy
+from app.schedules.scheduler import Scheduler
 from app.sender import Sender
 from app.settings import Settings, SettingsError, load_settings
 from app.store.engine import create_engine, migrate, session_factory
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return await repository.resumable(stale)
 
             sweeper = Sweeper(resumable, queue.enqueue, settings.router_sweep_seconds)
+            scheduler = Scheduler(engine, queue.enqueue, settings.router_scheduler_interval_seconds)
             if settings.router_process_jobs:
                 # An in-process queue starts empty: whatever the store holds unfinished is ours.
                 try:
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 except Exception:
                     log.exception("router.resume_failed", detail="the periodic sweep will retry")
                 sweeper.start()
+                scheduler.start()
             monitoring = start_monitoring(settings, engine, metrics, queue, backend, limiter)
             log.info(
                 "router.started",
@@ -176,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         settings.router_templates_cache_seconds,
                     ),
                     "sweeper": sweeper,
+                    "scheduler": scheduler,
                     "channel_directory": directory,
                     "agent_directory": agents,
                     "ignore_rules": ignore_rules,
@@ -187,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 }
             finally:
                 await monitoring.stop()
+                await scheduler.stop()
                 await sweeper.stop()
                 stopped = await queue.drain(SHUTDOWN_GRACE_SECONDS)
                 await pipeline.aclose()

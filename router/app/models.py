@@ -9,6 +9,7 @@ from app.events.models import EventRow
 from app.ignore_rules.models import IgnoreRule
 from app.members.models import Member
 from app.monitoring.models import Worker
+from app.schedules.models import Schedule, ScheduledMessage
 from app.store.models import Base, Message, StatusEvent
 from app.tenants.models import Tenant
 
@@ -25,6 +26,8 @@ __all__ = [
     "IgnoreRule",
     "Member",
     "Message",
+    "Schedule",
+    "ScheduledMessage",
     "StatusEvent",
     "Tenant",
     "Worker",

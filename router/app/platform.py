@@ -25,6 +25,7 @@ from app.ignore_rules.endpoints import router as ignore_rules_router
 from app.inbound.endpoints import router as inbound_router
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as messages_router
+from app.schedules.endpoints import router as schedules_router
 from app.settings import Settings
 from app.templates.endpoints import router as templates_router
 from app.tenants.endpoints import router as tenants_router
@@ -42,6 +43,7 @@ def include_platform_routers(app: FastAPI) -> None:
         contacts_router,
         conversations_router,
         messages_router,
+        schedules_router,
         templates_router,
         inbound_router,
         events_router,

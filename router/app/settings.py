@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     router_resend_wait_seconds: float = Field(default=20.0, ge=0)
     # How often unfinished work in the store is looked for and queued again.
     router_sweep_seconds: float = Field(default=5.0, gt=0)
+    # How often a router process that runs jobs looks for scheduled messages that are due.
+    router_scheduler_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     # Concurrent jobs per process.
     router_workers: int = Field(default=200, ge=1)
     # How long a process keeps a number's channel (its tenant, its token), a channel's agents and a

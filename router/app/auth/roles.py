@@ -17,6 +17,7 @@ class Permission(StrEnum):
     MANAGE_CHANNELS = "manage_channels"
     MANAGE_CONTACTS = "manage_contacts"
     CONVERSE = "converse"  # write in conversations, transfer, close, reopen
+    MANAGE_SCHEDULES = "manage_schedules"  # scheduled messages: they write to many contacts
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -27,6 +28,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_CHANNELS,
             Permission.MANAGE_CONTACTS,
             Permission.CONVERSE,
+            Permission.MANAGE_SCHEDULES,
         }
     ),
     Role.AGENT: frozenset({Permission.READ, Permission.CONVERSE}),

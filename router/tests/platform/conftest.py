@@ -14,9 +14,10 @@ from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.ignore_rules.models import IgnoreRule
 from app.members.models import Member
+from app.schedules.models import Schedule
 
 from ..conftest import ADMIN_KEY, RouterUnderTest, make_settings, running_router
-from ..factories import channels, contacts, conversations, tenants
+from ..factories import channels, contacts, conversations, schedules, tenants
 from ..factories.store import Sessions, add
 
 
@@ -61,6 +62,7 @@ class World:
     channel: Channel
     contact: Contact
     conversation: Conversation
+    schedule: Schedule
     api_key_id: int
     agent_id: int  # the channel's first agent (the Server's)
     ignore_rule_id: int
@@ -88,6 +90,7 @@ async def world(platform: Platform) -> World:
         )
     assert agent_id is not None
     rule = await add(s, IgnoreRule(tenant_id=ours.id, rule_type="keyword", value="unsubscribe"))
+    schedule = await schedules.schedule(s, ours.id, channel.id, contact.id)
     theirs = await tenants.tenant(s, "Globex")
     _, other_key = await tenants.api_key(s, theirs.id, Role.OWNER)
     other_member = await tenants.member(s, theirs.id, Role.AGENT, name="Hank")
@@ -99,6 +102,7 @@ async def world(platform: Platform) -> World:
         channel=channel,
         contact=contact,
         conversation=conversation,
+        schedule=schedule,
         api_key_id=spare_key.id,
         agent_id=agent_id,
         ignore_rule_id=rule.id,

@@ -43,10 +43,13 @@ class Endpoint:
             conversation_id=world.conversation.id,
             agent_id=world.agent_id,
             rule_id=world.ignore_rule_id,
+            schedule_id=world.schedule.id,
         )
 
 
 CONVERSATION = "/api/v1/conversations/{conversation_id}"
+SCHEDULE = "/api/v1/schedules/{schedule_id}"
+A_SCHEDULE = {"channel_id": 1, "to": "15550001234", "text": "hi", "cron": "0 9 * * *"}
 ENDPOINTS = [
     Endpoint("POST", "/api/v1/tenants", OPERATOR, {"name": "Initech"}),
     Endpoint(
@@ -73,6 +76,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/conversations", EVERYONE),
     Endpoint("GET", CONVERSATION, EVERYONE, on_object=True),
     Endpoint("GET", CONVERSATION + "/messages", EVERYONE, on_object=True),
+    Endpoint("POST", CONVERSATION + "/read", EVERYONE, on_object=True),
     Endpoint("POST", CONVERSATION + "/messages", AGENTS, {"text": "hi"}, on_object=True),
     Endpoint("POST", CONVERSATION + "/transfer", AGENTS, {"new_owner_id": None}, on_object=True),
     Endpoint("POST", CONVERSATION + "/transfer-toggle", AGENTS, on_object=True),
@@ -80,6 +84,11 @@ ENDPOINTS = [
     Endpoint("POST", CONVERSATION + "/reopen", AGENTS, on_object=True),
     Endpoint("GET", "/api/v1/me", EVERYONE),
     Endpoint("POST", "/api/v1/events/ticket", EVERYONE),
+    Endpoint("GET", "/api/v1/schedules", EVERYONE),
+    Endpoint("POST", "/api/v1/schedules", ADMINS, A_SCHEDULE),
+    Endpoint("GET", SCHEDULE, EVERYONE, on_object=True),
+    Endpoint("PATCH", SCHEDULE, ADMINS, {"text": "hello"}, on_object=True),
+    Endpoint("DELETE", SCHEDULE, ADMINS, on_object=True),
     # The world's channel has no WABA id yet: a 409 past the checks of who may call.
     Endpoint("GET", "/api/v1/templates?channel_id={channel_id}", EVERYONE, on_object=True, ok=409),
     Endpoint(
