@@ -34,11 +34,9 @@ Priority = Annotated[int, Field(ge=0, le=MAX_PRIORITY), BeforeValidator(_json_in
 ChannelIds = Annotated[list[IdField], Field(max_length=100)]
 ContactIds = Annotated[list[IdField], Field(max_length=1000)]
 Reply = Annotated[str, not_blank(4096)]
-Pattern = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL),
-    Field(json_schema_extra={"format": "regex"}),
-]
+# RE2's syntax, not JSON Schema's `regex` format (ECMA 262): each is checked when saved (a 422
+# naming the rule), which no schema can say.
+Pattern = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
 
 
 def pattern_options() -> re2.Options:
