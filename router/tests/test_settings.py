@@ -109,6 +109,29 @@ def test_the_verify_token_is_masked_in_access_logs() -> None:
     assert "hub.verify_token=***&hub.challenge=9" in line
 
 
+def test_an_events_ticket_is_masked_in_access_logs() -> None:
+    import logging
+
+    from app.logs import RedactQuerySecrets
+
+    path = "/api/v1/events?ticket=wrt_eyJ0Ijo.c2lnbmF0dXJl&last_event_id=3"
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", path, "1.1", 200),
+        None,
+    )
+
+    RedactQuerySecrets().filter(record)
+
+    line = record.getMessage()
+    assert "wrt_" not in line
+    assert "ticket=***&last_event_id=3" in line
+
+
 def test_an_unknown_queue_is_a_start_up_error_naming_the_three_known(
     clean_env: pytest.MonkeyPatch,
 ) -> None:
