@@ -3,8 +3,9 @@
 Idempotent: what exists is found (the tenant by name, members by email, numbers by
 phone_number_id, contacts by wa_id or user id, a conversation by its first message's wamid or
 by the contact's conversation on that channel) and left as it is, so that a member's edits
-survive seeding again; only what is missing is made. The two demo keys are the exception: a key is shown once and stored as a hash, so the only way to
-print a usable key again is a new one, and the previous demo keys are revoked (`Demo.reissue`).
+survive seeding again; only what is missing is made. The two demo keys are the exception: a key
+is shown once and stored as a hash, so the only way to print a usable key again is a new one,
+and the previous demo keys are revoked (`Demo.reissue`).
 """
 
 import secrets

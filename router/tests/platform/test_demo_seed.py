@@ -189,7 +189,8 @@ async def test_what_members_changed_stays_when_seeded_again(engine: AsyncEngine)
 
     again = await seed(engine, T0)
 
-    # The waiting customer's conversation stays closed: no new one is opened for the history it already has.
+    # The waiting customer's conversation stays closed: no new one is opened for the history it
+    # already has.
     assert again.made == []
     assert await snapshot(engine, "api_keys") == edited
 
