@@ -83,7 +83,7 @@ while alive():
             "\n        http://127.0.0.1:8002/\n\n"
             "    It plays three business numbers: the default one, answered by the bot, and the\n"
             "    demo company's Sales and Support.\n"
-            "    Beside it, the agents' inbox: sign in with the agent key (Noam) and write to\n"
+            "    Beside it, the agents' inbox: sign in with the agent key (Support Agent 1), write to\n"
             "    Sales or Support on the chat page; take the conversation over, answer, give it back:\n"
             "\n        http://127.0.0.1:8000/inbox\n"
             f"        agent key: {agent}\n\n"

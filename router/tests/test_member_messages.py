@@ -84,7 +84,7 @@ async def talk_on(settings: dict[str, Any]) -> AsyncIterator[Talk]:
         assert inbound is not None
         assert inbound.tenant_id is not None
         assert inbound.conversation_id is not None
-        agent = await tenants.member(sessions, inbound.tenant_id, Role.AGENT, name="Ada")
+        agent = await tenants.member(sessions, inbound.tenant_id, Role.AGENT, name="Support Agent")
         _, key = await tenants.api_key(sessions, inbound.tenant_id, Role.AGENT, agent.id)
         yield Talk(router, inbound.conversation_id, inbound.tenant_id, agent, key)
 
@@ -117,14 +117,14 @@ def sent(graph_route: GraphApi) -> list[dict[str, Any]]:
 async def test_a_members_message_reaches_the_contact_and_its_statuses_move_it(
     talk: Talk, graph_route: GraphApi, server_route: respx.Route
 ) -> None:
-    response = await talk.write("Hi, this is Ada from support")
+    response = await talk.write("Hi, this is support")
     await talk.router.settle()
 
     assert response.status_code == 202, response.text
     written = response.json()
     assert (written["sender"], written["author"], written["status"]) == (
         "agent",
-        {"id": talk.agent.id, "name": "Ada"},
+        {"id": talk.agent.id, "name": "Support Agent"},
         "pending",
     )
     call = graph_route.calls.last.request
@@ -132,7 +132,7 @@ async def test_a_members_message_reaches_the_contact_and_its_statuses_move_it(
     assert call.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert (sent(graph_route)[-1]["to"], sent(graph_route)[-1]["text"]["body"]) == (
         WA_ID,
-        "Hi, this is Ada from support",
+        "Hi, this is support",
     )
     stored = await talk.stored(written["id"])
     assert (stored.status, stored.author_member_id, stored.conversation_id) == (
@@ -152,7 +152,7 @@ async def test_a_members_message_reaches_the_contact_and_its_statuses_move_it(
     assert (await talk.stored(written["id"])).status == "read"
 
     # The conversation is the member's now: the contact's answer is not the bot's to answer.
-    await post(talk.router, text_message("wamid.in.thanks", "thanks Ada"))
+    await post(talk.router, text_message("wamid.in.thanks", "thanks"))
     await talk.router.settle()
     assert [json.loads(c.request.content)["text"] for c in server_route.calls] == ["hello"]
     assert graph_route.call_count == 2
@@ -244,10 +244,10 @@ async def test_who_the_author_is(store_talk: Talk) -> None:
     t = store_talk
     s = t.sessions
     _, owner_key = await tenants.api_key(s, t.tenant_id, Role.OWNER)
-    viewer = await tenants.member(s, t.tenant_id, Role.VIEWER, name="Vic")
-    owner = await tenants.member(s, t.tenant_id, Role.OWNER, name="Olivia")
+    viewer = await tenants.member(s, t.tenant_id, Role.VIEWER, name="Viewer")
+    owner = await tenants.member(s, t.tenant_id, Role.OWNER, name="Owner")
     elsewhere = await tenants.tenant(s, "Elsewhere")
-    stranger = await tenants.member(s, elsewhere.id, Role.AGENT, name="Hank")
+    stranger = await tenants.member(s, elsewhere.id, Role.AGENT, name="Other Tenant Agent")
 
     no_member = await t.write("hi", owner_key)
     as_agent = await t.write("hi", owner_key, author_id=t.agent.id)

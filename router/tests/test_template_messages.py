@@ -36,7 +36,7 @@ ORDER = {
         {
             "type": "body",
             "parameters": [
-                {"type": "text", "text": "Ann"},
+                {"type": "text", "text": "there"},
                 {"type": "text", "text": "#7"},
                 {"type": "text", "text": "Monday"},
             ],

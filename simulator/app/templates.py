@@ -66,7 +66,7 @@ def _seeded() -> list[Template]:
                 {
                     "type": "BODY",
                     "text": "Hi {{1}}, your order {{2}} has shipped and should arrive on {{3}}.",
-                    "example": {"body_text": [["Alice", "#1042", "Friday"]]},
+                    "example": {"body_text": [["there", "#1042", "Friday"]]},
                 },
                 {"type": "FOOTER", "text": "Reply STOP to stop order updates"},
                 {
@@ -92,7 +92,7 @@ def _seeded() -> list[Template]:
                 {
                     "type": "BODY",
                     "text": "Hello {{1}}, this is a reminder of your appointment on {{2}}.",
-                    "example": {"body_text": [["Bob", "Monday at 10:00"]]},
+                    "example": {"body_text": [["Customer", "Monday at 10:00"]]},
                 },
                 {
                     "type": "BUTTONS",
@@ -112,7 +112,7 @@ def _seeded() -> list[Template]:
                 {
                     "type": "BODY",
                     "text": "Hola {{1}}, te recordamos tu cita del {{2}}.",
-                    "example": {"body_text": [["Bob", "lunes a las 10:00"]]},
+                    "example": {"body_text": [["cliente", "lunes a las 10:00"]]},
                 },
                 {
                     "type": "BUTTONS",

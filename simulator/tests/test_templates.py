@@ -81,7 +81,7 @@ async def test_a_template_goes_out_outside_the_window_rendered(
     user = await make_user(client, wa_id="15550009001")  # never wrote: the window is closed
     components = [
         {"type": "header", "parameters": texts("#7")},
-        {"type": "body", "parameters": texts("Ann", "#7", "Monday")},
+        {"type": "body", "parameters": texts("there", "#7", "Monday")},
     ]
     response = await client.post(
         SEND_PATH, json=template(user["wa_id"], "order_update", components=components), headers=AUTH
@@ -95,7 +95,7 @@ async def test_a_template_goes_out_outside_the_window_rendered(
         "name": "order_update",
         "language": "en_US",
         "header": "Order #7",
-        "body": "Hi Ann, your order #7 has shipped and should arrive on Monday.",
+        "body": "Hi there, your order #7 has shipped and should arrive on Monday.",
         "footer": "Reply STOP to stop order updates",
         "buttons": ["Track order", "Talk to us"],
     }
@@ -132,8 +132,8 @@ async def test_an_unknown_template_or_language_is_132001(
     "components",
     [
         None,
-        [{"type": "body", "parameters": texts("Bob")}],
-        [{"type": "body", "parameters": texts("Bob", "Monday", "extra")}],
+        [{"type": "body", "parameters": texts("Customer")}],
+        [{"type": "body", "parameters": texts("Customer", "Monday", "extra")}],
     ],
 )
 async def test_a_wrong_parameter_count_is_132000(

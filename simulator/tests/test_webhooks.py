@@ -51,7 +51,7 @@ async def send_text(client: httpx.AsyncClient, to: str) -> str:
 async def test_inbound_text_is_signed_over_the_exact_bytes_in_the_fixture_shape(
     client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    user = await make_user(client, name="Ada", wa_id="972987654321")
+    user = await make_user(client, name="Simulated User", wa_id="972987654321")
 
     result = await user_writes(client, "972987654321", text="Hello there")
 
@@ -67,7 +67,7 @@ async def test_inbound_text_is_signed_over_the_exact_bytes_in_the_fixture_shape(
     }
     assert value["contacts"] == [
         {
-            "profile": {"name": "Ada"},
+            "profile": {"name": "Simulated User"},
             "wa_id": "972987654321",
             "user_id": user["user_id"],
             "parent_user_id": user["parent_user_id"],
@@ -84,13 +84,13 @@ async def test_inbound_text_is_signed_over_the_exact_bytes_in_the_fixture_shape(
 async def test_bodies_are_serialised_like_metas(
     client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    await make_user(client, wa_id="972987654321", name="Zoë")
+    await make_user(client, wa_id="972987654321", name="Café Customer")
 
     await user_writes(client, "972987654321", type="document", text="a/b")
 
     raw = receiver.received[0].body
     assert b"\\/" in raw
-    assert b"Zo\\u00eb" in raw
+    assert b"Caf\\u00e9" in raw
     assert b": " not in raw
 
 

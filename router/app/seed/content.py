@@ -1,5 +1,6 @@
-"""What the demo company holds. Numbers, names and texts are made up; the numbers are the ones
-`make demo` has the Simulator play (it reads them from the seed's `--json` answer)."""
+"""What the demo company holds. Numbers and texts are made up, and names say a role, never a
+person; the numbers are the ones `make demo` has the Simulator play (it reads them from the
+seed's `--json` answer)."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,7 +50,7 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class DemoConversation:
-    slug: str  # names its messages' wamids, which say whether it is seeded already
+    slug: str  # names its messages' wamids
     channel: DemoChannel
     contact: DemoContact
     lines: tuple[Line, ...]
@@ -64,22 +65,24 @@ SALES = DemoChannel("Sales", "2233445566778", "+15550002000", "Demo company Sale
 SUPPORT = DemoChannel("Support", "3344556677889", "+15550003000", "Demo company Support")
 CHANNELS = (SALES, SUPPORT)
 
-OWNER = DemoMember("Maya Cohen", "maya@demo-company.example", Role.OWNER)
-AGENT = DemoMember("Noam Levi", "noam@demo-company.example", Role.AGENT)
-SECOND_AGENT = DemoMember("Sara Haddad", "sara@demo-company.example", Role.AGENT)
+OWNER = DemoMember("Demo Owner", "owner@demo-company.example", Role.OWNER)
+AGENT = DemoMember("Support Agent 1", "agent1@demo-company.example", Role.AGENT)
+SECOND_AGENT = DemoMember("Support Agent 2", "agent2@demo-company.example", Role.AGENT)
 MEMBERS = (OWNER, AGENT, SECOND_AGENT)
 
-ALICE = DemoContact("15550101001", "Alice Martin")
-BOB = DemoContact(
+SHIPPING = DemoContact("15550101001", "Shipping Customer")
+ORDER = DemoContact(
     "15550101002",
-    "Bob Chen",
-    email="bob.chen@mail.example",
+    "Order Customer",
+    email="order.customer@mail.example",
     description="Order #1042, not delivered yet; asked for a person.",
 )
-CARLA = DemoContact("15550101003", "Carla Diaz")
-DEV = DemoContact("15550101004", "Dev Patel", user_id="US.13491208655302741918")
-EVE = DemoContact("15550101005", "Eve", description="Sent the same link forty times.", blocked=True)
-CONTACTS = (ALICE, BOB, CARLA, DEV, EVE)
+HOURS = DemoContact("15550101003", "Opening Hours Customer")
+WAITING = DemoContact("15550101004", "Waiting Customer", user_id="US.13491208655302741918")
+BLOCKED = DemoContact(
+    "15550101005", "Blocked Customer", description="Sent the same link forty times.", blocked=True
+)
+CONTACTS = (SHIPPING, ORDER, HOURS, WAITING, BLOCKED)
 
 
 def _minutes(n: float) -> timedelta:
@@ -106,9 +109,9 @@ def _exchange(asked: str, number: int, minutes_ago: float) -> tuple[Line, Line]:
 
 CONVERSATIONS = (
     DemoConversation(
-        "carla-sales",
+        "hours-sales",
         SALES,
-        CARLA,
+        HOURS,
         (
             *_exchange("Are you open on Saturdays?", 12, 3 * 24 * 60),
             _agent(
@@ -121,24 +124,24 @@ CONVERSATIONS = (
         closed=True,
     ),
     DemoConversation(
-        "alice-sales",
+        "shipping-sales",
         SALES,
-        ALICE,
+        SHIPPING,
         (
             *_exchange("Hi! Do you ship to Haifa?", 417, 125),
             *_exchange("Great, how long does it take?", 88, 121),
         ),
     ),
     DemoConversation(
-        "bob-support",
+        "order-support",
         SUPPORT,
-        BOB,
+        ORDER,
         (
             *_exchange("My order #1042 has not arrived yet", 256, 42),
             *_exchange("Can I talk to a person, please?", 731, 40),
             _agent(
                 AGENT,
-                "Hi Bob, Noam from support here. I am checking order #1042 now.",
+                "Hello, this is support. I am checking order #1042 now.",
                 35,
                 OutboundStatus.DELIVERED,
             ),
@@ -146,9 +149,9 @@ CONVERSATIONS = (
         owner=AGENT,
     ),
     DemoConversation(
-        "dev-support",
+        "waiting-support",
         SUPPORT,
-        DEV,
+        WAITING,
         _exchange("Hello, is anyone there?", 905, 6),
     ),
 )

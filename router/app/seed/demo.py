@@ -1,10 +1,11 @@
 """Writes the demo company (`content.py`) through the domains' services and repositories.
 
 Idempotent: what exists is found (the tenant by name, members by email, numbers by
-phone_number_id, contacts by wa_id or user id, a conversation by its first message's wamid) and
-left as it is, so that a member's edits survive seeding again; only what is missing is made. The
-two demo keys are the exception: a key is shown once and stored as a hash, so the only way to
-print a usable key again is a new one, and the previous demo keys are revoked (`Demo.reissue`).
+phone_number_id, contacts by wa_id or user id, a conversation by its first message's wamid or
+by the contact's conversation on that channel) and left as it is, so that a member's edits
+survive seeding again; only what is missing is made. The two demo keys are the exception: a key
+is shown once and stored as a hash, so the only way to print a usable key again is a new one,
+and the previous demo keys are revoked (`Demo.reissue`).
 """
 
 import secrets
@@ -176,13 +177,16 @@ class Demo:
         now: datetime,
     ) -> None:
         """The conversation and its messages in one transaction, so that its first message's
-        wamid says whether it is all there."""
+        wamid says whether it is all there. A contact who talks on the channel already (a
+        demo seeded before its conversations were renamed, or a chat) gets no history."""
         session = self.session
         if await repository.wamid_known(session, conversation.wamid(0)):
             return
-        connection = await session.connection()
         who, number = conversation.contact, conversation.channel
         channel_id = channel_ids[number.phone_number_id]
+        if await repository.talks_on(session, self.tenant_id, channel_id, who.wa_id):
+            return
+        connection = await session.connection()
         contact = await contacts.resolve(
             connection,
             self.tenant_id,

@@ -1,14 +1,30 @@
-"""The two questions the seed asks that no domain's repository answers."""
+"""The questions the seed asks that no domain's repository answers."""
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
+from app.contacts.models import Contact
+from app.conversations.models import Conversation
 from app.store.models import Message
 
 
 async def wamid_known(session: AsyncSession, wamid: str) -> bool:
     return bool(await session.scalar(select(exists().where(Message.wamid == wamid))))
+
+
+async def talks_on(session: AsyncSession, tenant_id: int, channel_id: int, wa_id: str) -> bool:
+    """Whether the contact of this wa_id has a conversation on the channel already."""
+    found = (
+        exists()
+        .where(
+            Conversation.tenant_id == tenant_id,
+            Conversation.channel_id == channel_id,
+            Conversation.contact_id == Contact.id,
+        )
+        .where(Contact.tenant_id == tenant_id, Contact.wa_id == wa_id)
+    )
+    return bool(await session.scalar(select(found)))
 
 
 async def active_keys(

@@ -29,7 +29,7 @@ class TemplateIn(Input):
         default_factory=list,
         max_length=50,
         description="Meta's components with their parameters, passed on as they are: "
-        '`[{"type": "body", "parameters": [{"type": "text", "text": "Ann"}]}]`',
+        '`[{"type": "body", "parameters": [{"type": "text", "text": "there"}]}]`',
     )
 
     @field_validator("language")

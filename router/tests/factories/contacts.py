@@ -9,7 +9,7 @@ async def contact(
     wa_id: str | None = "15550001234",
     *,
     user_id: str | None = None,
-    name: str | None = "Grace",
+    name: str | None = "Customer",
     blocked: bool = False,
 ) -> Contact:
     return await add(

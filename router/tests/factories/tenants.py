@@ -16,7 +16,7 @@ async def member(
     tenant_id: int,
     role: Role = Role.AGENT,
     *,
-    name: str = "Ada",
+    name: str = "Support Agent",
     email: str | None = None,
     subject: str | None = None,
 ) -> Member:

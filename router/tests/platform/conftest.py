@@ -75,8 +75,8 @@ class World:
 async def world(platform: Platform) -> World:
     s = platform.sessions
     ours = await tenants.tenant(s, "Acme")
-    owner = await tenants.member(s, ours.id, Role.OWNER, name="Olivia", email="olivia@acme.test")
-    agent = await tenants.member(s, ours.id, Role.AGENT, name="Ada")
+    owner = await tenants.member(s, ours.id, Role.OWNER, name="Owner", email="owner@acme.test")
+    agent = await tenants.member(s, ours.id, Role.AGENT, name="Support Agent")
     keys = {}
     for role in Role:
         _, keys[role] = await tenants.api_key(s, ours.id, role)
@@ -93,7 +93,7 @@ async def world(platform: Platform) -> World:
     schedule = await schedules.schedule(s, ours.id, channel.id, contact.id)
     theirs = await tenants.tenant(s, "Globex")
     _, other_key = await tenants.api_key(s, theirs.id, Role.OWNER)
-    other_member = await tenants.member(s, theirs.id, Role.AGENT, name="Hank")
+    other_member = await tenants.member(s, theirs.id, Role.AGENT, name="Other Tenant Agent")
     return World(
         tenant=ours.id,
         keys=keys,

@@ -107,25 +107,31 @@ async def test_a_members_key_never_exceeds_the_member(platform: Platform, world:
 
     too_much = await key_for(world.agent.id, "admin")
     someone_elses = await key_for(world.other_member.id, "viewer")
-    otto = (
+    second_owner = (
         await platform.call(
-            "POST", "/api/v1/members", owner, json={"name": "Otto", "role": "owner"}
+            "POST", "/api/v1/members", owner, json={"name": "Second Owner", "role": "owner"}
         )
     ).json()["id"]
-    ottos_key = (await key_for(otto, "owner")).json()["key"]
+    second_owners_key = (await key_for(second_owner, "owner")).json()["key"]
     before = await platform.call(
-        "POST", "/api/v1/members", ottos_key, json={"name": "Pia", "role": "viewer"}
+        "POST",
+        "/api/v1/members",
+        second_owners_key,
+        json={"name": "First Viewer", "role": "viewer"},
     )
-    await platform.call("PATCH", f"/api/v1/members/{otto}", owner, json={"role": "admin"})
+    await platform.call("PATCH", f"/api/v1/members/{second_owner}", owner, json={"role": "admin"})
     after = await platform.call(
-        "POST", "/api/v1/members", ottos_key, json={"name": "Quinn", "role": "viewer"}
+        "POST",
+        "/api/v1/members",
+        second_owners_key,
+        json={"name": "Second Viewer", "role": "viewer"},
     )
 
     assert too_much.status_code == 409  # with the member as stored: the body is valid
     assert "role" in too_much.json()["error"]["message"]
     assert someone_elses.status_code == 404
     assert before.status_code == 201
-    assert after.status_code == 403  # Otto is an admin now, and so is his key
+    assert after.status_code == 403  # the second owner is an admin now, and so is their key
 
 
 async def test_members_are_managed_by_owners(platform: Platform, world: World) -> None:
@@ -134,17 +140,17 @@ async def test_members_are_managed_by_owners(platform: Platform, world: World) -
         "POST",
         "/api/v1/members",
         owner,
-        json={"name": "Linus", "role": "agent", "email": " Linus@Acme.TEST "},
+        json={"name": "New Agent", "role": "agent", "email": " New.Agent@Acme.TEST "},
     )
     duplicate = await platform.call(
         "POST",
         "/api/v1/members",
         owner,
-        json={"name": "L2", "role": "viewer", "email": "linus@acme.test"},
+        json={"name": "L2", "role": "viewer", "email": "new.agent@acme.test"},
     )
     member = created.json()["id"]
     renamed = await platform.call(
-        "PATCH", f"/api/v1/members/{member}", owner, json={"name": "Linus T.", "role": "admin"}
+        "PATCH", f"/api/v1/members/{member}", owner, json={"name": "Admin Agent", "role": "admin"}
     )
     nulled = await platform.call("PATCH", f"/api/v1/members/{member}", owner, json={"name": None})
     listed = await platform.call(
@@ -155,16 +161,16 @@ async def test_members_are_managed_by_owners(platform: Platform, world: World) -
     )
 
     assert created.status_code == 201
-    assert created.json()["email"] == "linus@acme.test"
+    assert created.json()["email"] == "new.agent@acme.test"
     assert duplicate.status_code == 409
-    assert renamed.json()["name"] == "Linus T."
+    assert renamed.json()["name"] == "Admin Agent"
     assert renamed.json()["role"] == "admin"
     assert nulled.status_code == 422
     assert nulled.json()["detail"][0]["loc"] == ["body", "name"]
     assert [m["name"] for m in listed.json()["items"] + rest.json()["items"]] == [
-        "Olivia",
-        "Ada",
-        "Linus T.",
+        "Owner",
+        "Support Agent",
+        "Admin Agent",
     ]
     assert rest.json()["next"] is None
 
@@ -177,7 +183,7 @@ async def test_a_tenant_keeps_an_owner(platform: Platform, world: World) -> None
     )
     removed = await platform.call("DELETE", f"/api/v1/members/{world.owner.id}", owner)
     second = await platform.call(
-        "POST", "/api/v1/members", owner, json={"name": "Otto", "role": "owner"}
+        "POST", "/api/v1/members", owner, json={"name": "Second Owner", "role": "owner"}
     )
     now_removable = await platform.call("DELETE", f"/api/v1/members/{world.owner.id}", owner)
 

@@ -24,7 +24,7 @@ async def test_a_contact_is_made_by_wa_id_or_user_id(platform: Platform, world: 
     admin = world.keys[Role.ADMIN]
 
     by_phone = await platform.call(
-        "POST", "/api/v1/contacts", admin, json={"wa_id": "15550002222", "name": "Lin"}
+        "POST", "/api/v1/contacts", admin, json={"wa_id": "15550002222", "name": "New Customer"}
     )
     by_user_id = await platform.call(
         "POST", "/api/v1/contacts", admin, json={"user_id": "US.99", "email": "X@Y.test"}
@@ -50,10 +50,12 @@ async def test_contacts_are_found_by_name_number_user_id_channel_and_block(
     platform: Platform, world: World
 ) -> None:
     s, t = platform.sessions, world.tenant
-    ann = await contacts.contact(s, t, "4915112345", name="Ann 100%")
-    bob = await contacts.contact(s, t, None, user_id="DE.5551", name="Bob", blocked=True)
+    first_customer = await contacts.contact(s, t, "4915112345", name="First Customer 100%")
+    second_customer = await contacts.contact(
+        s, t, None, user_id="DE.5551", name="Second Customer", blocked=True
+    )
     support = await channels.channel(s, t, "900900900")
-    await conversations.conversation(s, t, support.id, bob.id)
+    await conversations.conversation(s, t, support.id, second_customer.id)
     viewer = world.keys[Role.VIEWER]
 
     async def ids(**params: object) -> list[int]:
@@ -61,15 +63,15 @@ async def test_contacts_are_found_by_name_number_user_id_channel_and_block(
         assert response.status_code == 200, response.text
         return [c["id"] for c in response.json()["items"]]
 
-    assert await ids() == [bob.id, ann.id, world.contact.id]  # newest first
-    assert await ids(q="ann") == [ann.id]
-    assert await ids(q="100%") == [ann.id]
+    assert await ids() == [second_customer.id, first_customer.id, world.contact.id]  # newest first
+    assert await ids(q="first") == [first_customer.id]
+    assert await ids(q="100%") == [first_customer.id]
     assert await ids(q="1%0") == []  # as a wildcard it would match "100"
-    assert await ids(q="51123") == [ann.id]
-    assert await ids(q="de.55") == [bob.id]
-    assert await ids(blocked=True) == [bob.id]
-    assert await ids(blocked=False) == [ann.id, world.contact.id]
-    assert await ids(channel_id=support.id) == [bob.id]
+    assert await ids(q="51123") == [first_customer.id]
+    assert await ids(q="de.55") == [second_customer.id]
+    assert await ids(blocked=True) == [second_customer.id]
+    assert await ids(blocked=False) == [first_customer.id, world.contact.id]
+    assert await ids(channel_id=support.id) == [second_customer.id]
     first = await platform.call("GET", "/api/v1/contacts", viewer, params={"limit": 2})
     rest = await platform.call(
         "GET", "/api/v1/contacts", viewer, params={"limit": 2, "cursor": first.json()["next"]}
@@ -82,7 +84,7 @@ async def test_a_contact_is_edited_and_blocked(platform: Platform, world: World)
     admin, path = world.keys[Role.ADMIN], f"/api/v1/contacts/{world.contact.id}"
 
     edited = await platform.call(
-        "PATCH", path, admin, json={"name": "Grace H.", "description": "VIP"}
+        "PATCH", path, admin, json={"name": "Customer (edited)", "description": "VIP"}
     )
     given_back = await platform.call("PATCH", path, admin, json={"name": None})
     blocked = await platform.call("POST", f"{path}/block", admin)
@@ -90,7 +92,7 @@ async def test_a_contact_is_edited_and_blocked(platform: Platform, world: World)
     unblocked = await platform.call("DELETE", f"{path}/block", admin)
     wa_id = await platform.call("PATCH", path, admin, json={"wa_id": "1"})
 
-    assert edited.json()["name"] == "Grace H."
+    assert edited.json()["name"] == "Customer (edited)"
     assert edited.json()["name_edited"] is True
     assert edited.json()["description"] == "VIP"
     assert given_back.json()["name_edited"] is False  # WhatsApp's profile name applies again
@@ -142,27 +144,31 @@ async def everyone(engine: AsyncEngine) -> list[tuple[str | None, str | None, st
 async def test_resolve_makes_a_contact_once_and_learns_its_other_identifier(
     store: AsyncEngine,
 ) -> None:
-    first = await found(store, wa_id="111", name="Ann")
-    with_user_id = await found(store, wa_id="111", user_id="US.1", name="Ann")
-    user_id_only = await found(store, user_id="US.1", name="Annie")
+    first = await found(store, wa_id="111", name="First Customer")
+    with_user_id = await found(store, wa_id="111", user_id="US.1", name="First Customer")
+    user_id_only = await found(store, user_id="US.1", name="First Customer (new profile name)")
 
     assert first == with_user_id == user_id_only
-    assert await everyone(store) == [("111", "US.1", "Annie")]
+    assert await everyone(store) == [("111", "US.1", "First Customer (new profile name)")]
 
 
 async def test_resolve_keeps_a_name_a_member_edited(store: AsyncEngine) -> None:
-    contact_id = await found(store, wa_id="111", name="Ann")
+    contact_id = await found(store, wa_id="111", name="First Customer")
     async with store.begin() as connection:
-        await connection.execute(update(Contact).values(name="Ann (VIP)", name_edited=True))
+        await connection.execute(
+            update(Contact).values(name="First Customer (VIP)", name_edited=True)
+        )
 
-    assert await found(store, wa_id="111", name="Annie") == contact_id
-    assert await everyone(store) == [("111", None, "Ann (VIP)")]
+    assert await found(store, wa_id="111", name="First Customer (new profile name)") == contact_id
+    assert await everyone(store) == [("111", None, "First Customer (VIP)")]
 
 
 async def test_resolve_makes_one_contact_of_simultaneous_first_messages(
     store: AsyncEngine,
 ) -> None:
-    ids = await asyncio.gather(*(found(store, wa_id="111", name="Ann") for _ in range(6)))
+    ids = await asyncio.gather(
+        *(found(store, wa_id="111", name="First Customer") for _ in range(6))
+    )
 
     assert len(set(ids)) == 1
-    assert await everyone(store) == [("111", None, "Ann")]
+    assert await everyone(store) == [("111", None, "First Customer")]

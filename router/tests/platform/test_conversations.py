@@ -29,14 +29,19 @@ async def test_conversations_are_listed_newest_activity_first_with_contact_and_o
     platform: Platform, world: World
 ) -> None:
     s, t = platform.sessions, world.tenant
-    ann = await contacts.contact(s, t, "111", name="Ann")
-    bob = await contacts.contact(s, t, None, user_id="US.2", name="Bob")
+    first_customer = await contacts.contact(s, t, "111", name="First Customer")
+    second_customer = await contacts.contact(s, t, None, user_id="US.2", name="Second Customer")
     support = await channels.channel(s, t, "900900900")
     human = await conversations.conversation(
-        s, t, world.channel.id, ann.id, owner_member_id=world.agent.id, last_message_at=T0
+        s,
+        t,
+        world.channel.id,
+        first_customer.id,
+        owner_member_id=world.agent.id,
+        last_message_at=T0,
     )
     closed = await conversations.conversation(
-        s, t, support.id, bob.id, status=CLOSED, last_message_at=T0 + timedelta(hours=1)
+        s, t, support.id, second_customer.id, status=CLOSED, last_message_at=T0 + timedelta(hours=1)
     )
     bot = world.conversation  # the newest: made now
     viewer = world.keys[Role.VIEWER]
@@ -51,12 +56,16 @@ async def test_conversations_are_listed_newest_activity_first_with_contact_and_o
 
     assert await ids() == [bot.id, closed.id, human.id]
     assert items[human.id]["contact"] == {
-        "id": ann.id,
+        "id": first_customer.id,
         "wa_id": "111",
         "user_id": None,
-        "name": "Ann",
+        "name": "First Customer",
     }
-    assert items[human.id]["owner"] == {"type": "agent", "id": world.agent.id, "name": "Ada"}
+    assert items[human.id]["owner"] == {
+        "type": "agent",
+        "id": world.agent.id,
+        "name": "Support Agent",
+    }
     assert items[bot.id]["owner"] == {"type": "ai", "id": None, "name": "bot"}
     assert items[human.id]["last_message_at"] == "2026-11-30T09:00:00+00:00"
     assert await ids(status="open") == [bot.id, human.id]
@@ -66,7 +75,7 @@ async def test_conversations_are_listed_newest_activity_first_with_contact_and_o
     assert await ids(owner=world.agent.id) == [human.id]
     assert await ids(owner=world.owner.id) == []
     assert await ids(channel_id=support.id) == [closed.id]
-    assert await ids(contact_id=ann.id) == [human.id]
+    assert await ids(contact_id=first_customer.id) == [human.id]
     pages, cursor = [], None
     for _ in range(4):  # bounded: a cursor that is not applied would loop
         params: dict[str, Any] = {"limit": 1} | ({"cursor": cursor} if cursor else {})
@@ -122,7 +131,12 @@ async def test_a_conversations_messages_come_oldest_first_with_who_wrote_them(
     await conversations.message(s, talk, "hi")
     await conversations.message(s, talk, "Hello! How can I help?", sender=Sender.AI, inbound=False)
     await conversations.message(
-        s, talk, "Ada here.", sender=Sender.AGENT, inbound=False, author_member_id=world.agent.id
+        s,
+        talk,
+        "Support here.",
+        sender=Sender.AGENT,
+        inbound=False,
+        author_member_id=world.agent.id,
     )
     await conversations.message(s, talk, "thanks", sender=None)  # before routing named it
     elsewhere = await conversations.conversation(
@@ -143,13 +157,13 @@ async def test_a_conversations_messages_come_oldest_first_with_who_wrote_them(
     assert [(m["text"], m["sender"]) for m in messages] == [
         ("hi", "contact"),
         ("Hello! How can I help?", "ai"),
-        ("Ada here.", "agent"),
+        ("Support here.", "agent"),
         ("thanks", "contact"),
     ]
     assert [m["author"] for m in messages[:3]] == [
-        {"id": world.contact.id, "name": "Grace"},
+        {"id": world.contact.id, "name": "Customer"},
         {"id": None, "name": "bot"},
-        {"id": world.agent.id, "name": "Ada"},
+        {"id": world.agent.id, "name": "Support Agent"},
     ]
     assert messages[1]["direction"] == "outbound"
     assert messages[1]["status"] == "delivered"
@@ -161,20 +175,26 @@ async def test_a_conversation_is_transferred_within_its_tenant(
     platform: Platform, world: World
 ) -> None:
     s = platform.sessions
-    viewer = await tenants.member(s, world.tenant, Role.VIEWER, name="Vic")
+    viewer = await tenants.member(s, world.tenant, Role.VIEWER, name="Viewer")
     path = f"/api/v1/conversations/{world.conversation.id}/transfer"
     agent = world.keys[Role.AGENT]
 
-    to_ada = await platform.call("POST", path, agent, json={"new_owner_id": world.agent.id})
-    to_hank = await platform.call("POST", path, agent, json={"new_owner_id": world.other_member.id})
+    to_agent = await platform.call("POST", path, agent, json={"new_owner_id": world.agent.id})
+    to_other_tenant = await platform.call(
+        "POST", path, agent, json={"new_owner_id": world.other_member.id}
+    )
     to_nobody = await platform.call("POST", path, agent, json={"new_owner_id": 9999})
     to_vic = await platform.call("POST", path, agent, json={"new_owner_id": viewer.id})
     unsaid = await platform.call("POST", path, agent, json={})
     back = await platform.call("POST", path, agent, json={"new_owner_id": None})
 
-    assert to_ada.status_code == 200
-    assert to_ada.json()["owner"] == {"type": "agent", "id": world.agent.id, "name": "Ada"}
-    assert to_hank.status_code == 404  # another tenant's member
+    assert to_agent.status_code == 200
+    assert to_agent.json()["owner"] == {
+        "type": "agent",
+        "id": world.agent.id,
+        "name": "Support Agent",
+    }
+    assert to_other_tenant.status_code == 404  # another tenant's member
     assert to_nobody.status_code == 404
     assert to_vic.status_code == 409  # a viewer cannot own a conversation
     assert unsaid.status_code == 422
@@ -211,16 +231,16 @@ async def test_the_toggle_makes_a_human_agent_when_the_tenant_has_none(
 async def test_the_toggle_gives_the_conversation_to_the_member_who_presses_it(
     platform: Platform, world: World
 ) -> None:
-    _, olivias = await tenants.api_key(
+    _, owners_key = await tenants.api_key(
         platform.sessions, world.tenant, Role.OWNER, member_id=world.owner.id
     )
     path = f"/api/v1/conversations/{world.conversation.id}"
 
-    await platform.call("POST", f"{path}/transfer-toggle", olivias)
-    owner = (await platform.call("GET", path, olivias)).json()["owner"]
+    await platform.call("POST", f"{path}/transfer-toggle", owners_key)
+    owner = (await platform.call("GET", path, owners_key)).json()["owner"]
     await platform.call("POST", f"{path}/transfer-toggle", world.keys[Role.AGENT])
     integration = await platform.call("POST", f"{path}/transfer-toggle", world.keys[Role.AGENT])
-    owner_after = (await platform.call("GET", path, olivias)).json()["owner"]
+    owner_after = (await platform.call("GET", path, owners_key)).json()["owner"]
 
     assert owner["id"] == world.owner.id
     assert integration.json() == {"detail": "switched ownership to human"}

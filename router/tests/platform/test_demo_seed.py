@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.models import ApiKey
@@ -21,10 +21,10 @@ from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.errors import Conflict
 from app.models import Base
-from app.seed.content import ALICE, BOB, CARLA, DEV, SALES, SUPPORT, TENANT
+from app.seed.content import BLOCKED, HOURS, ORDER, SALES, SHIPPING, SUPPORT, TENANT, WAITING
 from app.seed.demo import Seeded, seed_demo
 from app.store.engine import create_engine, migrate, session_factory
-from app.store.models import utcnow
+from app.store.models import Message, utcnow
 
 from ..backends import fresh_postgres
 from ..conftest import make_settings, running_router
@@ -83,22 +83,22 @@ async def test_the_demo_company_as_its_agent_and_owner_see_it(
     async with running_router(make_settings(database_url=url_of(engine))) as router:
         client, agent, owner = router.client, seeded.agent_key, seeded.owner_key
         listed = (await get(client, "/api/v1/conversations", agent))["items"]
-        bob = next(c for c in listed if c["contact"]["wa_id"] == BOB.wa_id)
-        history = await get(client, f"/api/v1/conversations/{bob['id']}/messages", agent)
-        detail = await get(client, f"/api/v1/conversations/{bob['id']}", agent)
+        order = next(c for c in listed if c["contact"]["wa_id"] == ORDER.wa_id)
+        history = await get(client, f"/api/v1/conversations/{order['id']}/messages", agent)
+        detail = await get(client, f"/api/v1/conversations/{order['id']}", agent)
         members = (await get(client, "/api/v1/members", owner))["items"]
         numbers = (await get(client, "/api/v1/channels", agent))["items"]
         blocked = (await get(client, "/api/v1/contacts", agent, blocked="true"))["items"]
         keys = (await get(client, "/api/v1/api-keys", owner))["items"]
         agent_on_keys = await client.get("/api/v1/api-keys", headers={"X-API-Key": agent})
 
-    noam = next(m for m in members if m["name"] == "Noam Levi")
-    # Newest activity first; the one owned by a human is Noam's; the oldest is closed.
+    agent_member = next(m for m in members if m["name"] == "Support Agent 1")
+    # Newest activity first; the one owned by a human is the agent's; the oldest is closed.
     assert [c["contact"]["wa_id"] for c in listed] == [
-        DEV.wa_id,
-        BOB.wa_id,
-        ALICE.wa_id,
-        CARLA.wa_id,
+        WAITING.wa_id,
+        ORDER.wa_id,
+        SHIPPING.wa_id,
+        HOURS.wa_id,
     ]
     assert [(c["status"], c["owner"]["type"]) for c in listed] == [
         ("open", "ai"),
@@ -106,30 +106,30 @@ async def test_the_demo_company_as_its_agent_and_owner_see_it(
         ("open", "ai"),
         ("closed", "ai"),
     ]
-    assert bob["owner"] == {"type": "agent", "id": noam["id"], "name": "Noam Levi"}
+    assert order["owner"] == {"type": "agent", "id": agent_member["id"], "name": "Support Agent 1"}
     # The contact wrote 40 minutes ago: the 24-hour window is open.
     assert detail["window_expires_at"] > utcnow().isoformat()
     assert detail["channel"]["phone_number_id"] == SUPPORT.phone_number_id
     assert [(m["sender"], m["direction"], m["author"]["name"]) for m in history["items"]] == [
-        ("contact", "inbound", "Bob Chen"),
+        ("contact", "inbound", "Order Customer"),
         ("ai", "outbound", "bot"),
-        ("contact", "inbound", "Bob Chen"),
+        ("contact", "inbound", "Order Customer"),
         ("ai", "outbound", "bot"),
-        ("agent", "outbound", "Noam Levi"),
+        ("agent", "outbound", "Support Agent 1"),
     ]
     assert history["items"][1]["text"].startswith(
         "I received your message: 'My order #1042 has not arrived yet'"
     )
     assert sorted((m["name"], m["role"]) for m in members) == [
-        ("Maya Cohen", "owner"),
-        ("Noam Levi", "agent"),
-        ("Sara Haddad", "agent"),
+        ("Demo Owner", "owner"),
+        ("Support Agent 1", "agent"),
+        ("Support Agent 2", "agent"),
     ]
     assert [(n["name"], n["phone_number_id"], n["display_phone_number"]) for n in numbers] == [
         ("Sales", SALES.phone_number_id, "+15550002000"),
         ("Support", SUPPORT.phone_number_id, "+15550003000"),
     ]
-    assert [c["name"] for c in blocked] == ["Eve"]
+    assert [c["name"] for c in blocked] == [BLOCKED.name]
     assert sorted((k["name"], k["role"], k["revoked_at"]) for k in keys) == [
         ("demo agent key", "agent", None),
         ("demo owner key", "owner", None),
@@ -172,24 +172,42 @@ async def test_what_members_changed_stays_when_seeded_again(engine: AsyncEngine)
     async with engine.begin() as connection:
         await connection.execute(
             update(Contact)
-            .where(Contact.wa_id == ALICE.wa_id)
-            .values(name="Alice M.", name_edited=True, is_blocked=True)
+            .where(Contact.wa_id == SHIPPING.wa_id)
+            .values(name="Shipping Customer (VIP)", name_edited=True, is_blocked=True)
         )
-        dev = select(Contact.id).where(Contact.wa_id == DEV.wa_id).scalar_subquery()
-        bob = select(Contact.id).where(Contact.wa_id == BOB.wa_id).scalar_subquery()
+        waiting = select(Contact.id).where(Contact.wa_id == WAITING.wa_id).scalar_subquery()
+        order = select(Contact.id).where(Contact.wa_id == ORDER.wa_id).scalar_subquery()
         await connection.execute(
-            update(Conversation).where(Conversation.contact_id == dev).values(status="closed")
+            update(Conversation).where(Conversation.contact_id == waiting).values(status="closed")
         )
         await connection.execute(
-            update(Conversation).where(Conversation.contact_id == bob).values(owner_member_id=None)
+            update(Conversation)
+            .where(Conversation.contact_id == order)
+            .values(owner_member_id=None)
         )
     edited = await snapshot(engine, "api_keys")
 
     again = await seed(engine, T0)
 
-    # Dev's conversation stays closed: no new one is opened for the history it already has.
+    # The waiting customer's conversation stays closed: no new one is opened for the history it
+    # already has.
     assert again.made == []
     assert await snapshot(engine, "api_keys") == edited
+
+
+async def test_a_history_seeded_under_other_wamids_is_not_seeded_twice(engine: AsyncEngine) -> None:
+    """A demo database seeded when its conversations had other names (so other wamids)."""
+    await seed(engine, T0)
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(Message).values(wamid=func.replace(Message.wamid, "wamid.demo.", "wamid.old."))
+        )
+    before = await snapshot(engine, "api_keys")
+
+    again = await seed(engine, T0)
+
+    assert again.made == []
+    assert await snapshot(engine, "api_keys") == before
 
 
 async def test_a_demo_number_that_another_tenant_has_stops_the_seed(engine: AsyncEngine) -> None:
@@ -223,7 +241,7 @@ def test_the_command_prints_the_keys_and_the_simulators_numbers(tmp_path: Path) 
     assert printed["owner_key"].startswith("wr_live_")
     assert printed["agent_key"].startswith("wr_live_")
     assert printed["owner_key"] not in text  # a new pair each run, the first one revoked
-    assert "owner key (acts as Maya Cohen): wr_live_" in text
+    assert "owner key (acts as Demo Owner): wr_live_" in text
     assert "made by this run: nothing, it was all there already" in text
     businesses = printed["simulator_businesses"]
     assert [(b["phone_number_id"], b["display_phone_number"], b["name"]) for b in businesses] == [

@@ -40,7 +40,7 @@ async def test_every_write_of_the_api_stores_its_event(platform: Platform, world
         ),
         await platform.call("POST", f"{c}/close", owner),
         await platform.call("POST", f"{c}/reopen", owner),
-        await platform.call("PATCH", contact, owner, json={"name": "Grace H."}),
+        await platform.call("PATCH", contact, owner, json={"name": "Customer (edited)"}),
         await platform.call("POST", f"{contact}/block", owner),
         await platform.call("DELETE", f"{contact}/block", owner),
     ]

@@ -188,7 +188,7 @@ async def test_a_blocked_contact_and_a_member_owned_conversation_are_kept_from_t
     got = (await site.send("hi", "w-10")).json()
     await site.router.settle()
     conversation = got["conversation_id"]
-    agent = await tenants.member(site.sessions, site.tenant_id, Role.AGENT, name="Ada")
+    agent = await tenants.member(site.sessions, site.tenant_id, Role.AGENT, name="Support Agent")
     await site.client.post(
         f"/api/v1/conversations/{conversation}/transfer",
         json={"new_owner_id": agent.id},
@@ -198,7 +198,7 @@ async def test_a_blocked_contact_and_a_member_owned_conversation_are_kept_from_t
     # The member answers: stored is delivered, whatever the 24-hour window (WhatsApp's rule).
     written = await site.client.post(
         f"/api/v1/conversations/{conversation}/messages",
-        json={"text": "Ada here", "author_id": agent.id},
+        json={"text": "Support here", "author_id": agent.id},
         headers={"X-API-Key": ADMIN_KEY, "X-Tenant-ID": str(site.tenant_id)},
     )
     await site.router.settle()
@@ -241,7 +241,7 @@ async def test_an_api_channels_messages_count_in_router_messages_total(
     got = (await site.send("hi", "w-20")).json()
     await site.router.settle()
     conversation = got["conversation_id"]
-    agent = await tenants.member(site.sessions, site.tenant_id, Role.AGENT, name="Ada")
+    agent = await tenants.member(site.sessions, site.tenant_id, Role.AGENT, name="Support Agent")
     admin = {"X-API-Key": ADMIN_KEY, "X-Tenant-ID": str(site.tenant_id)}
     await site.client.post(
         f"/api/v1/conversations/{conversation}/transfer",
@@ -251,7 +251,7 @@ async def test_an_api_channels_messages_count_in_router_messages_total(
     await site.send("a person?", "w-21")
     await site.client.post(
         f"/api/v1/conversations/{conversation}/messages",
-        json={"text": "Ada here", "author_id": agent.id},
+        json={"text": "Support here", "author_id": agent.id},
         headers=admin,
     )
     await site.router.settle()

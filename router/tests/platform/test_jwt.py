@@ -68,7 +68,7 @@ async def test_a_members_token_acts_as_that_member_with_their_role(
 
     read = await oidc.call("GET", "/api/v1/members", headers=bearer(token))
     write = await oidc.call(
-        "POST", "/api/v1/members", headers=bearer(token), json={"name": "Bo", "role": "agent"}
+        "POST", "/api/v1/members", headers=bearer(token), json={"name": "Member", "role": "agent"}
     )
 
     assert read.status_code == 200
@@ -154,26 +154,30 @@ async def test_an_invitation_by_email_is_taken_up_at_the_first_sign_in(
     oidc: Platform, first_key: SigningKey
 ) -> None:
     acme = await tenants.tenant(oidc.sessions, "Acme")
-    invited = await tenants.member(oidc.sessions, acme.id, Role.AGENT, email="ada@acme.test")
+    invited = await tenants.member(oidc.sessions, acme.id, Role.AGENT, email="agent@acme.test")
 
     unverified = await oidc.call(
         "GET",
         "/api/v1/members",
-        headers=bearer(first_key.token("auth0|ada", email="ada@acme.test")),
+        headers=bearer(first_key.token("auth0|agent", email="agent@acme.test")),
     )
     verified = await oidc.call(
         "GET",
         "/api/v1/members",
-        headers=bearer(first_key.token("auth0|ada", email="Ada@Acme.test", email_verified=True)),
+        headers=bearer(
+            first_key.token("auth0|agent", email="Agent@Acme.test", email_verified=True)
+        ),
     )
-    later = await oidc.call("GET", "/api/v1/members", headers=bearer(first_key.token("auth0|ada")))
+    later = await oidc.call(
+        "GET", "/api/v1/members", headers=bearer(first_key.token("auth0|agent"))
+    )
     async with oidc.sessions() as session:
         subject = await session.scalar(select(Member.oidc_subject).where(Member.id == invited.id))
 
     assert unverified.status_code == 403
     assert verified.status_code == 200
     assert later.status_code == 200
-    assert subject == "auth0|ada"
+    assert subject == "auth0|agent"
 
 
 async def test_a_member_of_several_tenants_names_one(oidc: Platform, first_key: SigningKey) -> None:
@@ -184,7 +188,7 @@ async def test_a_member_of_several_tenants_names_one(oidc: Platform, first_key: 
     token = first_key.token("auth0|consultant")
 
     unnamed = await oidc.call("GET", "/api/v1/members", headers=bearer(token))
-    new_member = {"name": "Bo", "role": "agent"}
+    new_member = {"name": "Member", "role": "agent"}
     in_globex = await oidc.call(
         "POST", "/api/v1/members", headers=bearer(token, globex.id), json=new_member
     )

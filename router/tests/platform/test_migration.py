@@ -89,16 +89,20 @@ def message(
 # What a router before the platform stored: people known by phone, by user id, by both, one who
 # changed number, over two numbers.
 HISTORY = [
-    message(1, 0, wa_id="111", name="Annie"),  # the classic shape: no user id yet
+    message(
+        1, 0, wa_id="111", name="First Customer (new profile name)"
+    ),  # the classic shape: no user id yet
     message(2, 1, wa_id="111", reply_to=1),
-    message(3, 5, wa_id="111", user_id="US.1", name="Ann"),
+    message(3, 5, wa_id="111", user_id="US.1", name="First Customer"),
     message(4, 6, wa_id="111", user_id="US.1", reply_to=3),
-    message(5, 7, user_id="US.2", name="Bob"),  # a user id only
+    message(5, 7, user_id="US.2", name="Second Customer"),  # a user id only
     message(6, 8, user_id="US.2", reply_to=5),
-    message(7, 9, phone=SUPPORT, wa_id="111", user_id="US.1", name="Ann"),
+    message(7, 9, phone=SUPPORT, wa_id="111", user_id="US.1", name="First Customer"),
     message(8, 10, phone=SUPPORT, wa_id="333"),
-    message(9, 11, wa_id="444", user_id="US.4", name="Dee"),
-    message(10, 12, wa_id="555", user_id="US.4", name="Dee B."),  # changed number
+    message(9, 11, wa_id="444", user_id="US.4", name="Third Customer"),
+    message(
+        10, 12, wa_id="555", user_id="US.4", name="Third Customer (new number)"
+    ),  # changed number
 ]
 
 
@@ -160,41 +164,41 @@ async def test_stored_messages_land_in_a_default_tenant_channels_contacts_and_co
 
     people = {(c["wa_id"], c["user_id"]): c for c in contacts}
     assert {k: v["name"] for k, v in people.items()} == {
-        ("111", "US.1"): "Ann",  # the newest profile name
-        (None, "US.2"): "Bob",
+        ("111", "US.1"): "First Customer",  # the newest profile name
+        (None, "US.2"): "Second Customer",
         ("333", None): None,
-        ("555", "US.4"): "Dee B.",  # the newest number
+        ("555", "US.4"): "Third Customer (new number)",  # the newest number
     }
     assert all(
         c["tenant_id"] == tenant["id"] and not c["name_edited"] and not c["is_blocked"]
         for c in contacts
     )
 
-    ann, bob = people[("111", "US.1")]["id"], people[(None, "US.2")]["id"]
+    first_customer, second_customer = people[("111", "US.1")]["id"], people[(None, "US.2")]["id"]
     sam, dee = people[("333", None)]["id"], people[("555", "US.4")]["id"]
     by_pair = {(c["channel_id"], c["contact_id"]): c for c in conversations}
     assert sorted(by_pair) == sorted(
         [
-            (channel_of[SALES], ann),
-            (channel_of[SALES], bob),
+            (channel_of[SALES], first_customer),
+            (channel_of[SALES], second_customer),
             (channel_of[SALES], dee),
-            (channel_of[SUPPORT], ann),
+            (channel_of[SUPPORT], first_customer),
             (channel_of[SUPPORT], sam),
         ]
     )
     assert all(c["status"] == "open" and c["owner_member_id"] is None for c in conversations)
-    ann_sales = by_pair[(channel_of[SALES], ann)]
-    assert _naive(ann_sales["last_message_at"]) == T0 + timedelta(minutes=6)  # the reply
-    assert _naive(ann_sales["last_inbound_at"]) == T0 + timedelta(minutes=5)
+    first_on_sales = by_pair[(channel_of[SALES], first_customer)]
+    assert _naive(first_on_sales["last_message_at"]) == T0 + timedelta(minutes=6)  # the reply
+    assert _naive(first_on_sales["last_inbound_at"]) == T0 + timedelta(minutes=5)
 
     expected = {
-        1: (SALES, ann, "contact"),
-        2: (SALES, ann, "ai"),
-        3: (SALES, ann, "contact"),
-        4: (SALES, ann, "ai"),
-        5: (SALES, bob, "contact"),
-        6: (SALES, bob, "ai"),
-        7: (SUPPORT, ann, "contact"),
+        1: (SALES, first_customer, "contact"),
+        2: (SALES, first_customer, "ai"),
+        3: (SALES, first_customer, "contact"),
+        4: (SALES, first_customer, "ai"),
+        5: (SALES, second_customer, "contact"),
+        6: (SALES, second_customer, "ai"),
+        7: (SUPPORT, first_customer, "contact"),
         8: (SUPPORT, sam, "contact"),
         9: (SALES, dee, "contact"),
         10: (SALES, dee, "contact"),

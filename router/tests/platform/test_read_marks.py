@@ -19,8 +19,8 @@ async def test_each_conversation_lists_its_newest_message_and_the_members_unread
     platform: Platform, world: World
 ) -> None:
     s, t, conv = platform.sessions, world.tenant, world.conversation
-    _, ada = await tenants.api_key(s, t, Role.AGENT, member_id=world.agent.id)
-    _, olivia = await tenants.api_key(s, t, Role.OWNER, member_id=world.owner.id)
+    _, agents_key = await tenants.api_key(s, t, Role.AGENT, member_id=world.agent.id)
+    _, owners_key = await tenants.api_key(s, t, Role.OWNER, member_id=world.owner.id)
     no_member = world.keys[Role.AGENT]  # a key acting as no member
     quiet = await conversations.conversation(
         s, t, world.channel.id, (await contacts.contact(s, t, "222", name="Quiet")).id
@@ -30,7 +30,7 @@ async def test_each_conversation_lists_its_newest_message_and_the_members_unread
     await conversations.message(s, conv, "Hi! How can I help?", sender=Sender.AI, inbound=False)
     await conversations.message(s, conv, "My order is late")
 
-    mine = await listed(platform, ada)
+    mine = await listed(platform, agents_key)
     assert mine[conv.id]["unread_count"] == 2  # never read: every message of the contact
     assert mine[conv.id]["last_message"]["text"] == "My order is late"
     assert mine[conv.id]["last_message"]["sender"] == "contact"
@@ -38,21 +38,23 @@ async def test_each_conversation_lists_its_newest_message_and_the_members_unread
     assert mine[quiet.id]["unread_count"] == 0
     assert (await listed(platform, no_member))[conv.id]["unread_count"] is None
 
-    read = await platform.call("POST", f"/api/v1/conversations/{conv.id}/read", ada)
+    read = await platform.call("POST", f"/api/v1/conversations/{conv.id}/read", agents_key)
     assert read.status_code == 200, read.text
     assert read.json()["member_id"] == world.agent.id
-    assert (await listed(platform, ada))[conv.id]["unread_count"] == 0
-    assert (await listed(platform, olivia))[conv.id]["unread_count"] == 2  # hers, not Ada's
+    assert (await listed(platform, agents_key))[conv.id]["unread_count"] == 0
+    assert (await listed(platform, owners_key))[conv.id][
+        "unread_count"
+    ] == 2  # the owner's, not the agent's
 
-    # A member's message is not unread; the contact's next one is, for Ada.
+    # A member's message is not unread; the contact's next one is, for the agent.
     await conversations.message(
         s, conv, "On its way", sender=Sender.AGENT, inbound=False, author_member_id=world.agent.id
     )
-    after_reply = (await listed(platform, ada))[conv.id]
+    after_reply = (await listed(platform, agents_key))[conv.id]
     assert after_reply["unread_count"] == 0
-    assert after_reply["last_message"]["author"] == {"id": world.agent.id, "name": "Ada"}
+    assert after_reply["last_message"]["author"] == {"id": world.agent.id, "name": "Support Agent"}
     await conversations.message(s, conv, "Thanks")
-    assert (await listed(platform, ada))[conv.id]["unread_count"] == 1
+    assert (await listed(platform, agents_key))[conv.id]["unread_count"] == 1
 
 
 async def test_a_read_mark_is_a_members_and_stays_in_the_tenant(
@@ -60,7 +62,7 @@ async def test_a_read_mark_is_a_members_and_stays_in_the_tenant(
 ) -> None:
     s, t, conv = platform.sessions, world.tenant, world.conversation
     _, viewer = await tenants.api_key(
-        s, t, Role.VIEWER, member_id=(await tenants.member(s, t, Role.VIEWER, name="Lee")).id
+        s, t, Role.VIEWER, member_id=(await tenants.member(s, t, Role.VIEWER, name="Viewer")).id
     )
     await conversations.message(s, conv, "Hello?")
     path = f"/api/v1/conversations/{conv.id}/read"

@@ -16,9 +16,9 @@ from app.tenants.models import Tenant
 
 from ..backends import fresh_postgres
 
-ANN = Person("111", None)
-ANN_WITH_BSUID = Person("111", "US.1")
-BOB = Person(None, "US.2")
+FIRST = Person("111", None)
+FIRST_WITH_BSUID = Person("111", "US.1")
+SECOND = Person(None, "US.2")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -56,14 +56,20 @@ async def everyone(engine: AsyncEngine) -> list[tuple[str | None, str | None, st
 async def test_a_wrong_guess_costs_a_statement_and_changes_nothing(
     store: AsyncEngine, guess_new: bool
 ) -> None:
-    first = await resolved(store, {ANN: "Ann", BOB: "Bob"}, guess_new=guess_new)
+    first = await resolved(
+        store, {FIRST: "First Customer", SECOND: "Second Customer"}, guess_new=guess_new
+    )
     # Known now: guessed new (an insert that makes nothing), or looked up first.
-    again = await resolved(store, {ANN_WITH_BSUID: "Annie", BOB: None}, guess_new=guess_new)
+    again = await resolved(
+        store,
+        {FIRST_WITH_BSUID: "First Customer (new profile name)", SECOND: None},
+        guess_new=guess_new,
+    )
 
-    assert again == {ANN_WITH_BSUID: first[ANN], BOB: first[BOB]}
+    assert again == {FIRST_WITH_BSUID: first[FIRST], SECOND: first[SECOND]}
     assert sorted(await everyone(store), key=str) == [
-        ("111", "US.1", "Annie"),
-        (None, "US.2", "Bob"),
+        ("111", "US.1", "First Customer (new profile name)"),
+        (None, "US.2", "Second Customer"),
     ]
 
 
@@ -71,7 +77,9 @@ async def test_a_wrong_guess_costs_a_statement_and_changes_nothing(
 async def test_one_person_named_two_ways_in_one_round_is_one_contact(
     store: AsyncEngine, guess_new: bool
 ) -> None:
-    found = await resolved(store, {ANN: "Ann", ANN_WITH_BSUID: "Ann"}, guess_new=guess_new)
+    found = await resolved(
+        store, {FIRST: "First Customer", FIRST_WITH_BSUID: "First Customer"}, guess_new=guess_new
+    )
 
-    assert found[ANN] == found[ANN_WITH_BSUID]
-    assert await everyone(store) == [("111", "US.1", "Ann")]
+    assert found[FIRST] == found[FIRST_WITH_BSUID]
+    assert await everyone(store) == [("111", "US.1", "First Customer")]

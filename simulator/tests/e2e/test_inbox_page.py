@@ -86,8 +86,8 @@ def team(system: System) -> Team:
         system, "PATCH", f"/api/v1/channels/{number['id']}", ADMIN_KEY, json={"name": "Support"}
     )
     assert renamed.status_code == 200, renamed.text
-    agent_id, agent_key = member_with_key("Noam Levi", "agent")
-    _, viewer_key = member_with_key("Lee", "viewer")
+    agent_id, agent_key = member_with_key("Support Agent 1", "agent")
+    _, viewer_key = member_with_key("Viewer", "viewer")
     return Team(agent_id, agent_key, viewer_key)
 
 
@@ -146,21 +146,21 @@ async def test_the_handover_loop_between_the_phone_and_the_inbox(
 ) -> None:
     errors: list[str] = []
     inbox = await sign_in(browser, system, team.agent_key, errors)
-    await expect(inbox.locator("#me-name")).to_have_text("Noam Levi")
+    await expect(inbox.locator("#me-name")).to_have_text("Support Agent 1")
 
     phone = await browser.new_page(viewport={"width": 900, "height": 720})
     phone.on("pageerror", lambda error: errors.append(str(error)))
     await phone.goto(system.simulator.url + "/")
     await expect(phone.locator("#live")).to_have_text("live")
-    await phone.fill("#new-name", "Alice Martin")
+    await phone.fill("#new-name", "Customer 1")
     await phone.fill("#new-phone", "15550009201")
     await phone.click("#create")
-    await expect(phone.locator("#head-name")).to_have_text("Alice Martin")
+    await expect(phone.locator("#head-name")).to_have_text("Customer 1")
 
     # 1. The customer writes: the conversation is in the list within a second, no reload.
     first = "Hi, is my order on its way?"
     await customer_writes(phone, first)
-    item = inbox.locator(".conv-item", has_text="Alice Martin")
+    item = inbox.locator(".conv-item", has_text="Customer 1")
     await expect(item).to_be_visible(timeout=LIVE_MS)
     await expect(phone.locator(".msg.bot", has_text=reply_to(first))).to_be_visible(timeout=SLOW_MS)
     await item.click()
@@ -172,12 +172,12 @@ async def test_the_handover_loop_between_the_phone_and_the_inbox(
     await inbox.click("#take-over")
     await expect(inbox.locator("#conv-owner")).to_have_text("You")
     await expect(item.locator(".owner-chip")).to_have_text("You")
-    answer = "Hello Alice, this is Noam. Your order left the warehouse this morning."
+    answer = "Hello, this is support. Your order left the warehouse this morning."
     await inbox.fill("#composer-input", answer)
     await inbox.press("#composer-input", "Enter")
     await expect(phone.locator(".msg.bot", has_text=answer)).to_be_visible(timeout=SLOW_MS)
     mine = inbox.locator(".msg.agent", has_text=answer)
-    await expect(mine.locator(".author")).to_contain_text("Noam Levi")
+    await expect(mine.locator(".author")).to_contain_text("Support Agent 1")
     await expect(mine.locator(".ticks")).to_have_attribute("data-status", "read", timeout=SLOW_MS)
 
     # 3. The customer writes again: live in the inbox, kept for the agent, the bot silent.
@@ -212,7 +212,7 @@ async def test_the_handover_loop_between_the_phone_and_the_inbox(
 async def test_a_viewer_sees_the_conversation_and_every_control_says_why_it_is_off(
     system: System, team: Team, browser: Browser
 ) -> None:
-    system.new_user("15550009202", name="Bob Chen")
+    system.new_user("15550009202", name="Customer 2")
     sent = system.sim.post(
         "/sim/users/15550009202/messages", json={"type": "text", "text": "Hello, anyone there?"}
     )
@@ -221,7 +221,7 @@ async def test_a_viewer_sees_the_conversation_and_every_control_says_why_it_is_o
     inbox = await sign_in(browser, system, team.viewer_key, errors)
     await expect(inbox.locator("#me-sub")).to_contain_text("viewer")
     await expect(inbox.locator("#filter-mine")).to_be_enabled()  # the viewer is a member
-    await inbox.locator(".conv-item", has_text="Bob Chen").click()
+    await inbox.locator(".conv-item", has_text="Customer 2").click()
     await expect(inbox.locator(".msg.contact", has_text="Hello, anyone there?")).to_be_visible()
 
     notice = inbox.locator("#readonly-notice")
@@ -241,19 +241,19 @@ async def test_a_viewer_sees_the_conversation_and_every_control_says_why_it_is_o
 async def test_a_handover_or_a_block_made_elsewhere_shows_at_once(
     system: System, team: Team, browser: Browser
 ) -> None:
-    system.new_user("15550009203", name="Carla Diaz")
+    system.new_user("15550009203", name="Customer 3")
     sent = system.sim.post(
         "/sim/users/15550009203/messages", json={"type": "text", "text": "Are you open today?"}
     )
     assert sent.status_code == 200, sent.text
     contact = api(system, "GET", "/api/v1/contacts", ADMIN_KEY, params={"q": "15550009203"})
-    [carla] = contact.json()["items"]
+    [customer] = contact.json()["items"]
     [conversation] = api(
-        system, "GET", "/api/v1/conversations", ADMIN_KEY, params={"contact_id": carla["id"]}
+        system, "GET", "/api/v1/conversations", ADMIN_KEY, params={"contact_id": customer["id"]}
     ).json()["items"]
     errors: list[str] = []
     inbox = await sign_in(browser, system, team.agent_key, errors)
-    item = inbox.locator(".conv-item", has_text="Carla Diaz")
+    item = inbox.locator(".conv-item", has_text="Customer 3")
     await item.click()
     await expect(inbox.locator("#conv-owner")).to_have_text("Bot")
 
@@ -271,12 +271,12 @@ async def test_a_handover_or_a_block_made_elsewhere_shows_at_once(
     await inbox.click("#filter-mine")
     await expect(item).to_be_visible()
 
-    blocked = api(system, "POST", f"/api/v1/contacts/{carla['id']}/block", ADMIN_KEY)
+    blocked = api(system, "POST", f"/api/v1/contacts/{customer['id']}/block", ADMIN_KEY)
     assert blocked.status_code == 200, blocked.text
     await expect(inbox.locator("#contact-blocked")).to_be_visible(timeout=LIVE_MS)
     await expect(inbox.locator("#composer-input")).to_be_disabled()
     await expect(inbox.locator("#composer-reason")).to_contain_text("blocked")
-    unblocked = api(system, "DELETE", f"/api/v1/contacts/{carla['id']}/block", ADMIN_KEY)
+    unblocked = api(system, "DELETE", f"/api/v1/contacts/{customer['id']}/block", ADMIN_KEY)
     assert unblocked.status_code == 200, unblocked.text
     await expect(inbox.locator("#composer-input")).to_be_enabled(timeout=LIVE_MS)
     assert errors == []

@@ -24,7 +24,7 @@ UNKNOWN_TOKEN = "e2e-unknown-number-token-77ad"  # noqa: S105
 
 @dataclass
 class Globex:
-    """The second tenant: its WhatsApp number (SECOND_NUMBER), an owner key, and Ada, an agent,
+    """The second tenant: its WhatsApp number (SECOND_NUMBER), an owner key, and an agent,
     with a key acting as her."""
 
     tenant_id: int
@@ -88,8 +88,14 @@ def globex(system: System) -> Globex:
             },
         )
     )
-    ada = created(
-        api(system, "POST", "/api/v1/members", owner_key, json={"name": "Ada", "role": "agent"})
+    agent = created(
+        api(
+            system,
+            "POST",
+            "/api/v1/members",
+            owner_key,
+            json={"name": "Support Agent", "role": "agent"},
+        )
     )
     agent_key = created(
         api(
@@ -97,10 +103,10 @@ def globex(system: System) -> Globex:
             "POST",
             "/api/v1/api-keys",
             owner_key,
-            json={"name": "Ada's key", "role": "agent", "member_id": ada["id"]},
+            json={"name": "Support agent's key", "role": "agent", "member_id": agent["id"]},
         )
     )["key"]
-    return Globex(tenant["id"], owner_key, ada["id"], agent_key)
+    return Globex(tenant["id"], owner_key, agent["id"], agent_key)
 
 
 def write(system: System, wa_id: str, text: str, number: str = PHONE_ID) -> dict[str, Any]:
@@ -225,28 +231,28 @@ def test_a_conversation_handed_to_a_person_gets_no_bot_reply_and_their_message_a
     settled_as(system, globex.owner_key, asked["messages"][0]["wamid"], "handed_over")
     assert len(texts(system, user, SECOND_NUMBER)) == 1  # the reply to "hi globex" only
 
-    # Ada answers: her message reaches the user's chat with the number, and its ticks turn blue.
+    # The agent answers: the message reaches the user's chat with the number, its ticks turn blue.
     written = api(
         system,
         "POST",
         f"/api/v1/conversations/{conversation}/messages",
         globex.agent_key,
-        json={"text": "Hi, this is Ada. How can I help?"},
+        json={"text": "Hi, this is support. How can I help?"},
     )
     assert written.status_code == 202, written.text
-    assert written.json()["author"] == {"id": globex.agent_id, "name": "Ada"}
+    assert written.json()["author"] == {"id": globex.agent_id, "name": "Support Agent"}
 
-    def ada_read() -> dict[str, Any] | None:
+    def agents_message_read() -> dict[str, Any] | None:
         for message in chat(system, user, SECOND_NUMBER):
-            if message["payload"]["body"] == "Hi, this is Ada. How can I help?":
+            if message["payload"]["body"] == "Hi, this is support. How can I help?":
                 return message if message["status"] == "read" else None
         return None
 
-    arrived = eventually(ada_read)
+    arrived = eventually(agents_message_read)
     assert arrived is not None, chat(system, user, SECOND_NUMBER)
     assert [h["status"] for h in arrived["history"]][-3:] == ["sent", "delivered", "read"]
 
-    # The Router shows the whole conversation, Ada's message as read too.
+    # The Router shows the whole conversation, the agent's message as read too.
     def thread() -> list[tuple[str, str]]:
         items = api(
             system, "GET", f"/api/v1/conversations/{conversation}/messages", globex.agent_key
@@ -264,7 +270,7 @@ def test_a_conversation_handed_to_a_person_gets_no_bot_reply_and_their_message_a
     assert back.json() == {"detail": "switched ownership to ai"}
     write(system, user, "thanks, back to the bot", SECOND_NUMBER)
     sent = replied_to(system, user, SECOND_NUMBER, "thanks, back to the bot")
-    assert sent[1] == "Hi, this is Ada. How can I help?"
+    assert sent[1] == "Hi, this is support. How can I help?"
     assert [bool(REPLY.match(t)) for t in sent] == [True, False, True]
     assert not any(answered("can I talk to a person?") in t for t in sent)
 
