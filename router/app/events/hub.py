@@ -67,6 +67,7 @@ class EventHub(EventRecorder):
         self._wake = asyncio.Event()
         self._joining = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     @property
     def bus_kind(self) -> str:
@@ -79,6 +80,10 @@ class EventHub(EventRecorder):
             self._tasks.append(asyncio.create_task(self._prune(), name="events-prune"))
 
     async def aclose(self) -> None:
+        # The reader also stops by itself: on Python 3.11 a cancel that lands as its wake-up
+        # event is set is lost inside asyncio.wait_for, and the reader would wait on.
+        self._closing = True
+        self._wake.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -162,9 +167,11 @@ class EventHub(EventRecorder):
                     break
 
     async def _read(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            if self._closing:
+                return
             self._wake.clear()
             if not self._subscribers:
                 continue

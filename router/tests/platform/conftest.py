@@ -91,7 +91,7 @@ async def world(platform: Platform) -> World:
     assert agent_id is not None
     rule = await add(s, IgnoreRule(tenant_id=ours.id, rule_type="keyword", value="unsubscribe"))
     schedule = await schedules.schedule(s, ours.id, channel.id, contact.id)
-    theirs = await tenants.tenant(s, "Globex")
+    theirs = await tenants.tenant(s, "Second Company")
     _, other_key = await tenants.api_key(s, theirs.id, Role.OWNER)
     other_member = await tenants.member(s, theirs.id, Role.AGENT, name="Other Tenant Agent")
     return World(

@@ -16,8 +16,8 @@ from .conftest import Platform, World
 
 
 async def test_the_operator_makes_a_tenant_and_its_first_owner_key(platform: Platform) -> None:
-    created = await platform.operator("POST", "/api/v1/tenants", json={"name": "Initech"})
-    again = await platform.operator("POST", "/api/v1/tenants", json={"name": "Initech"})
+    created = await platform.operator("POST", "/api/v1/tenants", json={"name": "Third Company"})
+    again = await platform.operator("POST", "/api/v1/tenants", json={"name": "Third Company"})
     tenant = created.json()["id"]
     first = await platform.operator(
         "POST", f"/api/v1/tenants/{tenant}/api-keys", json={"name": "setup", "role": "owner"}
@@ -29,7 +29,7 @@ async def test_the_operator_makes_a_tenant_and_its_first_owner_key(platform: Pla
     listed = await platform.call("GET", "/api/v1/api-keys", key)
 
     assert created.status_code == 201
-    assert created.json()["name"] == "Initech"
+    assert created.json()["name"] == "Third Company"
     assert created.json()["created_at"].endswith("+00:00")
     assert again.status_code == 409
     assert first.status_code == 201

@@ -86,7 +86,7 @@ async def site(
         await channels.first_agent(s, tenant.id, channel.id)
         _, key = await tenants.api_key(s, tenant.id, Role.AGENT)
         _, viewer_key = await tenants.api_key(s, tenant.id, Role.VIEWER)
-        other = await tenants.tenant(s, "Globex")
+        other = await tenants.tenant(s, "Second Company")
         _, other_key = await tenants.api_key(s, other.id, Role.OWNER)
         yield Site(router.client, router, tenant.id, channel.id, key, viewer_key, other_key)
 

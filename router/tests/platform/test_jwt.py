@@ -182,15 +182,15 @@ async def test_an_invitation_by_email_is_taken_up_at_the_first_sign_in(
 
 async def test_a_member_of_several_tenants_names_one(oidc: Platform, first_key: SigningKey) -> None:
     acme = await tenants.tenant(oidc.sessions, "Acme")
-    globex = await tenants.tenant(oidc.sessions, "Globex")
+    second_company = await tenants.tenant(oidc.sessions, "Second Company")
     await tenants.member(oidc.sessions, acme.id, Role.OWNER, subject="auth0|consultant")
-    await tenants.member(oidc.sessions, globex.id, Role.VIEWER, subject="auth0|consultant")
+    await tenants.member(oidc.sessions, second_company.id, Role.VIEWER, subject="auth0|consultant")
     token = first_key.token("auth0|consultant")
 
     unnamed = await oidc.call("GET", "/api/v1/members", headers=bearer(token))
     new_member = {"name": "Member", "role": "agent"}
-    in_globex = await oidc.call(
-        "POST", "/api/v1/members", headers=bearer(token, globex.id), json=new_member
+    in_second = await oidc.call(
+        "POST", "/api/v1/members", headers=bearer(token, second_company.id), json=new_member
     )
     in_acme = await oidc.call(
         "POST", "/api/v1/members", headers=bearer(token, acme.id), json=new_member
@@ -199,7 +199,7 @@ async def test_a_member_of_several_tenants_names_one(oidc: Platform, first_key: 
 
     assert unnamed.status_code == 422
     assert "X-Tenant-ID" in unnamed.json()["error"]["message"]
-    assert in_globex.status_code == 403  # a viewer there
+    assert in_second.status_code == 403  # a viewer there
     assert in_acme.status_code == 201  # an owner here
     assert elsewhere.status_code == 403  # a member of no such tenant
 

@@ -51,7 +51,7 @@ CONVERSATION = "/api/v1/conversations/{conversation_id}"
 SCHEDULE = "/api/v1/schedules/{schedule_id}"
 A_SCHEDULE = {"channel_id": 1, "to": "15550001234", "text": "hi", "cron": "0 9 * * *"}
 ENDPOINTS = [
-    Endpoint("POST", "/api/v1/tenants", OPERATOR, {"name": "Initech"}),
+    Endpoint("POST", "/api/v1/tenants", OPERATOR, {"name": "Third Company"}),
     Endpoint(
         "POST", "/api/v1/tenants/{tenant_id}/api-keys", OPERATOR, {"name": "k", "role": "owner"}
     ),

@@ -23,7 +23,7 @@ UNKNOWN_TOKEN = "e2e-unknown-number-token-77ad"  # noqa: S105
 
 
 @dataclass
-class Globex:
+class SecondCompany:
     """The second tenant: its WhatsApp number (SECOND_NUMBER), an owner key, and an agent,
     with a key acting as her."""
 
@@ -60,10 +60,12 @@ def add_business(system: System, phone_number_id: str, token: str, name: str) ->
 
 
 @pytest.fixture(scope="module")
-def globex(system: System) -> Globex:
-    add_business(system, SECOND_NUMBER, SECOND_TOKEN, "Globex")
+def second_company(system: System) -> SecondCompany:
+    add_business(system, SECOND_NUMBER, SECOND_TOKEN, "Second Company")
     add_business(system, UNKNOWN_NUMBER, UNKNOWN_TOKEN, "Nobody's")
-    tenant = created(api(system, "POST", "/api/v1/tenants", ADMIN_KEY, json={"name": "Globex"}))
+    tenant = created(
+        api(system, "POST", "/api/v1/tenants", ADMIN_KEY, json={"name": "Second Company"})
+    )
     owner_key = created(
         api(
             system,
@@ -82,7 +84,7 @@ def globex(system: System) -> Globex:
             owner_key,
             json={
                 "type": "whatsapp",
-                "name": "Globex support",
+                "name": "Second Company support",
                 "phone_number_id": SECOND_NUMBER,
                 "access_token": SECOND_TOKEN,
             },
@@ -106,7 +108,7 @@ def globex(system: System) -> Globex:
             json={"name": "Support agent's key", "role": "agent", "member_id": agent["id"]},
         )
     )["key"]
-    return Globex(tenant["id"], owner_key, agent["id"], agent_key)
+    return SecondCompany(tenant["id"], owner_key, agent["id"], agent_key)
 
 
 def write(system: System, wa_id: str, text: str, number: str = PHONE_ID) -> dict[str, Any]:
@@ -184,19 +186,19 @@ def conversation_of(system: System, key: str, wa_id: str) -> int:
 
 
 def test_two_numbers_of_two_tenants_each_answer_from_their_own_number(
-    system: System, globex: Globex
+    system: System, second_company: SecondCompany
 ) -> None:
     user = "15550700001"
     system.new_user(user)
 
     write(system, user, "hello default company")
-    write(system, user, "hello globex", SECOND_NUMBER)
+    write(system, user, "hello second company", SECOND_NUMBER)
 
     [to_default] = replied_to(system, user, PHONE_ID, "hello default company")
-    [to_globex] = replied_to(system, user, SECOND_NUMBER, "hello globex")
+    [to_second] = replied_to(system, user, SECOND_NUMBER, "hello second company")
     assert REPLY.match(to_default)
-    assert REPLY.match(to_globex)
-    assert answered("hello globex") not in to_default
+    assert REPLY.match(to_second)
+    assert answered("hello second company") not in to_default
     # Each send went out as its own number, with its own token: the Simulator refuses a number's
     # send made with another number's token (Meta's 400, code 100).
     sends = [
@@ -206,41 +208,46 @@ def test_two_numbers_of_two_tenants_each_answer_from_their_own_number(
     ]
     assert sorted(sends) == sorted([(PHONE_ID, 200), (SECOND_NUMBER, 200)])
     # Each tenant sees its own conversation with the person, and not the other's.
-    globex_view = api(system, "GET", "/api/v1/conversations", globex.owner_key).json()["items"]
-    assert [c["contact"]["wa_id"] for c in globex_view].count(user) == 1
+    second_view = api(system, "GET", "/api/v1/conversations", second_company.owner_key).json()[
+        "items"
+    ]
+    assert [c["contact"]["wa_id"] for c in second_view].count(user) == 1
     default_view = api(system, "GET", "/api/v1/conversations", ADMIN_KEY).json()["items"]
     assert [c["contact"]["wa_id"] for c in default_view].count(user) == 1
-    assert {c["id"] for c in globex_view}.isdisjoint({c["id"] for c in default_view})
+    assert {c["id"] for c in second_view}.isdisjoint({c["id"] for c in default_view})
     assert SECOND_TOKEN not in system.router.logs()  # a channel's token is never logged
 
 
 def test_a_conversation_handed_to_a_person_gets_no_bot_reply_and_their_message_arrives(
-    system: System, globex: Globex
+    system: System, second_company: SecondCompany
 ) -> None:
     user = "15550700002"
     system.new_user(user)
-    write(system, user, "hi globex", SECOND_NUMBER)
-    replied_to(system, user, SECOND_NUMBER, "hi globex")
-    conversation = conversation_of(system, globex.owner_key, user)
+    write(system, user, "hi second_company", SECOND_NUMBER)
+    replied_to(system, user, SECOND_NUMBER, "hi second_company")
+    conversation = conversation_of(system, second_company.owner_key, user)
 
     toggled = api(
-        system, "POST", f"/api/v1/conversations/{conversation}/transfer-toggle", globex.agent_key
+        system,
+        "POST",
+        f"/api/v1/conversations/{conversation}/transfer-toggle",
+        second_company.agent_key,
     )
     assert toggled.json() == {"detail": "switched ownership to human"}
     asked = write(system, user, "can I talk to a person?", SECOND_NUMBER)
-    settled_as(system, globex.owner_key, asked["messages"][0]["wamid"], "handed_over")
-    assert len(texts(system, user, SECOND_NUMBER)) == 1  # the reply to "hi globex" only
+    settled_as(system, second_company.owner_key, asked["messages"][0]["wamid"], "handed_over")
+    assert len(texts(system, user, SECOND_NUMBER)) == 1  # the reply to "hi second_company" only
 
     # The agent answers: the message reaches the user's chat with the number, its ticks turn blue.
     written = api(
         system,
         "POST",
         f"/api/v1/conversations/{conversation}/messages",
-        globex.agent_key,
+        second_company.agent_key,
         json={"text": "Hi, this is support. How can I help?"},
     )
     assert written.status_code == 202, written.text
-    assert written.json()["author"] == {"id": globex.agent_id, "name": "Support Agent"}
+    assert written.json()["author"] == {"id": second_company.agent_id, "name": "Support Agent"}
 
     def agents_message_read() -> dict[str, Any] | None:
         for message in chat(system, user, SECOND_NUMBER):
@@ -255,7 +262,10 @@ def test_a_conversation_handed_to_a_person_gets_no_bot_reply_and_their_message_a
     # The Router shows the whole conversation, the agent's message as read too.
     def thread() -> list[tuple[str, str]]:
         items = api(
-            system, "GET", f"/api/v1/conversations/{conversation}/messages", globex.agent_key
+            system,
+            "GET",
+            f"/api/v1/conversations/{conversation}/messages",
+            second_company.agent_key,
         ).json()["items"]
         return [(m["sender"], m["status"]) for m in items]
 
@@ -265,7 +275,10 @@ def test_a_conversation_handed_to_a_person_gets_no_bot_reply_and_their_message_a
 
     # Handed back, the bot answers the next message (not the one that came meanwhile).
     back = api(
-        system, "POST", f"/api/v1/conversations/{conversation}/transfer-toggle", globex.agent_key
+        system,
+        "POST",
+        f"/api/v1/conversations/{conversation}/transfer-toggle",
+        second_company.agent_key,
     )
     assert back.json() == {"detail": "switched ownership to ai"}
     write(system, user, "thanks, back to the bot", SECOND_NUMBER)
@@ -296,7 +309,9 @@ def test_a_blocked_contact_gets_nothing(system: System) -> None:
     assert not any(answered("while blocked") in t for t in sent)
 
 
-def test_a_number_no_channel_has_gets_a_200_and_no_send(system: System, globex: Globex) -> None:
+def test_a_number_no_channel_has_gets_a_200_and_no_send(
+    system: System, second_company: SecondCompany
+) -> None:
     user = "15550700004"
     system.new_user(user)
 
@@ -311,4 +326,4 @@ def test_a_number_no_channel_has_gets_a_200_and_no_send(system: System, globex: 
         r for r in system.sim.get("/sim/requests").json() if r["phone_id"] == UNKNOWN_NUMBER
     ]
     # The message is the operator's to see, no tenant's.
-    assert stored_status(system, globex.owner_key, unrouted["messages"][0]["wamid"]) is None
+    assert stored_status(system, second_company.owner_key, unrouted["messages"][0]["wamid"]) is None
