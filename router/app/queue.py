@@ -213,8 +213,12 @@ class JobQueue:
             await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
         # Jobs still waiting for a worker hold no lease: the next start's sweep finds them.
         stopped = list(self._in_flight.values())
-        for task in list(self._in_flight):
+        cancelled = list(self._in_flight)
+        for task in cancelled:
             task.cancel()
+        if cancelled:
+            # Until they have stopped: a job must not send after its router has stopped.
+            await asyncio.wait(cancelled, timeout=1.0)
         return stopped
 
     async def stop(self) -> None:

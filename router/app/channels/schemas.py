@@ -1,7 +1,7 @@
 import re
 from typing import Annotated, Literal
 
-from pydantic import MISSING, AfterValidator, Field, SecretStr
+from pydantic import MISSING, AfterValidator, BeforeValidator, Field, SecretStr
 
 from app.channels.models import ChannelType
 from app.core.schemas import STRIPPED, Digits, Input, Name, Output, UtcDateTime, not_blank
@@ -23,8 +23,18 @@ def _token_shape(token: SecretStr) -> SecretStr:
 
 # Burst debounce: how long a contact's quiet must last before their burst is answered as one turn.
 MAX_DEBOUNCE_MS = 60_000
+
+
+def _integer(value: object) -> object:
+    # JSON Schema's integer: never true or "250", which lax parsing would take.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("an integer is expected")
+    return value
+
+
 DebounceMs = Annotated[
     int,
+    BeforeValidator(_integer),
     Field(
         ge=0,
         le=MAX_DEBOUNCE_MS,

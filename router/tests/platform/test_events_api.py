@@ -12,6 +12,7 @@ from app.events.models import EventRow
 from app.store.models import utcnow
 
 from ..factories import conversations
+from ..graph_api import GraphApi
 from .conftest import Platform, World
 
 
@@ -21,7 +22,9 @@ async def stored_events(platform: Platform) -> list[tuple[str, int]]:
     return [(r.type, r.object_id) for r in rows]
 
 
-async def test_every_write_of_the_api_stores_its_event(platform: Platform, world: World) -> None:
+async def test_every_write_of_the_api_stores_its_event(
+    platform: Platform, world: World, graph_route: GraphApi
+) -> None:
     owner = world.keys[Role.OWNER]
     conversation = await conversations.conversation(
         platform.sessions,
@@ -48,7 +51,8 @@ async def test_every_write_of_the_api_stores_its_event(platform: Platform, world
         assert answer.status_code < 300, answer.text
     written = answers[2].json()["id"]
 
-    assert await stored_events(platform) == [
+    # The API's writes (the member's message's job adds its own `message.status` as it goes out).
+    assert [e for e in await stored_events(platform) if e[0] != "message.status"] == [
         ("conversation.updated", conversation.id),
         ("conversation.updated", conversation.id),
         ("message.created", written),
@@ -65,7 +69,8 @@ async def test_every_write_of_the_api_stores_its_event(platform: Platform, world
     shown_conversation = (await platform.call("GET", c, owner)).json()
     shown_contact = (await platform.call("GET", contact, owner)).json()
     shown_messages = (await platform.call("GET", f"{c}/messages", owner)).json()["items"]
-    data = [json.loads(e)["data"] for e in replayed]
+    events = [json.loads(e) for e in replayed]
+    data = [e["data"] for e in events if e["type"] != "message.status"]
     assert data[0] == shown_conversation
     assert data[2] == shown_messages[-1]
     assert data[2]["conversation_id"] == conversation.id
@@ -75,7 +80,10 @@ async def test_every_write_of_the_api_stores_its_event(platform: Platform, world
         "POST", f"{c}/transfer", world.other_key, json={"new_owner_id": None}
     )
     assert refused.status_code == 404
-    assert len(await stored_events(platform)) == 9
+    api_writes = [e for e in await stored_events(platform) if e[0] != "message.status"]
+    assert len(api_writes) == 9
+    # Its member's message is sent here (the Graph API stand-in runs), not in the next test.
+    await platform.router.settle()
 
 
 async def _contact(platform: Platform, key: str) -> int:
