@@ -34,13 +34,13 @@ def _integer(value: object) -> object:
 
 DebounceMs = Annotated[
     int,
-    BeforeValidator(_integer),
     Field(
         ge=0,
         le=MAX_DEBOUNCE_MS,
         description="burst debounce: a contact's messages that arrive within this many "
         "milliseconds of each other are answered once, as one turn; null or 0: off",
     ),
+    BeforeValidator(_integer),
 ]
 
 Token = Annotated[
