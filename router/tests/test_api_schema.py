@@ -305,8 +305,8 @@ _bounded = settings(
 # Fields whose validity no JSON Schema can say: a cron expression's meaning (30 February, a range
 # that runs backwards), an IANA zone's existence, a time past the calendar's end once read in its
 # zone, a template on an api channel (which sends no WhatsApp templates), and a rule's pattern
-# that RE2 cannot compile, or an agent URL that is not http(s). A request the schema allows may be refused for these alone, with a
-# 422 naming the field.
+# that RE2 cannot compile, or an agent URL that is not http(s). A request the schema allows may
+# be refused for these alone, with a 422 naming the field.
 BEYOND_A_SCHEMA = ("cron", "timezone", "send_at", "template", "rules", "url")
 WRITES_BEYOND_A_SCHEMA = {
     "POST /api/v1/schedules",
