@@ -25,16 +25,18 @@ LLM_KEY = "e2e-llm-key-81f0"
 
 
 @dataclass
-class Initrode:
+class AutomationsCompany:
     tenant_id: int
     key: str  # its owner's
     channel_id: int
 
 
 @pytest.fixture(scope="module")
-def initrode(system: System) -> Initrode:
-    add_business(system, NUMBER, TOKEN, "Initrode")
-    tenant = created(api(system, "POST", "/api/v1/tenants", ADMIN_KEY, json={"name": "Initrode"}))
+def automations_company(system: System) -> AutomationsCompany:
+    add_business(system, NUMBER, TOKEN, "Automations Company")
+    tenant = created(
+        api(system, "POST", "/api/v1/tenants", ADMIN_KEY, json={"name": "Automations Company"})
+    )
     key = created(
         api(
             system,
@@ -52,13 +54,13 @@ def initrode(system: System) -> Initrode:
             key,
             json={
                 "type": "whatsapp",
-                "name": "Initrode",
+                "name": "Automations Company",
                 "phone_number_id": NUMBER,
                 "access_token": TOKEN,
             },
         )
     )
-    return Initrode(tenant["id"], key, channel["id"])
+    return AutomationsCompany(tenant["id"], key, channel["id"])
 
 
 @pytest.fixture(scope="module")
@@ -74,21 +76,21 @@ def inbound(system: System, key: str, wamid: str) -> dict[str, Any]:
 
 
 def test_a_rule_agent_answers_its_pattern_and_passes_the_rest_to_the_server(
-    system: System, initrode: Initrode
+    system: System, automations_company: AutomationsCompany
 ) -> None:
     faq = created(
         api(
             system,
             "POST",
             "/api/v1/agents",
-            initrode.key,
+            automations_company.key,
             json={
                 "name": "FAQ",
                 "agent_type": "rule_based",
                 "config": {
                     "rules": [{"pattern": "opening hours|open when", "response": "We open at 9."}]
                 },
-                "channel_ids": [initrode.channel_id],
+                "channel_ids": [automations_company.channel_id],
                 "priority": 10,
             },
         )
@@ -105,23 +107,30 @@ def test_a_rule_agent_answers_its_pattern_and_passes_the_rest_to_the_server(
     # The reply records the agent that wrote it.
     replies = [
         m
-        for m in api(system, "GET", "/api/v1/messages", initrode.key, params={"limit": 50}).json()[
-            "items"
-        ]
-        if m["reply_to_id"] == inbound(system, initrode.key, asked["messages"][0]["wamid"])["id"]
+        for m in api(
+            system, "GET", "/api/v1/messages", automations_company.key, params={"limit": 50}
+        ).json()["items"]
+        if m["reply_to_id"]
+        == inbound(system, automations_company.key, asked["messages"][0]["wamid"])["id"]
     ]
     assert [(m["sender"], m["agent_id"]) for m in replies] == [("ai", faq["id"])]
-    api(system, "DELETE", f"/api/v1/agents/{faq['id']}", initrode.key)
+    api(system, "DELETE", f"/api/v1/agents/{faq['id']}", automations_company.key)
 
 
-def test_an_ignored_keyword_gets_no_reply(system: System, initrode: Initrode) -> None:
+def test_an_ignored_keyword_gets_no_reply(
+    system: System, automations_company: AutomationsCompany
+) -> None:
     rule = created(
         api(
             system,
             "POST",
             "/api/v1/ignore-rules",
-            initrode.key,
-            json={"rule_type": "keyword", "value": "stop", "channel_id": initrode.channel_id},
+            automations_company.key,
+            json={
+                "rule_type": "keyword",
+                "value": "stop",
+                "channel_id": automations_company.channel_id,
+            },
         )
     )
     user = "15550900002"
@@ -134,14 +143,14 @@ def test_an_ignored_keyword_gets_no_reply(system: System, initrode: Initrode) ->
     sent = replied_to(system, user, NUMBER, "a later question")
     assert len(sent) == 1
     wamid = ignored["messages"][0]["wamid"]
-    settled_as(system, initrode.key, wamid, "ignored")
-    assert inbound(system, initrode.key, wamid)["ignored_by_rule_id"] == rule["id"]
+    settled_as(system, automations_company.key, wamid, "ignored")
+    assert inbound(system, automations_company.key, wamid)["ignored_by_rule_id"] == rule["id"]
     assert not any("STOP sending" in text for text in texts(system, user, NUMBER))
-    api(system, "DELETE", f"/api/v1/ignore-rules/{rule['id']}", initrode.key)
+    api(system, "DELETE", f"/api/v1/ignore-rules/{rule['id']}", automations_company.key)
 
 
 def test_an_llm_agent_answers_with_the_conversations_history(
-    system: System, initrode: Initrode, stub: LlmStub
+    system: System, automations_company: AutomationsCompany, stub: LlmStub
 ) -> None:
     user = "15550900003"
     system.new_user(user)
@@ -152,7 +161,7 @@ def test_an_llm_agent_answers_with_the_conversations_history(
             system,
             "POST",
             "/api/v1/agents",
-            initrode.key,
+            automations_company.key,
             json={
                 "name": "Model",
                 "agent_type": "llm",
@@ -163,7 +172,7 @@ def test_an_llm_agent_answers_with_the_conversations_history(
                     "system_prompt": "Answer briefly.",
                     "history_messages": 4,
                 },
-                "channel_ids": [initrode.channel_id],
+                "channel_ids": [automations_company.channel_id],
                 "priority": 20,
             },
         )
@@ -185,4 +194,4 @@ def test_an_llm_agent_answers_with_the_conversations_history(
     assert LLM_KEY not in system.router.logs()
     assert model["config"]["api_key_set"] is True
     assert LLM_KEY not in str(model)
-    api(system, "DELETE", f"/api/v1/agents/{model['id']}", initrode.key)
+    api(system, "DELETE", f"/api/v1/agents/{model['id']}", automations_company.key)

@@ -28,7 +28,7 @@ from playwright.async_api import async_playwright, expect  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-NUMBER = "4455667788990"
+NUMBER = "5566778899001"
 TOKEN = "e2e-burst-number-token-3c9d"  # noqa: S105 - a test value, made up here
 WINDOW_MS = 2500
 USER = "15550009123"
