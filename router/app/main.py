@@ -222,7 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring_router)
     install_metrics_route(app, settings)
     include_platform_routers(app)
-    install_inbox(app)
+    install_inbox(app, settings)
     tracing.instrument_app(app)
 
     @app.get("/health")

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     # it makes us fetch the set again (a rotated key).
     router_oidc_jwks_cache_seconds: float = Field(default=300.0, gt=0)
     router_oidc_jwks_cooldown_seconds: float = Field(default=30.0, ge=0)
+    # The inbox page's sign-in with the provider: its public client (authorization code with
+    # PKCE, redirect URI `<router>/inbox`) and the scopes it asks for. Unset: API keys only.
+    router_oidc_client_id: str | None = None
+    router_oidc_scope: str = "openid profile email"
 
     # Browser apps on other origins allowed to call the API (CORS): comma-separated or a JSON
     # list, `*` for any. None by default.
@@ -249,6 +253,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"OIDC needs ROUTER_OIDC_JWKS_URL, ROUTER_OIDC_ISSUER and ROUTER_OIDC_AUDIENCE "
                 f"together: {', '.join(missing)} is not set"
+            )
+        if self.router_oidc_client_id and missing:
+            raise ValueError(
+                "ROUTER_OIDC_CLIENT_ID (the inbox page's sign-in) needs ROUTER_OIDC_JWKS_URL, "
+                "ROUTER_OIDC_ISSUER and ROUTER_OIDC_AUDIENCE"
             )
         return self
 

@@ -6,6 +6,10 @@ processes, Chromium)."""
 import re
 from pathlib import Path
 
+import httpx
+import pytest
+import respx
+
 from app.inbox.endpoints import STATIC
 
 from .conftest import make_settings, running_router
@@ -43,3 +47,111 @@ def test_no_file_of_the_page_needs_an_emoji_font() -> None:
     for file in files:
         found = EMOJI.findall(file.read_text(encoding="utf-8"))
         assert found == [], f"{file.name} holds {found}: draw it as an inline SVG"
+
+
+# --- /inbox/config: the identity provider's sign-in, read from its discovery document ------------
+
+ISSUER = "https://id.test/"
+DISCOVERY = "https://id.test/.well-known/openid-configuration"
+OIDC = {
+    "router_oidc_jwks_url": "https://id.test/jwks",
+    "router_oidc_issuer": ISSUER,
+    "router_oidc_audience": "inbox",
+    "router_oidc_client_id": "inbox",
+}
+
+
+def discovery(issuer: str = ISSUER) -> dict[str, str]:
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": "https://id.test/authorize",
+        "token_endpoint": "https://id.test/oauth/token",
+        "jwks_uri": "https://id.test/jwks",
+    }
+
+
+async def test_without_a_client_id_the_page_signs_in_with_keys_only(
+    mock_http: respx.MockRouter, database_url: str
+) -> None:
+    # OIDC for the API alone: the page is not told of a provider, and nothing is fetched.
+    api_only = {k: v for k, v in OIDC.items() if k != "router_oidc_client_id"}
+    async with running_router(make_settings(database_url=database_url, **api_only)) as router:
+        response = await router.client.get("/inbox/config")
+
+    assert response.status_code == 200
+    assert response.json() == {"oidc": None, "oidc_error": None}
+    assert [c.request.url.host for c in mock_http.calls] == ["router"]  # no discovery
+
+
+async def test_the_page_is_told_the_providers_endpoints_once(
+    mock_http: respx.MockRouter, database_url: str
+) -> None:
+    route = mock_http.get(DISCOVERY).respond(200, json=discovery())
+    async with running_router(make_settings(database_url=database_url, **OIDC)) as router:
+        first = await router.client.get("/inbox/config")
+        second = await router.client.get("/inbox/config")
+
+    assert first.status_code == 200
+    assert first.json() == {
+        "oidc": {
+            "client_id": "inbox",
+            "authorization_endpoint": "https://id.test/authorize",
+            "token_endpoint": "https://id.test/oauth/token",
+            "scope": "openid profile email",
+            "token": "id_token",  # its audience is the client: the API takes it
+            "audience": None,
+        },
+        "oidc_error": None,
+    }
+    assert second.json() == first.json()
+    assert route.call_count == 1  # kept, not fetched per page load
+
+
+async def test_an_api_audience_asks_for_an_access_token(
+    mock_http: respx.MockRouter, database_url: str
+) -> None:
+    mock_http.get(DISCOVERY).respond(200, json=discovery())
+    settings = make_settings(
+        database_url=database_url,
+        **OIDC | {"router_oidc_audience": "whatsapp-router", "router_oidc_scope": "openid"},
+    )
+    async with running_router(settings) as router:
+        oidc = (await router.client.get("/inbox/config")).json()["oidc"]
+
+    assert oidc["token"] == "access_token"
+    assert oidc["audience"] == "whatsapp-router"
+    assert oidc["scope"] == "openid"
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (httpx.Response(200, json=discovery("https://other.test/")), "not ROUTER_OIDC_ISSUER"),
+        (httpx.Response(200, json={"issuer": ISSUER}), "no authorization_endpoint"),
+        (httpx.Response(404), "answered 404"),
+        (httpx.Response(200, text="<html>"), "not a JSON object"),
+        (httpx.ConnectError("refused"), "could not be fetched: ConnectError"),
+    ],
+)
+async def test_a_provider_that_cannot_be_used_is_named_not_offered(
+    mock_http: respx.MockRouter,
+    database_url: str,
+    answer: httpx.Response | Exception,
+    reason: str,
+) -> None:
+    route = mock_http.get(DISCOVERY)
+    if isinstance(answer, Exception):
+        route.mock(side_effect=answer)
+    else:
+        route.mock(return_value=answer)
+    async with running_router(make_settings(database_url=database_url, **OIDC)) as router:
+        response = await router.client.get("/inbox/config")
+
+    assert response.status_code == 200  # the page still signs in with keys
+    assert response.json()["oidc"] is None
+    assert reason in response.json()["oidc_error"]
+
+
+def test_a_client_id_needs_the_api_to_take_tokens() -> None:
+    with pytest.raises(ValueError, match="ROUTER_OIDC_CLIENT_ID"):
+        make_settings(router_oidc_client_id="inbox")

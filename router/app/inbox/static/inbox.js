@@ -1,10 +1,13 @@
 "use strict";
-// The agents' inbox: the router's REST API with the signed-in key (X-API-Key), and its event
+// The agents' inbox: the router's REST API with the signed-in key (X-API-Key) or the identity
+// provider's token (Authorization: Bearer, from the authorization code flow with PKCE), and its event
 // stream (/api/v1/events, opened with a short-lived ticket, since EventSource cannot set headers).
 // No framework and no build step; every icon is an inline SVG (no emoji font needed).
 
 const API = "/api/v1";
 const KEY_STORAGE = "inbox.apiKey";
+const TOKEN_STORAGE = "inbox.bearer";
+const PENDING_STORAGE = "inbox.oidc"; // the sign-in under way: its state, PKCE verifier, hash
 const EVENT_TYPES = [
   "message.created", "message.status", "conversation.created", "conversation.updated", "contact.updated",
 ];
@@ -35,7 +38,8 @@ const ICONS = {
 const AVATAR_COLOURS = ["#5b8def", "#e0795b", "#3aa17e", "#a36bd4", "#d4a13a", "#4aa3b8", "#d45b8a", "#6f7fd4"];
 
 const state = {
-  key: null,
+  auth: null, // { kind: "key" | "bearer", value }
+  config: null, // GET /inbox/config: the identity provider's sign-in, when configured
   me: null,
   members: [],
   filter: "all",
@@ -157,7 +161,9 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body) {
-  const headers = { "X-API-Key": state.key };
+  const headers = state.auth.kind === "key"
+    ? { "X-API-Key": state.auth.value }
+    : { Authorization: `Bearer ${state.auth.value}` };
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -165,7 +171,9 @@ async function api(method, path, body) {
   }
   const response = await fetch(API + path, init);
   if (response.status === 401) {
-    signOut("The key was refused (revoked or wrong): sign in again.");
+    signOut(state.auth.kind === "key"
+      ? "The key was refused (revoked or wrong): sign in again."
+      : "Your sign-in has ended or was refused: sign in again.");
     throw new ApiError(401, "unauthorized");
   }
   const text = await response.text();
@@ -208,11 +216,12 @@ function readOnlyReason() {
 
 // --- sign in and out --------------------------------------------------------------------------
 
-async function signIn(key) {
-  state.key = key;
+async function signIn(auth) {
+  state.auth = auth;
   const me = await api("GET", "/me");
   state.me = me;
-  sessionStorage.setItem(KEY_STORAGE, key);
+  sessionStorage.removeItem(auth.kind === "key" ? TOKEN_STORAGE : KEY_STORAGE);
+  sessionStorage.setItem(auth.kind === "key" ? KEY_STORAGE : TOKEN_STORAGE, auth.value);
   $("signin").hidden = true;
   $("app").hidden = false;
   $("me-name").textContent = me.member_name || (me.role ? `A ${me.role}'s key` : "The operator");
@@ -234,7 +243,8 @@ async function signIn(key) {
 
 function signOut(message) {
   sessionStorage.removeItem(KEY_STORAGE);
-  state.key = null;
+  sessionStorage.removeItem(TOKEN_STORAGE);
+  state.auth = null;
   state.me = null;
   if (state.source) state.source.close();
   state.source = null;
@@ -257,7 +267,7 @@ function setLive(on, text) {
 }
 
 async function connect() {
-  if (!state.key) return;
+  if (!state.auth) return;
   if (state.source) state.source.close();
   state.source = null;
   let ticket;
@@ -838,7 +848,7 @@ function wire() {
     error.hidden = true;
     $("signin-submit").disabled = true;
     try {
-      await signIn(key);
+      await signIn({ kind: "key", value: key });
     } catch (failure) {
       if (!(failure instanceof ApiError && failure.status === 401)) {
         sessionStorage.removeItem(KEY_STORAGE);
@@ -905,11 +915,135 @@ function wire() {
   });
   document.addEventListener("visibilitychange", () => { if (!document.hidden) markRead(); });
 
-  const saved = sessionStorage.getItem(KEY_STORAGE);
+  $("signin-oidc").addEventListener("click", () => {
+    startProviderSignIn().catch((failure) => showSignInError(`Could not sign in: ${failure.message}`));
+  });
+
+  const configured = loadConfig();
+  const params = new URLSearchParams(location.search);
+  if (params.has("code") || params.has("error")) {
+    configured.then(() => finishProviderSignIn(params));
+    return;
+  }
+  const savedKey = sessionStorage.getItem(KEY_STORAGE);
+  const savedToken = sessionStorage.getItem(TOKEN_STORAGE);
+  const saved = savedKey ? { kind: "key", value: savedKey } : savedToken ? { kind: "bearer", value: savedToken } : null;
   if (saved) {
     signIn(saved).catch((error) => signOut(error.status === 401 ? "" : `Could not sign in: ${error.message}`));
   } else {
     signOut();
+  }
+}
+
+// --- sign in with the identity provider (OIDC: authorization code with PKCE) --------------------
+
+function showSignInError(message) {
+  const error = $("signin-error");
+  error.textContent = message;
+  error.hidden = !message;
+}
+
+async function loadConfig() {
+  try {
+    const response = await fetch("/inbox/config");
+    state.config = response.ok ? await response.json() : null;
+  } catch {
+    state.config = null;
+  }
+  const oidc = state.config?.oidc;
+  $("signin-provider").hidden = !oidc && !state.config?.oidc_error;
+  $("signin-oidc").disabled = !oidc;
+  const note = $("signin-oidc-note");
+  note.textContent = oidc ? "" : (state.config?.oidc_error ? `Unavailable: ${state.config.oidc_error}` : "");
+  note.hidden = !note.textContent;
+}
+
+function base64url(bytes) {
+  let text = "";
+  for (const byte of new Uint8Array(bytes)) text += String.fromCharCode(byte);
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function randomString(size) {
+  return base64url(crypto.getRandomValues(new Uint8Array(size)));
+}
+
+function redirectUri() {
+  return `${location.origin}/inbox`;
+}
+
+async function startProviderSignIn() {
+  const oidc = state.config?.oidc;
+  if (!oidc) return;
+  if (!crypto.subtle) {
+    throw new Error("signing in with the identity provider needs the page on HTTPS (or on localhost)");
+  }
+  const verifier = randomString(32);
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  const pending = { state: randomString(16), verifier, hash: location.hash };
+  sessionStorage.setItem(PENDING_STORAGE, JSON.stringify(pending));
+  const url = new URL(oidc.authorization_endpoint);
+  const query = {
+    response_type: "code",
+    client_id: oidc.client_id,
+    redirect_uri: redirectUri(),
+    scope: oidc.scope,
+    state: pending.state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  };
+  if (oidc.audience) query.audience = oidc.audience;
+  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+  location.assign(url.toString());
+}
+
+async function finishProviderSignIn(params) {
+  let pending = null;
+  try {
+    pending = JSON.parse(sessionStorage.getItem(PENDING_STORAGE) || "null");
+  } catch {
+    pending = null;
+  }
+  sessionStorage.removeItem(PENDING_STORAGE);
+  // The code is good once: it leaves the address bar (and the history) at once.
+  history.replaceState(null, "", `/inbox${pending?.hash || ""}`);
+  if (params.has("error")) {
+    const description = params.get("error_description");
+    signOut(`The identity provider did not sign you in: ${params.get("error")}${description ? ` (${description})` : ""}`);
+    return;
+  }
+  if (!pending || params.get("state") !== pending.state) {
+    signOut("The identity provider's answer does not belong to a sign-in started in this tab: sign in again.");
+    return;
+  }
+  const oidc = state.config?.oidc;
+  if (!oidc) {
+    signOut("Signing in with the identity provider is not configured here.");
+    return;
+  }
+  try {
+    const response = await fetch(oidc.token_endpoint, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        code: params.get("code"),
+        redirect_uri: redirectUri(),
+        client_id: oidc.client_id,
+        code_verifier: pending.verifier,
+      }),
+    });
+    const tokens = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      throw new Error(tokens.error_description || tokens.error || `the token endpoint answered ${response.status}`);
+    }
+    const token = tokens[oidc.token];
+    if (!token) throw new Error(`the identity provider gave no ${oidc.token}`);
+    await signIn({ kind: "bearer", value: token });
+  } catch (failure) {
+    if (!(failure instanceof ApiError && failure.status === 401)) {
+      signOut(`Could not sign in: ${failure.message}`);
+    }
   }
 }
 
