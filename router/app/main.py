@@ -147,7 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return await repository.resumable(stale)
 
             sweeper = Sweeper(resumable, queue.enqueue, settings.router_sweep_seconds)
-            scheduler = Scheduler(engine, queue.enqueue, settings.router_scheduler_interval_seconds)
+            scheduler = Scheduler(
+                engine, queue.enqueue, settings.router_scheduler_interval_seconds, events
+            )
             if settings.router_process_jobs:
                 # An in-process queue starts empty: whatever the store holds unfinished is ours.
                 try:

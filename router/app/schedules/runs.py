@@ -9,6 +9,10 @@ and on both the next run is written only over the due time this run read (a seco
 read it too finds it moved and stores nothing). The schedule_messages' unique key (schedule, due
 time, contact) holds it once more in the store. A schedule whose runs were missed while no router
 was up runs once, and its next run is the first after now, not each missed time in turn.
+
+A run's messages (and the conversations it opened) are events like any other message's
+(`message.created`, `conversation.created`), stored in the same transaction: the inbox shows a
+scheduled message the moment it is stored, then its ticks.
 """
 
 import json
@@ -23,6 +27,7 @@ from app.channels.models import NO_NUMBER, Channel, ChannelType
 from app.contacts.models import Contact
 from app.conversations import repository as conversations
 from app.conversations.models import SERVICE_WINDOW, Conversation
+from app.events.hub import EventRecorder
 from app.schedules import repository, timing
 from app.store.models import Direction, Message, OutboundStatus, Sender, utcnow
 
@@ -54,8 +59,11 @@ def next_run(row: Any, after: datetime) -> datetime | None:
     return timing.next_cron_run(row.cron, row.timezone, after)
 
 
-async def run_due(engine: AsyncEngine, now: datetime | None = None) -> list[int]:
+async def run_due(
+    engine: AsyncEngine, now: datetime | None = None, events: EventRecorder | None = None
+) -> list[int]:
     """Run every due schedule (up to BATCH); return the ids of the pending messages to queue."""
+    events = events or EventRecorder()
     now = now or utcnow()
     async with engine.connect() as connection:
         due = await repository.due(connection, now, BATCH)
@@ -63,14 +71,16 @@ async def run_due(engine: AsyncEngine, now: datetime | None = None) -> list[int]
     for schedule_id in due:
         with structlog.contextvars.bound_contextvars(schedule_id=schedule_id):
             try:
-                queued += await run_one(engine, schedule_id, now)
+                queued += await run_one(engine, schedule_id, now, events)
             except Exception:
                 # Left due: the next poll tries it again.
                 log.exception("schedule.run_failed")
     return queued
 
 
-async def run_one(engine: AsyncEngine, schedule_id: int, now: datetime) -> list[int]:
+async def run_one(
+    engine: AsyncEngine, schedule_id: int, now: datetime, events: EventRecorder
+) -> list[int]:
     """One run of the schedule, if it is still due and nobody else runs it."""
     async with engine.begin() as connection:
         row = await repository.take(connection, schedule_id, now)
@@ -79,14 +89,20 @@ async def run_one(engine: AsyncEngine, schedule_id: int, now: datetime) -> list[
         due_at = row.next_run_at
         if not await repository.advance(connection, schedule_id, due_at, next_run(row, now), now):
             return []
-        created = await _store_messages(connection, row, due_at, now)
+        created = await _store_messages(connection, row, due_at, now, events)
+    if created:
+        events.committed()
     pending = [message_id for message_id, status in created if status == OutboundStatus.PENDING]
     log.info("schedule.ran", due_at=due_at.isoformat(), messages=len(created), queued=len(pending))
     return pending
 
 
 async def _store_messages(
-    connection: AsyncConnection, schedule: Any, due_at: datetime, now: datetime
+    connection: AsyncConnection,
+    schedule: Any,
+    due_at: datetime,
+    now: datetime,
+    events: EventRecorder,
 ) -> list[tuple[int, str]]:
     channel = (
         await connection.execute(select(Channel.__table__).where(Channel.id == schedule.channel_id))
@@ -163,4 +179,10 @@ async def _store_messages(
             }
         )
     await repository.record_runs(connection, runs)
+    opened = [route.conversation_id for route in routes.values() if route.opened]
+    # Last before the commit (app/events/repository.py): its lock orders event ids.
+    await events.record(
+        connection,
+        {"conversation.created": opened, "message.created": [id_ for id_, _ in created]},
+    )
     return created

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.events.hub import EventRecorder
 from app.schedules.runs import run_due
 
 log = structlog.get_logger()
@@ -17,9 +18,14 @@ log = structlog.get_logger()
 
 class Scheduler:
     def __init__(
-        self, engine: AsyncEngine, enqueue: Callable[[int], Awaitable[None]], interval: float
+        self,
+        engine: AsyncEngine,
+        enqueue: Callable[[int], Awaitable[None]],
+        interval: float,
+        events: EventRecorder | None = None,
     ) -> None:
         self._engine = engine
+        self._events = events
         self._enqueue = enqueue
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
@@ -27,7 +33,7 @@ class Scheduler:
     async def poll(self) -> int:
         """Run what is due now; return how many messages were queued."""
         queued = 0
-        for message_id in await run_due(self._engine):
+        for message_id in await run_due(self._engine, events=self._events):
             try:
                 await self._enqueue(message_id)
                 queued += 1
