@@ -113,6 +113,9 @@ class TurnWrites(RepositoryBase):
                 )
                 self._count(INBOUND, InboundStatus.IN_TURN, ended.rowcount)
                 self._count(INBOUND, InboundStatus.PROCESSING)
+                if ended.rowcount:
+                    # Their end shows in the inbox as any inbound's end does.
+                    self._writer.add_events("message.status", ids[:-1])
             held = await connection.execute(
                 self._turn_last,
                 {
