@@ -10,19 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from .browser import ARTIFACTS, chromium, require_chromium
 from .conftest import System
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+require_chromium()
 
-if not CHROMIUM.exists() and os.environ.get("CI") != "true":
-    pytest.skip(
-        "needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium); "
-        "CI=true makes this a failure instead",
-        allow_module_level=True,
-    )
-
-from playwright.async_api import async_playwright, expect  # noqa: E402
+from playwright.async_api import expect  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -34,43 +27,36 @@ def reply_to(text: str) -> re.Pattern[str]:
 
 
 async def test_the_chat_page_shows_the_bots_reply(system: System) -> None:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = await browser.new_page(viewport={"width": 1100, "height": 560})
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            await page.goto(system.simulator.url + "/")
-            await expect(page.locator("#live")).to_have_text("live")
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1100, "height": 560})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await page.goto(system.simulator.url + "/")
+        await expect(page.locator("#live")).to_have_text("live")
 
-            await page.fill("#new-name", "Demo User")
-            await page.fill("#new-phone", "15550009001")
-            await page.select_option("#new-shape", "bsuid")
-            await page.click("#create")
-            await expect(page.locator("#head-name")).to_have_text("Demo User")
+        await page.fill("#new-name", "Demo User")
+        await page.fill("#new-phone", "15550009001")
+        await page.select_option("#new-shape", "bsuid")
+        await page.click("#create")
+        await expect(page.locator("#head-name")).to_have_text("Demo User")
 
-            for text in ("Hello bot", "Testing, one two three"):
-                await page.fill("#composer-input", text)
-                await page.press("#composer-input", "Enter")
-                reply = page.locator(".msg.bot", has_text=reply_to(text))
-                await expect(reply).to_be_visible(timeout=15_000)
-                await expect(reply.locator(".ticks")).to_have_attribute(
-                    "data-status", "read", timeout=15_000
-                )
-                # The Router accepted it (2xx); it does not mark messages read (yet).
-                mine = page.locator(".msg.me", has_text=text)
-                await expect(mine.locator(".ticks")).to_have_attribute("data-status", "delivered")
-            await expect(page.locator(".msg.bot")).to_have_count(2)
+        for text in ("Hello bot", "Testing, one two three"):
+            await page.fill("#composer-input", text)
+            await page.press("#composer-input", "Enter")
+            reply = page.locator(".msg.bot", has_text=reply_to(text))
+            await expect(reply).to_be_visible(timeout=15_000)
+            await expect(reply.locator(".ticks")).to_have_attribute(
+                "data-status", "read", timeout=15_000
+            )
+            # The Router accepted it (2xx); it does not mark messages read (yet).
+            mine = page.locator(".msg.me", has_text=text)
+            await expect(mine.locator(".ticks")).to_have_attribute("data-status", "delivered")
+        await expect(page.locator(".msg.bot")).to_have_count(2)
 
-            for path in {ARTIFACTS / "e2e-chat.png", *screenshot_target()}:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                await page.screenshot(path=str(path))
-            assert errors == []
-        finally:
-            await browser.close()
+        for path in {ARTIFACTS / "e2e-chat.png", *screenshot_target()}:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(path))
+        assert errors == []
 
 
 def screenshot_target() -> list[Path]:

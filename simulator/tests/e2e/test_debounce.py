@@ -4,27 +4,18 @@ within the channel's `debounce_ms` get one reply, which answers all three and qu
 Its screenshot is saved to `artifacts/e2e-debounce.png`.
 """
 
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from .browser import ARTIFACTS, chromium, require_chromium
 from .conftest import ADMIN_KEY, System, eventually
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+require_chromium()
 
-if not CHROMIUM.exists() and os.environ.get("CI") != "true":
-    pytest.skip(
-        "needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium); "
-        "CI=true makes this a failure instead",
-        allow_module_level=True,
-    )
-
-from playwright.async_api import async_playwright, expect  # noqa: E402
+from playwright.async_api import expect  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -84,43 +75,36 @@ def debounced_number(system: System) -> None:
 
 async def test_a_burst_of_three_gets_one_reply_quoting_the_last(system: System) -> None:
     debounced_number(system)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1100, "height": 600})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await page.goto(system.simulator.url + "/")
+        await expect(page.locator("#live")).to_have_text("live")
+        await page.click(f".business-option[data-phone-number-id='{NUMBER}']")
+        await page.fill("#new-name", "Burst User")
+        await page.fill("#new-phone", USER)
+        await page.click("#create")
+        await expect(page.locator("#head-name")).to_have_text("Burst User")
+
+        for text in BURST:
+            await page.fill("#composer-input", text)
+            await page.press("#composer-input", "Enter")
+            await expect(page.locator(".msg.me", has_text=text)).to_be_visible()
+
+        reply = page.locator(".msg.bot")
+        await expect(reply).to_have_count(1, timeout=15_000)
+        # The Server was asked once, with the three texts in order, one a line.
+        await expect(reply).to_contain_text(re.compile(re.escape("'" + "\n".join(BURST) + "'")))
+        await expect(reply.locator(".quote")).to_have_text(BURST[-1])
+        await expect(reply.locator(".ticks")).to_have_attribute(
+            "data-status", "read", timeout=15_000
         )
-        try:
-            page = await browser.new_page(viewport={"width": 1100, "height": 600})
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            await page.goto(system.simulator.url + "/")
-            await expect(page.locator("#live")).to_have_text("live")
-            await page.click(f".business-option[data-phone-number-id='{NUMBER}']")
-            await page.fill("#new-name", "Burst User")
-            await page.fill("#new-phone", USER)
-            await page.click("#create")
-            await expect(page.locator("#head-name")).to_have_text("Burst User")
 
-            for text in BURST:
-                await page.fill("#composer-input", text)
-                await page.press("#composer-input", "Enter")
-                await expect(page.locator(".msg.me", has_text=text)).to_be_visible()
-
-            reply = page.locator(".msg.bot")
-            await expect(reply).to_have_count(1, timeout=15_000)
-            # The Server was asked once, with the three texts in order, one a line.
-            await expect(reply).to_contain_text(re.compile(re.escape("'" + "\n".join(BURST) + "'")))
-            await expect(reply.locator(".quote")).to_have_text(BURST[-1])
-            await expect(reply.locator(".ticks")).to_have_attribute(
-                "data-status", "read", timeout=15_000
-            )
-
-            path = ARTIFACTS / "e2e-debounce.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(path))
-            assert errors == []
-        finally:
-            await browser.close()
+        path = ARTIFACTS / "e2e-debounce.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(path))
+        assert errors == []
 
     inbound = system.sim.get(
         "/sim/messages", params={"wa_id": USER, "phone_number_id": NUMBER, "direction": "inbound"}

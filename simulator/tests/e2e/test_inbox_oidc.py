@@ -9,29 +9,20 @@ customer's message arriving in the list without a reload. A refused sign-in says
 import hashlib
 import hmac
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
+from .browser import ARTIFACTS, chromium, require_chromium
 from .oidc_provider import Provider, serving
 from .processes import Service, free_port, service
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+require_chromium()
 
-if not CHROMIUM.exists() and os.environ.get("CI") != "true":
-    pytest.skip(
-        "needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium); "
-        "CI=true makes this a failure instead",
-        allow_module_level=True,
-    )
-
-from playwright.async_api import async_playwright, expect  # noqa: E402
+from playwright.async_api import expect  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -116,47 +107,40 @@ def customer_writes(router: Service, text: str) -> None:
 async def test_an_agent_signs_in_with_the_identity_provider(oidc_router: SignedInRouter) -> None:
     router, provider = oidc_router.router, oidc_router.provider
     provider.refuse = False
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = await browser.new_page(viewport={"width": 1200, "height": 700})
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            await page.goto(f"{router.url}/inbox")
-            button = page.locator("#signin-oidc")
-            await expect(button).to_be_enabled()
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(ARTIFACTS / "e2e-inbox-oidc-signin.png"))
-            await button.click()
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1200, "height": 700})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await page.goto(f"{router.url}/inbox")
+        button = page.locator("#signin-oidc")
+        await expect(button).to_be_enabled()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "e2e-inbox-oidc-signin.png"))
+        await button.click()
 
-            # Back from the provider: signed in as the member its subject names, the code gone
-            # from the address bar, the event stream open with a ticket the token asked for.
-            await expect(page.locator("#me-name")).to_have_text("Support Agent 3")
-            await expect(page.locator("#me-sub")).to_contain_text("agent")
-            await expect(page.locator("#live")).to_have_text("live")
-            assert page.url == f"{router.url}/inbox"
-            assert provider.tokens_issued == 1
-            assert provider.token_errors == []
+        # Back from the provider: signed in as the member its subject names, the code gone
+        # from the address bar, the event stream open with a ticket the token asked for.
+        await expect(page.locator("#me-name")).to_have_text("Support Agent 3")
+        await expect(page.locator("#me-sub")).to_contain_text("agent")
+        await expect(page.locator("#live")).to_have_text("live")
+        assert page.url == f"{router.url}/inbox"
+        assert provider.tokens_issued == 1
+        assert provider.token_errors == []
 
-            await page.click("#filter-all")  # a new conversation is the bot's, not yet the agent's
-            await expect(page.locator("#list-empty")).to_be_visible()
-            customer_writes(router, "Is my order on its way?")
-            item = page.locator(".conv-item", has_text="Is my order on its way?")
-            await expect(item).to_be_visible(timeout=5_000)
-            await expect(item).to_contain_text("Signed-in Customer")
+        await page.click("#filter-all")  # a new conversation is the bot's, not yet the agent's
+        await expect(page.locator("#list-empty")).to_be_visible()
+        customer_writes(router, "Is my order on its way?")
+        item = page.locator(".conv-item", has_text="Is my order on its way?")
+        await expect(item).to_be_visible(timeout=5_000)
+        await expect(item).to_contain_text("Signed-in Customer")
 
-            await page.screenshot(path=str(ARTIFACTS / "e2e-inbox-oidc.png"))
+        await page.screenshot(path=str(ARTIFACTS / "e2e-inbox-oidc.png"))
 
-            # Signed in with a token, the tab keeps it: a reload needs no second trip.
-            await page.reload()
-            await expect(page.locator("#me-name")).to_have_text("Support Agent 3")
-            assert provider.tokens_issued == 1
-            assert errors == []
-        finally:
-            await browser.close()
+        # Signed in with a token, the tab keeps it: a reload needs no second trip.
+        await page.reload()
+        await expect(page.locator("#me-name")).to_have_text("Support Agent 3")
+        assert provider.tokens_issued == 1
+        assert errors == []
     assert "e2e-oidc-admin-key" not in router.logs()
 
 
@@ -164,20 +148,13 @@ async def test_a_refused_sign_in_says_why(oidc_router: SignedInRouter) -> None:
     router, provider = oidc_router.router, oidc_router.provider
     provider.refuse = True
     issued = provider.tokens_issued
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = await browser.new_page()
-            await page.goto(f"{router.url}/inbox")
-            await page.locator("#signin-oidc").click()
-            error = page.locator("#signin-error")
-            await expect(error).to_contain_text("access_denied")
-            await expect(error).to_contain_text("the person said no")
-            await expect(page.locator("#signin")).to_be_visible()
-            assert page.url == f"{router.url}/inbox"
-            assert provider.tokens_issued == issued
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(f"{router.url}/inbox")
+        await page.locator("#signin-oidc").click()
+        error = page.locator("#signin-error")
+        await expect(error).to_contain_text("access_denied")
+        await expect(error).to_contain_text("the person said no")
+        await expect(page.locator("#signin")).to_be_visible()
+        assert page.url == f"{router.url}/inbox"
+        assert provider.tokens_issued == issued

@@ -4,20 +4,17 @@ it, which the Simulator checks against its list and the chat page shows as Whats
 template the number does not have ends failed with Meta's 132001, visible in the Router's API.
 """
 
-import os
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from .browser import ARTIFACTS, MISSING, WHY, chromium
 from .conftest import ADMIN_KEY, PHONE_ID, System, eventually
 from .test_platform import api, write
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 WABA = "1234567890987654321"  # the Simulator's default number's (SIMULATOR_WABA_ID's default)
 NEVER_WROTE = "15550007001"
@@ -119,14 +116,11 @@ def test_a_template_the_number_lacks_ends_failed_with_132001(
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(
-    not CHROMIUM.exists() and os.environ.get("CI") != "true",
-    reason="needs Debian's chromium at /usr/bin/chromium",
-)
+@pytest.mark.skipif(MISSING, reason=WHY)
 async def test_the_chat_page_shows_the_template_as_whatsapp_does(
     system: System, channel_id: int
 ) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     to = "15550007003"
     response = send(system, channel_id=channel_id, to=to, template=ORDER)
@@ -136,39 +130,32 @@ async def test_the_chat_page_shows_the_template_as_whatsapp_does(
     )
     settled(system, hello.json()["id"], "delivered", "read")
 
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1100, "height": 640})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await page.goto(system.simulator.url + "/")
+        await expect(page.locator("#live")).to_have_text("live")
+        await page.click(f'#chats li[data-wa-id="{to}"]')
+
+        order = page.locator(".msg.bot.template", has_text="Order #1042")
+        await expect(order).to_be_visible(timeout=15_000)
+        await expect(order.locator(".template-header")).to_have_text("Order #1042")
+        await expect(order.locator(".template-body")).to_have_text(
+            "Hi there, your order #1042 has shipped and should arrive on Friday."
         )
-        try:
-            page = await browser.new_page(viewport={"width": 1100, "height": 640})
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            await page.goto(system.simulator.url + "/")
-            await expect(page.locator("#live")).to_have_text("live")
-            await page.click(f'#chats li[data-wa-id="{to}"]')
+        await expect(order.locator(".template-footer")).to_have_text(
+            "Reply STOP to stop order updates"
+        )
+        await expect(order.locator(".template-buttons button")).to_have_text(
+            ["Track order", "Talk to us"]
+        )
+        greeting = page.locator(".msg.bot.template", has_text="Hello World")
+        await expect(greeting.locator(".ticks")).to_have_attribute(
+            "data-status", "read", timeout=15_000
+        )
 
-            order = page.locator(".msg.bot.template", has_text="Order #1042")
-            await expect(order).to_be_visible(timeout=15_000)
-            await expect(order.locator(".template-header")).to_have_text("Order #1042")
-            await expect(order.locator(".template-body")).to_have_text(
-                "Hi there, your order #1042 has shipped and should arrive on Friday."
-            )
-            await expect(order.locator(".template-footer")).to_have_text(
-                "Reply STOP to stop order updates"
-            )
-            await expect(order.locator(".template-buttons button")).to_have_text(
-                ["Track order", "Talk to us"]
-            )
-            greeting = page.locator(".msg.bot.template", has_text="Hello World")
-            await expect(greeting.locator(".ticks")).to_have_attribute(
-                "data-status", "read", timeout=15_000
-            )
-
-            path = ARTIFACTS / "e2e-template.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(path))
-            assert errors == []
-        finally:
-            await browser.close()
+        path = ARTIFACTS / "e2e-template.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(path))
+        assert errors == []
