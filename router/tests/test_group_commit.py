@@ -24,6 +24,7 @@ from app.store.models import InboundStatus, Message, OutboundStatus, Row
 from app.store.repository import Ending, MessageRepository
 from tests.backends import POSTGRES_DATABASE, POSTGRES_URL, fresh_postgres
 from tests.conftest import make_settings
+from tests.meta import parsed_text
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -51,15 +52,8 @@ def count_commits(engine: AsyncEngine) -> list[int]:
 
 
 def inbound(n: int, contact: str | None = None) -> InboundMessage:
-    return InboundMessage(
-        wamid=f"wamid.gc.{n}",
-        phone_number_id="123",
-        wa_id=contact or f"1555{n:07d}",
-        user_id=None,
-        name=None,
-        type="text",
-        text=f"text {n}",
-        timestamp=None,
+    return parsed_text(
+        f"wamid.gc.{n}", f"text {n}", wa_id=contact or f"1555{n:07d}", phone_number_id="123"
     )
 
 

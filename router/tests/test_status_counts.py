@@ -20,6 +20,7 @@ from app.store.repository import STATUS_CHUNK, MessageRepository
 
 from .backends import fresh_postgres
 from .conftest import make_settings
+from .meta import parsed_text
 
 
 class Recorded(Metrics):
@@ -48,16 +49,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 def inbound(n: int) -> InboundMessage:
-    return InboundMessage(
-        wamid=f"wamid.in.{n}",
-        phone_number_id="123",
-        wa_id=f"1555{n:07d}",
-        user_id=None,
-        name=None,
-        type="text",
-        text=f"text {n}",
-        timestamp=None,
-    )
+    return parsed_text(f"wamid.in.{n}", f"text {n}", wa_id=f"1555{n:07d}", phone_number_id="123")
 
 
 def status(wamid: str, name: str, code: int | None = None) -> StatusUpdate:
