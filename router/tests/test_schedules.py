@@ -189,6 +189,7 @@ async def test_missed_cron_runs_run_once_on_start(
         )
     await engine.dispose()
 
+    started = datetime.now(UTC)
     async with running_router(settings) as router:
         got = await once_first_message_is(router, schedule_id, "accepted")
         now = datetime.now(UTC)
@@ -196,8 +197,9 @@ async def test_missed_cron_runs_run_once_on_start(
     assert sent_to(graph_route) == [("15550100004", "every minute")]
     assert len(got["messages"]) == 1
     assert got["status"] == "active"
-    # The next run is the next minute from now, not the next of the missed ones.
-    assert now < next_run <= now + timedelta(minutes=1)
+    # The next run is the minute after the run (which came after `started`), not the next of the
+    # missed ones. Measured from `started`: a run at :59.9 is due again at :00, before `now`.
+    assert started < next_run <= now + timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(
