@@ -1,15 +1,13 @@
-"""Typed dependencies: the long-lived objects the lifespan opened, for the endpoints.
-
-All async: FastAPI runs a plain `def` dependency in a thread pool, a hop each request pays for.
-"""
+"""Typed dependencies: the long-lived objects the lifespan opened, for the endpoints."""
 
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import APIKeyHeader
 
 from app.backend import Backend
+from app.core.state import from_state
 from app.errors import NotConfigured, Unauthorized
 from app.observability.metrics import Metrics
 from app.observability.tracing import Tracing
@@ -17,43 +15,12 @@ from app.queue import JobQueue
 from app.settings import Settings
 from app.store.repository import MessageRepository
 
-
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.state.settings
-    return settings
-
-
-async def get_repository(request: Request) -> MessageRepository:
-    repository: MessageRepository = request.state.repository
-    return repository
-
-
-async def get_queue(request: Request) -> JobQueue:
-    queue: JobQueue = request.state.queue
-    return queue
-
-
-async def get_backend(request: Request) -> Backend:
-    backend: Backend = request.state.backend
-    return backend
-
-
-async def get_metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.state.metrics
-    return metrics
-
-
-async def get_tracing(request: Request) -> Tracing:
-    tracing: Tracing = request.state.tracing
-    return tracing
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-RepositoryDep = Annotated[MessageRepository, Depends(get_repository)]
-QueueDep = Annotated[JobQueue, Depends(get_queue)]
-BackendDep = Annotated[Backend, Depends(get_backend)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-TracingDep = Annotated[Tracing, Depends(get_tracing)]
+SettingsDep = Annotated[Settings, from_state("settings")]
+RepositoryDep = Annotated[MessageRepository, from_state("repository")]
+QueueDep = Annotated[JobQueue, from_state("queue")]
+BackendDep = Annotated[Backend, from_state("backend")]
+MetricsDep = Annotated[Metrics, from_state("metrics")]
+TracingDep = Annotated[Tracing, from_state("tracing")]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 

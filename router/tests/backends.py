@@ -8,12 +8,16 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aio_pika
 import asyncpg
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.store.engine import create_engine, migrate
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -63,6 +67,24 @@ async def fresh_postgres(database: str = POSTGRES_DATABASE) -> str:
     finally:
         await target.close()
     return _url_of(database)
+
+
+async def fresh_store(store: str, tmp_path: Path) -> str:
+    """An empty store's URL: "sqlite" (a file in `tmp_path`) or "postgresql" (`fresh_postgres`)."""
+    if store == "postgresql":
+        return await fresh_postgres()
+    return f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
+
+
+@asynccontextmanager
+async def migrated_store(store: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty store (`fresh_store`) with every migration run, disposed of after."""
+    engine = create_engine(await fresh_store(store, tmp_path))
+    await migrate(engine)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 async def postgres_copy(template: str) -> str:

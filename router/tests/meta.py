@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.payload import InboundMessage
+
 FIXTURES = Path(__file__).parent / "fixtures" / "meta"
 PHONE_NUMBER_ID = "1122334455667"
 WA_ID = "972987654321"
@@ -40,6 +42,22 @@ def text_message(
     message.update(id=wamid, **{"from": wa_id})
     message["text"]["body"] = text
     return body
+
+
+def parsed_text(
+    wamid: str, text: str = "hi", *, wa_id: str = WA_ID, phone_number_id: str = PHONE_NUMBER_ID
+) -> InboundMessage:
+    """A text message as the router reads it from a webhook (classic shape: no user_id)."""
+    return InboundMessage(
+        wamid=wamid,
+        type="text",
+        phone_number_id=phone_number_id,
+        wa_id=wa_id,
+        user_id=None,
+        name=None,
+        text=text,
+        timestamp=None,
+    )
 
 
 def batch(*bodies: dict[str, Any]) -> dict[str, Any]:

@@ -9,12 +9,10 @@ from typing import Any
 import pytest
 import respx
 
-from app.payload import InboundMessage
-
 from .backends import fresh_postgres
 from .conftest import SERVER_URL, RouterUnderTest, make_settings, running_router, server_reply
 from .graph_api import GraphApi
-from .meta import PHONE_NUMBER_ID, WA_ID, text_message
+from .meta import parsed_text, text_message
 from .test_durability import messages, post
 
 BURST = ["I'd like to book a table", "for four people", "tomorrow at 8?"]
@@ -44,19 +42,6 @@ def sent(graph: GraphApi) -> list[dict[str, Any]]:
 
 def by_wamid(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {m["wamid"]: m for m in items if m["direction"] == "inbound"}
-
-
-def inbound(wamid: str, text: str) -> InboundMessage:
-    return InboundMessage(
-        wamid=wamid,
-        type="text",
-        phone_number_id=PHONE_NUMBER_ID,
-        wa_id=WA_ID,
-        user_id=None,
-        name=None,
-        text=text,
-        timestamp=None,
-    )
 
 
 async def test_a_burst_is_answered_once_as_one_turn(
@@ -107,7 +92,7 @@ async def test_a_turn_formed_before_a_restart_is_answered_once_and_later_ones_wa
         await router.state["sweeper"].stop()
         repository = router.repository
         ids = await repository.store_webhook(
-            [inbound(f"wamid.formed.{n}", text) for n, text in enumerate(BURST)], [], "r"
+            [parsed_text(f"wamid.formed.{n}", text) for n, text in enumerate(BURST)], [], "r"
         )
         # A job took the first message, waited, wrote the turn, and its router died there.
         claim = await repository.claim(ids[0], 0.5)
@@ -118,7 +103,7 @@ async def test_a_turn_formed_before_a_restart_is_answered_once_and_later_ones_wa
         assert await repository.form_turn(claim.message, ids, 0.5) is None  # written once
         # Sent after the turn was written: the next turn.
         [later] = await repository.store_webhook(
-            [inbound("wamid.formed.3", "and a chair")], [], "r"
+            [parsed_text("wamid.formed.3", "and a chair")], [], "r"
         )
 
     async with running_router(settings) as router:

@@ -8,8 +8,6 @@ import httpx
 import pytest
 import respx
 
-from app.payload import InboundMessage
-
 from .backends import fresh_postgres, rabbitmq_ready_messages
 from .conftest import (
     APP_SECRET,
@@ -20,7 +18,7 @@ from .conftest import (
     running_router,
 )
 from .graph_api import STALL, GraphApi, Stall, accepted, meta_error
-from .meta import PHONE_NUMBER_ID, fixture, signed, text_message
+from .meta import fixture, parsed_text, signed, text_message
 
 
 async def post(router: RouterUnderTest, payload: Any) -> httpx.Response:
@@ -238,33 +236,12 @@ async def test_unfinished_work_in_the_store_resumes_at_start(
         await router.state["sweeper"].stop()
         repository = router.repository
         pending = [
-            InboundMessage(
-                wamid=f"wamid.orphan{i}",
-                type="text",
-                phone_number_id=PHONE_NUMBER_ID,
-                wa_id=f"1555090000{i}",
-                user_id=None,
-                name=None,
-                text=f"orphan {i}",
-                timestamp=None,
-            )
-            for i in range(3)
+            parsed_text(f"wamid.orphan{i}", f"orphan {i}", wa_id=f"1555090000{i}") for i in range(3)
         ]
         await repository.store_webhook(pending, [], "before-the-crash")
         # And one claimed by a worker that then died: its lease is still running.
         [claimed_id] = await repository.store_webhook(
-            [
-                InboundMessage(
-                    wamid="wamid.claimed",
-                    type="text",
-                    phone_number_id=PHONE_NUMBER_ID,
-                    wa_id="15550909999",
-                    user_id=None,
-                    name=None,
-                    text="claimed",
-                    timestamp=None,
-                )
-            ],
+            [parsed_text("wamid.claimed", "claimed", wa_id="15550909999")],
             [],
             "before-the-crash",
         )

@@ -22,22 +22,17 @@ from app.store.batch import GroupCommit
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.models import InboundStatus, Message, OutboundStatus, Row
 from app.store.repository import Ending, MessageRepository
-from tests.backends import POSTGRES_DATABASE, POSTGRES_URL, fresh_postgres
+from tests.backends import POSTGRES_DATABASE, POSTGRES_URL, fresh_postgres, migrated_store
 from tests.conftest import make_settings
+from tests.meta import parsed_text
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
-    else:
-        url = await fresh_postgres()
-    engine = create_engine(url)
-    await migrate(engine)
-    # The number the messages below are sent to is a channel, as a router's start makes it.
-    await seed_default_channel(engine, make_settings(whatsapp_phone_number_id="123"))
-    yield engine
-    await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as engine:
+        # The number the messages below are sent to is a channel, as a router's start makes it.
+        await seed_default_channel(engine, make_settings(whatsapp_phone_number_id="123"))
+        yield engine
 
 
 def count_commits(engine: AsyncEngine) -> list[int]:
@@ -51,15 +46,8 @@ def count_commits(engine: AsyncEngine) -> list[int]:
 
 
 def inbound(n: int, contact: str | None = None) -> InboundMessage:
-    return InboundMessage(
-        wamid=f"wamid.gc.{n}",
-        phone_number_id="123",
-        wa_id=contact or f"1555{n:07d}",
-        user_id=None,
-        name=None,
-        type="text",
-        text=f"text {n}",
-        timestamp=None,
+    return parsed_text(
+        f"wamid.gc.{n}", f"text {n}", wa_id=contact or f"1555{n:07d}", phone_number_id="123"
     )
 
 

@@ -13,7 +13,6 @@ import pytest
 import respx
 from sqlalchemy import text
 
-from app.payload import InboundMessage
 from app.store.engine import create_engine
 from app.store.models import Message, utcnow
 from app.trackers import TrackerWatch, new_tracker
@@ -26,7 +25,7 @@ from .conftest import (
     running_router,
 )
 from .graph_api import STALL, Answer, GraphApi, accepted, meta_error
-from .meta import PHONE_NUMBER_ID, WA_ID, status_update, text_message
+from .meta import parsed_text, status_update, text_message
 from .test_durability import messages, post
 
 # A database that refuses to end an inbound message as failed: the worker that tried dies there.
@@ -80,19 +79,6 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10) 
             await asyncio.sleep(0.02)
 
 
-def inbound(wamid: str, text: str = "hi") -> InboundMessage:
-    return InboundMessage(
-        wamid=wamid,
-        type="text",
-        phone_number_id=PHONE_NUMBER_ID,
-        wa_id=WA_ID,
-        user_id=None,
-        name=None,
-        text=text,
-        timestamp=None,
-    )
-
-
 async def test_a_worker_dying_after_a_refused_send_never_ends_the_message_replied(
     store: tuple[str, str], graph_route: GraphApi, server_route: respx.Route
 ) -> None:
@@ -127,7 +113,9 @@ async def test_a_resumed_message_whose_part_failed_ends_failed(
     # message unfinished, its only part refused by the Graph API.
     async with running_router(settings) as router, sql(url) as run:
         await router.state["sweeper"].stop()
-        [inbound_id] = await router.repository.store_webhook([inbound("wamid.in.left")], [], "r")
+        [inbound_id] = await router.repository.store_webhook(
+            [parsed_text("wamid.in.left")], [], "r"
+        )
         claim = await router.repository.claim(inbound_id, lease_seconds=0.2)
         assert claim is not None
         [part] = await router.repository.add_replies(claim.message, ["re: hi"], "1.0.t")
@@ -153,7 +141,7 @@ async def crashed_mid_send(router: RouterUnderTest, wamid: str) -> tuple[int, st
     its reply stored with the tracker it went out with, no wamid. Returns the message's id and the
     tracker."""
     await router.state["sweeper"].stop()
-    [inbound_id] = await router.repository.store_webhook([inbound(wamid)], [], "r")
+    [inbound_id] = await router.repository.store_webhook([parsed_text(wamid)], [], "r")
     claim = await router.repository.claim(inbound_id, lease_seconds=0.3)
     assert claim is not None
     tracker = new_tracker(inbound_id, 0)

@@ -77,6 +77,32 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 15) -> No
             await asyncio.sleep(0.02)
 
 
+async def scheduled(router: RouterUnderTest, **body: Any) -> dict[str, Any]:
+    """A schedule made through the API, on the env's channel."""
+    created = await router.admin("POST", "/api/v1/schedules", json={"channel_id": CHANNEL, **body})
+    assert created.status_code == 201, created.text
+    schedule: dict[str, Any] = created.json()
+    return schedule
+
+
+async def schedule_of(router: RouterUnderTest, schedule_id: int) -> dict[str, Any]:
+    got: dict[str, Any] = (await router.admin("GET", f"/api/v1/schedules/{schedule_id}")).json()
+    return got
+
+
+async def once_first_message_is(
+    router: RouterUnderTest, schedule_id: int, status: str
+) -> dict[str, Any]:
+    """The schedule, once its first message is `status`."""
+
+    async def reached() -> bool:
+        got = await schedule_of(router, schedule_id)
+        return bool(got["messages"]) and got["messages"][0]["status"] == status
+
+    await until(reached)
+    return await schedule_of(router, schedule_id)
+
+
 def sent_to(graph: GraphApi) -> list[tuple[str, str]]:
     """The texts sent, to whom."""
     sent = [json.loads(call.request.content) for call in graph.calls]
@@ -87,13 +113,7 @@ async def test_a_message_due_in_two_seconds_is_sent_once(
     router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     contact_id = await writing_contact(router, "15550100001")
-    created = await router.admin(
-        "POST",
-        "/api/v1/schedules",
-        json={"channel_id": CHANNEL, "to": contact_id, "text": "on time", "send_at": iso_in(2)},
-    )
-    assert created.status_code == 201, created.text
-    schedule = created.json()
+    schedule = await scheduled(router, to=contact_id, text="on time", send_at=iso_in(2))
     due = datetime.fromisoformat(schedule["next_run_at"])
     assert (schedule["status"], schedule["to"], schedule["messages"]) == (
         "active",
@@ -101,13 +121,8 @@ async def test_a_message_due_in_two_seconds_is_sent_once(
         [],
     )
 
-    async def sent() -> bool:
-        got = (await router.admin("GET", f"/api/v1/schedules/{schedule['id']}")).json()
-        return bool(got["messages"]) and got["messages"][0]["status"] == "accepted"
-
-    await until(sent)
+    done = await once_first_message_is(router, schedule["id"], "accepted")
     assert datetime.now(UTC) >= due
-    done = (await router.admin("GET", f"/api/v1/schedules/{schedule['id']}")).json()
     [message] = done["messages"]
     assert sent_to(graph_route) == [("15550100001", "on time")]
     assert (done["status"], done["next_run_at"]) == ("done", None)
@@ -129,27 +144,18 @@ async def test_each_recipient_gets_one_message_and_a_number_that_never_wrote_nee
     router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     known = await writing_contact(router, "15550100002")
-    created = await router.admin(
-        "POST",
-        "/api/v1/schedules",
-        json={
-            "channel_id": CHANNEL,
-            "to": [known, "15550100003", "15550100002"],
-            "text": "news",
-            "send_at": iso_in(0),
-        },
+    schedule = await scheduled(
+        router, to=[known, "15550100003", "15550100002"], text="news", send_at=iso_in(0)
     )
-    assert created.status_code == 201, created.text
-    schedule = created.json()
     new_contact = next(c for c in schedule["to"] if c != known)
     assert schedule["to"] == [known, new_contact]  # a wa_id naming a known contact is that one
 
     async def settled() -> bool:
-        got = (await router.admin("GET", f"/api/v1/schedules/{schedule['id']}")).json()
+        got = await schedule_of(router, schedule["id"])
         return {m["status"] for m in got["messages"]} == {"accepted", "failed"}
 
     await until(settled)
-    got = (await router.admin("GET", f"/api/v1/schedules/{schedule['id']}")).json()
+    got = await schedule_of(router, schedule["id"])
     by_contact = {m["contact_id"]: m for m in got["messages"]}
     assert sent_to(graph_route) == [("15550100002", "news")]
     refused = by_contact[new_contact]
@@ -169,19 +175,10 @@ async def test_missed_cron_runs_run_once_on_start(
     settings = settings_for(store_url)
     async with running_router(settings) as router:
         contact_id = await writing_contact(router, "15550100004")
-        created = await router.admin(
-            "POST",
-            "/api/v1/schedules",
-            json={
-                "channel_id": CHANNEL,
-                "to": contact_id,
-                "text": "every minute",
-                "cron": "* * * * *",
-                "timezone": "Europe/Paris",
-            },
+        created = await scheduled(
+            router, to=contact_id, text="every minute", cron="* * * * *", timezone="Europe/Paris"
         )
-        assert created.status_code == 201, created.text
-        schedule_id = created.json()["id"]
+        schedule_id = created["id"]
     # The router was down for an hour: sixty runs were missed.
     engine = create_engine(store_url)
     async with engine.begin() as connection:
@@ -192,21 +189,17 @@ async def test_missed_cron_runs_run_once_on_start(
         )
     await engine.dispose()
 
+    started = datetime.now(UTC)
     async with running_router(settings) as router:
-
-        async def ran() -> bool:
-            got = (await router.admin("GET", f"/api/v1/schedules/{schedule_id}")).json()
-            return bool(got["messages"]) and got["messages"][0]["status"] == "accepted"
-
-        await until(ran)
-        got = (await router.admin("GET", f"/api/v1/schedules/{schedule_id}")).json()
+        got = await once_first_message_is(router, schedule_id, "accepted")
         now = datetime.now(UTC)
         next_run = datetime.fromisoformat(got["next_run_at"])
     assert sent_to(graph_route) == [("15550100004", "every minute")]
     assert len(got["messages"]) == 1
     assert got["status"] == "active"
-    # The next run is the next minute from now, not the next of the missed ones.
-    assert now < next_run <= now + timedelta(minutes=1)
+    # The next run is the minute after the run (which came after `started`), not the next of the
+    # missed ones. Measured from `started`: a run at :59.9 is due again at :00, before `now`.
+    assert started < next_run <= now + timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(
@@ -256,31 +249,15 @@ async def test_a_template_goes_to_a_number_that_never_wrote(
     router: RouterUnderTest, graph_route: GraphApi
 ) -> None:
     template = {"name": "hello_world", "language": "en_US", "components": []}
-    created = await router.admin(
-        "POST",
-        "/api/v1/schedules",
-        json={
-            "channel_id": CHANNEL,
-            "to": "15550100005",
-            "template": template,
-            "send_at": iso_in(0),
-        },
-    )
-    assert created.status_code == 201, created.text
-    schedule_id = created.json()["id"]
+    created = await scheduled(router, to="15550100005", template=template, send_at=iso_in(0))
 
-    async def sent() -> bool:
-        got = (await router.admin("GET", f"/api/v1/schedules/{schedule_id}")).json()
-        return bool(got["messages"]) and got["messages"][0]["status"] == "accepted"
-
-    await until(sent)
+    got = await once_first_message_is(router, created["id"], "accepted")
     [payload] = [json.loads(call.request.content) for call in graph_route.calls]
     assert (payload["to"], payload["type"]) == ("15550100005", "template")
     assert (payload["template"]["name"], payload["template"]["language"]["code"]) == (
         "hello_world",
         "en_US",
     )
-    got = (await router.admin("GET", f"/api/v1/schedules/{schedule_id}")).json()
     assert got["template"] == template
     stored = (await router.admin("GET", f"/api/v1/messages/{got['messages'][0]['id']}")).json()
     assert stored["type"] == "template"
@@ -323,19 +300,11 @@ async def test_unknown_channel_or_contact_is_404(api: RouterUnderTest) -> None:
 
 async def test_change_and_cancel(router: RouterUnderTest, graph_route: GraphApi) -> None:
     contact_id = await writing_contact(router, "15550100006")
-    created = await router.admin(
-        "POST",
-        "/api/v1/schedules",
-        json={
-            "channel_id": CHANNEL,
-            "to": contact_id,
-            "text": "weekly",
-            "cron": "0 9 * * MON",
-            "timezone": "America/New_York",
-        },
+    created = await scheduled(
+        router, to=contact_id, text="weekly", cron="0 9 * * MON", timezone="America/New_York"
     )
-    schedule_id = created.json()["id"]
-    next_run = datetime.fromisoformat(created.json()["next_run_at"])
+    schedule_id = created["id"]
+    next_run = datetime.fromisoformat(created["next_run_at"])
     assert next_run.astimezone(UTC).hour in (13, 14)  # 9:00 in New York, summer or winter
 
     changed = await router.admin(
@@ -374,18 +343,9 @@ async def test_a_text_goes_once_the_window_is_open_and_not_to_a_closed_one(
             .values(last_inbound_at=utcnow() - timedelta(hours=25))
         )
         await session.commit()
-    created = await router.admin(
-        "POST",
-        "/api/v1/schedules",
-        json={"channel_id": CHANNEL, "to": contact_id, "text": "late", "send_at": iso_in(0)},
-    )
-    schedule_id = created.json()["id"]
+    created = await scheduled(router, to=contact_id, text="late", send_at=iso_in(0))
 
-    async def failed() -> bool:
-        got = (await router.admin("GET", f"/api/v1/schedules/{schedule_id}")).json()
-        return bool(got["messages"]) and got["messages"][0]["status"] == "failed"
-
-    await until(failed)
+    await once_first_message_is(router, created["id"], "failed")
     assert not graph_route.called
 
 

@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.channels.seed import seed_default_channel
 from app.observability.metrics import Metrics
 from app.payload import InboundMessage, StatusUpdate
-from app.store.engine import create_engine, migrate, session_factory
+from app.store.engine import session_factory
 from app.store.models import InboundStatus, Message, OutboundStatus
 from app.store.repository import STATUS_CHUNK, MessageRepository
 
-from .backends import fresh_postgres
+from .backends import migrated_store
 from .conftest import make_settings
+from .meta import parsed_text
 
 
 class Recorded(Metrics):
@@ -35,29 +36,14 @@ class Recorded(Metrics):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
-    else:
-        url = await fresh_postgres()
-    engine = create_engine(url)
-    await migrate(engine)
-    # The number the messages below are written to is a channel: they are routed, not unrouted.
-    await seed_default_channel(engine, make_settings(whatsapp_phone_number_id="123"))
-    yield engine
-    await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as engine:
+        # The number the messages below are written to is a channel: they are routed, not unrouted.
+        await seed_default_channel(engine, make_settings(whatsapp_phone_number_id="123"))
+        yield engine
 
 
 def inbound(n: int) -> InboundMessage:
-    return InboundMessage(
-        wamid=f"wamid.in.{n}",
-        phone_number_id="123",
-        wa_id=f"1555{n:07d}",
-        user_id=None,
-        name=None,
-        type="text",
-        text=f"text {n}",
-        timestamp=None,
-    )
+    return parsed_text(f"wamid.in.{n}", f"text {n}", wa_id=f"1555{n:07d}", phone_number_id="123")
 
 
 def status(wamid: str, name: str, code: int | None = None) -> StatusUpdate:

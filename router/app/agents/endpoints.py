@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 
 from app.agents import service
 from app.agents.directory import AgentDirectory
@@ -12,16 +12,11 @@ from app.core.db import SessionDep
 from app.core.errors import UnreadableBody, answers
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
+from app.core.state import from_state
 from app.errors import Conflict, NotFound, declared
 
-
-async def _directory(request: Request) -> AgentDirectory:
-    directory: AgentDirectory = request.state.agent_directory
-    return directory
-
-
 # The message path keeps each channel's agents in memory: a write here is seen at once.
-DirectoryDep = Annotated[AgentDirectory, Depends(_directory)]
+DirectoryDep = Annotated[AgentDirectory, from_state("agent_directory")]
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"], responses=answers(NotFound))
 

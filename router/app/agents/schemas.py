@@ -16,8 +16,17 @@ from pydantic import (
 )
 
 from app.agents.models import DEFAULT_PRIORITY, AgentType
-from app.core.ids import IdField, _json_integer
-from app.core.schemas import NO_NUL, STRIPPED, Input, Name, Output, UtcDateTime, not_blank
+from app.core.ids import IdField
+from app.core.schemas import (
+    NO_NUL,
+    STRIPPED,
+    Input,
+    Name,
+    Output,
+    UtcDateTime,
+    json_integer,
+    not_blank,
+)
 
 MAX_RULES = 200
 MAX_PRIORITY = 1_000_000
@@ -30,7 +39,7 @@ def _json_number(value: Any) -> Any:
     return value
 
 
-Priority = Annotated[int, Field(ge=0, le=MAX_PRIORITY), BeforeValidator(_json_integer)]
+Priority = Annotated[int, Field(ge=0, le=MAX_PRIORITY), json_integer("a priority")]
 ChannelIds = Annotated[list[IdField], Field(max_length=100)]
 ContactIds = Annotated[list[IdField], Field(max_length=1000)]
 Reply = Annotated[str, not_blank(4096)]
@@ -95,7 +104,7 @@ class LlmConfig(Input):
     # Empty: every text; else only texts holding one (a whole word, any case).
     trigger_keywords: Annotated[list[Keyword], Field(max_length=100)] = Field(default_factory=list)
     allowed_contacts: ContactIds = Field(default_factory=list)  # empty: every contact
-    history_messages: Annotated[int, Field(ge=0, le=100), BeforeValidator(_json_integer)] = 10
+    history_messages: Annotated[int, Field(ge=0, le=100), json_integer("a number of messages")] = 10
 
 
 class _AgentIn(Input):

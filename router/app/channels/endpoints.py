@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 
 from app.auth.principal import ChannelsScope, ReadScope
 from app.channels import service
@@ -13,24 +13,12 @@ from app.core.db import SessionDep
 from app.core.errors import UnreadableBody, UpstreamFailed, answers
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
+from app.core.state import from_state
 from app.errors import Conflict, NotFound, declared
 
-
-async def _graph(request: Request) -> GraphNumbers:
-    graph: GraphNumbers = request.state.graph_numbers
-    return graph
-
-
-GraphDep = Annotated[GraphNumbers, Depends(_graph)]
-
-
-async def _directory(request: Request) -> ChannelDirectory:
-    directory: ChannelDirectory = request.state.channel_directory
-    return directory
-
-
+GraphDep = Annotated[GraphNumbers, from_state("graph_numbers")]
 # The message path keeps each number's channel in memory: a write here is seen at once.
-DirectoryDep = Annotated[ChannelDirectory, Depends(_directory)]
+DirectoryDep = Annotated[ChannelDirectory, from_state("channel_directory")]
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"], responses=answers(NotFound))
 

@@ -1,10 +1,19 @@
 import re
 from typing import Annotated, Literal
 
-from pydantic import MISSING, AfterValidator, BeforeValidator, Field, SecretStr
+from pydantic import MISSING, AfterValidator, Field, SecretStr
 
 from app.channels.models import ChannelType
-from app.core.schemas import STRIPPED, Digits, Input, Name, Output, UtcDateTime, not_blank
+from app.core.schemas import (
+    STRIPPED,
+    Digits,
+    Input,
+    Name,
+    Output,
+    UtcDateTime,
+    json_integer,
+    not_blank,
+)
 
 # Digits only: it becomes a path segment of Graph API URLs.
 PhoneNumberId = Digits
@@ -25,13 +34,6 @@ def _token_shape(token: SecretStr) -> SecretStr:
 MAX_DEBOUNCE_MS = 60_000
 
 
-def _integer(value: object) -> object:
-    # JSON Schema's integer: never true or "250", which lax parsing would take.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("an integer is expected")
-    return value
-
-
 DebounceMs = Annotated[
     int,
     Field(
@@ -40,7 +42,7 @@ DebounceMs = Annotated[
         description="burst debounce: a contact's messages that arrive within this many "
         "milliseconds of each other are answered once, as one turn; null or 0: off",
     ),
-    BeforeValidator(_integer),
+    json_integer("a debounce in milliseconds"),
 ]
 
 Token = Annotated[

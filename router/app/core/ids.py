@@ -11,9 +11,11 @@ overflowing the driver's int4 encoder.
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from sqlalchemy import BigInteger, Integer
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from app.core.schemas import json_integer
 
 MAX_ID = 10**15 - 1
 # An id sent as text of its own (a header, a cursor): its digits, a pattern saying exactly what
@@ -24,15 +26,7 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
-def _json_integer(value: Any) -> Any:
-    # JSON Schema's integer: a number without a fraction (2.0 is one), never "2" or true, which
-    # lax parsing would take.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("an id is an integer")
-    return value
-
-
-IdField = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_integer)]  # in a body
+IdField = Annotated[int, Field(ge=1, le=MAX_ID), json_integer("an id")]  # in a body
 
 
 class IdColumn(TypeDecorator[int]):

@@ -2,26 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 
 from app.auth.principal import ChannelsScope, ReadScope
 from app.core.db import SessionDep
 from app.core.errors import UnreadableBody, answers
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
+from app.core.state import from_state
 from app.errors import NotFound, declared
 from app.ignore_rules import service
 from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.ignore_rules.schemas import IgnoreRuleIn, IgnoreRuleOut
 
-
-async def _directory(request: Request) -> IgnoreRuleDirectory:
-    directory: IgnoreRuleDirectory = request.state.ignore_rules
-    return directory
-
-
 # The message path keeps each tenant's rules in memory: a write here is seen at once.
-DirectoryDep = Annotated[IgnoreRuleDirectory, Depends(_directory)]
+DirectoryDep = Annotated[IgnoreRuleDirectory, from_state("ignore_rules")]
 
 router = APIRouter(
     prefix="/api/v1/ignore-rules", tags=["ignore rules"], responses=answers(NotFound)

@@ -3,8 +3,9 @@ stands, whether a circuit is open. The operator's key, like `/api/v1/messages`."
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path
 
+from app.core.state import from_state
 from app.deps import AdminDep
 from app.errors import NotConfigured, NotFound, Unauthorized, declared
 from app.monitoring.schemas import Circuits, QueueOut, RateLimit, RateLimits
@@ -18,12 +19,7 @@ router = APIRouter(
 )
 
 
-async def get_monitoring(request: Request) -> Monitoring:
-    monitoring: Monitoring = request.state.monitoring
-    return monitoring
-
-
-MonitoringDep = Annotated[Monitoring, Depends(get_monitoring)]
+MonitoringDep = Annotated[Monitoring, from_state("monitoring")]
 # Meta's phone number ids are digits (a webhook's that are not are skipped: app/payload.py).
 PhoneNumberId = Annotated[str, Path(pattern=r"^[0-9]{1,64}$")]
 

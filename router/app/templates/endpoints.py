@@ -2,24 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from app.auth.principal import ReadScope
 from app.core.db import SessionDep
 from app.core.errors import UpstreamFailed, answers
 from app.core.ids import MAX_ID
+from app.core.state import from_state
 from app.errors import Conflict, NotFound, declared
 from app.templates import service
 from app.templates.catalog import TemplateCatalog
 from app.templates.schemas import TemplateList, TemplateOut
 
-
-async def _catalog(request: Request) -> TemplateCatalog:
-    catalog: TemplateCatalog = request.state.templates
-    return catalog
-
-
-CatalogDep = Annotated[TemplateCatalog, Depends(_catalog)]
+CatalogDep = Annotated[TemplateCatalog, from_state("templates")]
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"], responses=answers(NotFound))
 

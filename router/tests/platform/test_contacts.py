@@ -11,11 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth.roles import Role
 from app.contacts.models import Contact
 from app.contacts.repository import resolve
-from app.store.engine import create_engine, migrate
 from app.store.models import utcnow
 from app.tenants.models import Tenant
 
-from ..backends import fresh_postgres
+from ..backends import migrated_store
 from ..factories import channels, contacts, conversations
 from .conftest import Platform, World
 
@@ -107,17 +106,10 @@ async def test_a_contact_is_edited_and_blocked(platform: Platform, world: World)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = (
-        await fresh_postgres()
-        if request.param == "postgresql"
-        else f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
-    )
-    engine = create_engine(url)
-    await migrate(engine)
-    async with engine.begin() as connection:
-        await connection.execute(insert(Tenant).values(name="Acme", created_at=utcnow()))
-    yield engine
-    await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as engine:
+        async with engine.begin() as connection:
+            await connection.execute(insert(Tenant).values(name="Acme", created_at=utcnow()))
+        yield engine
 
 
 async def found(engine: AsyncEngine, **identity: str | None) -> int:

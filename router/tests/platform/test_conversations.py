@@ -14,10 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from app.auth.roles import Role
 from app.conversations.models import Conversation, ConversationStatus
 from app.conversations.repository import continue_or_open
-from app.store.engine import create_engine, migrate
 from app.store.models import Sender
 
-from ..backends import fresh_postgres
+from ..backends import migrated_store
 from ..factories import channels, contacts, conversations, tenants
 from .conftest import Platform, World
 
@@ -271,15 +270,8 @@ async def test_a_conversation_is_closed_and_reopened_while_the_contact_has_no_ot
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = (
-        await fresh_postgres()
-        if request.param == "postgresql"
-        else f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
-    )
-    engine = create_engine(url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as engine:
+        yield engine
 
 
 async def test_the_store_holds_one_open_conversation_per_channel_and_contact(

@@ -23,10 +23,10 @@ from app.errors import Conflict
 from app.models import Base
 from app.seed.content import BLOCKED, HOURS, ORDER, SALES, SHIPPING, SUPPORT, TENANT, WAITING
 from app.seed.demo import Seeded, seed_demo
-from app.store.engine import create_engine, migrate, session_factory
+from app.store.engine import session_factory
 from app.store.models import Message, utcnow
 
-from ..backends import fresh_postgres
+from ..backends import migrated_store
 from ..conftest import make_settings, running_router
 from ..factories import channels, tenants
 
@@ -36,15 +36,8 @@ T0 = datetime(2026, 12, 1, 9, 0)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = (
-        await fresh_postgres()
-        if request.param == "postgresql"
-        else f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
-    )
-    engine = create_engine(url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as engine:
+        yield engine
 
 
 def url_of(engine: AsyncEngine) -> str:

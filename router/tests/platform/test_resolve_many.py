@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.contacts.models import Contact
 from app.contacts.repository import Person, resolve_many
-from app.store.engine import create_engine, migrate
 from app.store.models import utcnow
 from app.tenants.models import Tenant
 
-from ..backends import fresh_postgres
+from ..backends import migrated_store
 
 FIRST = Person("111", None)
 FIRST_WITH_BSUID = Person("111", "US.1")
@@ -23,17 +22,10 @@ SECOND = Person(None, "US.2")
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = (
-        await fresh_postgres()
-        if request.param == "postgresql"
-        else f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
-    )
-    engine = create_engine(url)
-    await migrate(engine)
-    async with engine.begin() as connection:
-        await connection.execute(insert(Tenant).values(name="Acme", created_at=utcnow()))
-    yield engine
-    await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as engine:
+        async with engine.begin() as connection:
+            await connection.execute(insert(Tenant).values(name="Acme", created_at=utcnow()))
+        yield engine
 
 
 async def resolved(

@@ -12,26 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.channels.models import Channel
 from app.channels.seed import seed_default_channel
-from app.store.engine import create_engine, migrate
 from app.store.models import utcnow
 from app.tenants.models import Tenant
 
-from ..backends import fresh_postgres
+from ..backends import migrated_store
 from ..conftest import ACCESS_TOKEN, make_settings
 from ..meta import PHONE_NUMBER_ID
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = (
-        await fresh_postgres()
-        if request.param == "postgresql"
-        else f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
-    )
-    engine = create_engine(url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as engine:
+        yield engine
 
 
 async def channels_and_tenants(engine: AsyncEngine) -> tuple[list[tuple[Any, ...]], list[str]]:
