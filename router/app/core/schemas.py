@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 
-def _with_offset(value: datetime) -> str:
+def with_offset(value: datetime) -> str:
     # The store keeps naive UTC; a client must not have to guess the zone.
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return aware.isoformat()
@@ -29,7 +29,7 @@ def _with_offset(value: datetime) -> str:
 
 UtcDateTime = Annotated[
     datetime,
-    PlainSerializer(_with_offset, return_type=str),
+    PlainSerializer(with_offset, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
 

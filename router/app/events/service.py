@@ -1,6 +1,7 @@
 """Events as subscribers receive them: a stored row (what happened to which object) read with the
 object as the API returns it. Only rows of objects still stored are sent."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,10 +12,11 @@ from sqlalchemy.orm import Session
 from app.contacts.schemas import ContactOut
 from app.conversations.repository import Row as ConversationRow
 from app.conversations.schemas import ConversationOut
+from app.core.schemas import with_offset
 from app.events import repository
 from app.events.models import EventRow
 from app.events.repository import Change
-from app.events.schemas import Event, EventType
+from app.events.schemas import EventType
 from app.messages.repository import Row
 from app.messages.schemas import ConversationMessage
 from app.store.models import utcnow
@@ -23,6 +25,9 @@ MESSAGE_TYPES = frozenset({EventType.MESSAGE_CREATED.value, EventType.MESSAGE_ST
 CONVERSATION_TYPES = frozenset(
     {EventType.CONVERSATION_CREATED.value, EventType.CONVERSATION_UPDATED.value}
 )
+
+_SOURCE = {t: "message" for t in MESSAGE_TYPES} | {t: "conversation" for t in CONVERSATION_TYPES}
+_SOURCE[EventType.CONTACT_UPDATED.value] = "contact"
 
 # A session that stored events says so here; its commit wakes the streams (see `_committed`).
 HUB_KEY = "event_hub"
@@ -63,37 +68,52 @@ def _rolled_back(session: Session) -> None:
 
 async def materialize(session: AsyncSession, rows: Sequence[EventRow]) -> list[Delivered]:
     messages = await repository.messages(
-        session, [r.object_id for r in rows if r.type in MESSAGE_TYPES]
+        session, list({r.object_id for r in rows if r.type in MESSAGE_TYPES})
     )
     conversations = await repository.conversations(
-        session, [r.object_id for r in rows if r.type in CONVERSATION_TYPES]
+        session, list({r.object_id for r in rows if r.type in CONVERSATION_TYPES})
     )
     contacts = await repository.contacts(
-        session, [r.object_id for r in rows if r.type == EventType.CONTACT_UPDATED.value]
+        session, list({r.object_id for r in rows if r.type == EventType.CONTACT_UPDATED.value})
     )
-    delivered = []
-    for row in rows:
-        data: ConversationMessage | ConversationOut | ContactOut
+
+    def data_of(row: EventRow) -> ConversationMessage | ConversationOut | ContactOut | None:
         if row.type in MESSAGE_TYPES:
             found = messages.get(row.object_id)
             if found is None or found[2] is None:
-                continue  # a message outside any contact's conversation: not for the inbox
+                return None  # a message outside any contact's conversation: not for the inbox
             message, author, contact = found
             assert contact is not None
-            data = ConversationMessage.of(Row(message, author), contact)
-        elif row.type in CONVERSATION_TYPES:
+            return ConversationMessage.of(Row(message, author), contact)
+        if row.type in CONVERSATION_TYPES:
             if (c := conversations.get(row.object_id)) is None:
-                continue
+                return None
             conversation, contact, owner, channel = c
-            data = ConversationOut.with_channel(
+            return ConversationOut.with_channel(
                 ConversationRow(conversation, contact, owner), channel
             )
-        else:
-            if (person := contacts.get(row.object_id)) is None:
-                continue
-            data = ContactOut.model_validate(person)
-        out = Event(
-            type=EventType(row.type), id=row.id, tenant_id=row.tenant_id, at=row.at, data=data
-        )
-        delivered.append(Delivered(row.id, row.tenant_id, row.type, out.model_dump_json()))
+        if (person := contacts.get(row.object_id)) is None:
+            return None
+        return ContactOut.model_validate(person)
+
+    # An object is read once per batch whatever its events (a message's creation and its first
+    # statuses come together): its JSON is made once, each event's envelope around it.
+    encoded: dict[tuple[str, int], str | None] = {}
+    delivered = []
+    for row in rows:
+        key = (_SOURCE[row.type], row.object_id)
+        if key not in encoded:
+            data = data_of(row)
+            encoded[key] = None if data is None else data.model_dump_json()
+        if (data_json := encoded[key]) is None:
+            continue
+        delivered.append(Delivered(row.id, row.tenant_id, row.type, envelope(row, data_json)))
     return delivered
+
+
+def envelope(row: EventRow, data_json: str) -> str:
+    """`Event(...).model_dump_json()` with its `data` encoded already (tests hold them equal)."""
+    return (
+        f'{{"type":{json.dumps(row.type)},"id":{row.id},"tenant_id":{row.tenant_id},'
+        f'"at":{json.dumps(with_offset(row.at))},"data":{data_json}}}'
+    )
