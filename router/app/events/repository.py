@@ -114,19 +114,43 @@ async def prune(connection: AsyncConnection, before: datetime, limit: int) -> in
     return int(result.rowcount or 0)
 
 
-async def messages(
-    session: AsyncSession, ids: Sequence[int]
-) -> dict[int, tuple[Message, Member | None, Contact | None]]:
-    found: dict[int, tuple[Message, Member | None, Contact | None]] = {}
+# What a message event shows (ConversationMessage.of_columns): read as plain rows, not ORM
+# objects, which a busy stream would build by the thousand.
+_MESSAGE_COLUMNS = (
+    Message.id,
+    Message.conversation_id,
+    Message.direction,
+    Message.sender,
+    Message.type,
+    Message.text,
+    Message.template,
+    Message.status,
+    Message.error_code,
+    Message.error_title,
+    Message.wamid,
+    Message.agent_id,
+    Message.ignored_by_rule_id,
+    Message.created_at,
+    Message.updated_at,
+    Contact.id.label("contact_key"),
+    Contact.name.label("contact_name"),
+    Member.id.label("author_id"),
+    Member.name.label("author_name"),
+)
+
+
+async def message_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
+    """The messages of `ids` with their contact's and author's id and name, by id."""
+    found: dict[int, Any] = {}
     for part in chunked(list(ids)):
         query = (
-            select(Message, Member, Contact)
+            select(*_MESSAGE_COLUMNS)
             .outerjoin(Member, Member.id == Message.author_member_id)
             .outerjoin(Contact, Contact.id == Message.contact_id)
             .where(Message.id.in_(part))
         )
-        for message, author, contact in (await session.execute(query)).all():
-            found[message.id] = (message, author, contact)
+        for row in (await session.execute(query)).all():
+            found[row.id] = row
     return found
 
 

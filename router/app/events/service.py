@@ -17,7 +17,6 @@ from app.events import repository
 from app.events.models import EventRow
 from app.events.repository import Change
 from app.events.schemas import EventType
-from app.messages.repository import Row
 from app.messages.schemas import ConversationMessage
 from app.store.models import utcnow
 
@@ -67,7 +66,7 @@ def _rolled_back(session: Session) -> None:
 
 
 async def materialize(session: AsyncSession, rows: Sequence[EventRow]) -> list[Delivered]:
-    messages = await repository.messages(
+    messages = await repository.message_rows(
         session, list({r.object_id for r in rows if r.type in MESSAGE_TYPES})
     )
     conversations = await repository.conversations(
@@ -80,11 +79,9 @@ async def materialize(session: AsyncSession, rows: Sequence[EventRow]) -> list[D
     def data_of(row: EventRow) -> ConversationMessage | ConversationOut | ContactOut | None:
         if row.type in MESSAGE_TYPES:
             found = messages.get(row.object_id)
-            if found is None or found[2] is None:
+            if found is None or found.contact_key is None:
                 return None  # a message outside any contact's conversation: not for the inbox
-            message, author, contact = found
-            assert contact is not None
-            return ConversationMessage.of(Row(message, author), contact)
+            return ConversationMessage.of_columns(found)
         if row.type in CONVERSATION_TYPES:
             if (c := conversations.get(row.object_id)) is None:
                 return None

@@ -54,15 +54,28 @@ class ConversationMessage(BaseModel):
 
     @classmethod
     def of(cls, row: Row, contact: Contact) -> "ConversationMessage":
-        m = row.message
+        author = row.author
+        return cls._made(
+            row.message,
+            (contact.id, contact.name),
+            (author.id, author.name) if author is not None else (None, None),
+        )
+
+    @classmethod
+    def of_columns(cls, row: Any) -> "ConversationMessage":
+        """From a row of the message's columns with `contact_key`, `contact_name`, `author_id` and
+        `author_name` (app/events/repository.py `message_rows`: no ORM objects to build)."""
+        return cls._made(row, (row.contact_key, row.contact_name), (row.author_id, row.author_name))
+
+    @classmethod
+    def _made(
+        cls, m: Any, contact: tuple[int, str | None], author_of: tuple[int | None, str | None]
+    ) -> "ConversationMessage":
         sender = _sender(m.sender, m.direction)
         if sender is Sender.CONTACT:
-            author = Author(id=contact.id, name=contact.name)
+            author = Author(id=contact[0], name=contact[1])
         elif sender is Sender.AGENT:
-            author = Author(
-                id=row.author.id if row.author else None,
-                name=row.author.name if row.author else None,
-            )
+            author = Author(id=author_of[0], name=author_of[1])
         else:
             author = Author(id=None, name=BOT_NAME)
         return cls(
