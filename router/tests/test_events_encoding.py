@@ -5,6 +5,7 @@ writes, byte for byte, for every type. The SSE stream is written by the endpoint
 chunk per batch of events), with FastAPI's headers and keep-alive comment."""
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -39,12 +40,25 @@ async def test_every_event_is_written_as_the_event_model_writes_it(
         assert closed.status_code == 200, closed.text
         hub: EventHub = router.state["events"]
         events = await hub.replay(TENANT, 0, 500)
+        # The objects as the API returns them, now: the events read after the last change
+        # carry the same.
+        api_conversation = (
+            await router.admin("GET", f"/api/v1/conversations/{conversation['id']}")
+        ).json()
+        api_messages = (
+            await router.admin("GET", f"/api/v1/conversations/{conversation['id']}/messages")
+        ).json()["items"]
 
     assert {e.type for e in events} == {t.value for t in EventType}
     ids = [e.id for e in events]
     assert ids == sorted(set(ids))
     for delivered in events:
         assert Event.model_validate_json(delivered.json).model_dump_json() == delivered.json
+    data = [json.loads(e.json)["data"] for e in events]
+    conversations = [d for e, d in zip(events, data, strict=True) if e.type.startswith("conv")]
+    messages = {d["id"]: d for e, d in zip(events, data, strict=True) if e.type.startswith("mess")}
+    assert conversations[-1] == api_conversation
+    assert messages == {m["id"]: m for m in api_messages}
 
 
 async def test_an_idle_stream_gets_a_keep_alive_comment(

@@ -58,7 +58,12 @@ class Conversation(Base):
 
     @property
     def window_expires_at(self) -> datetime | None:
-        return self.last_inbound_at + SERVICE_WINDOW if self.last_inbound_at else None
+        return window_closes(self.last_inbound_at)
+
+
+def window_closes(last_inbound_at: datetime | None) -> datetime | None:
+    """When the contact's 24-hour customer-service window closes; None before they wrote."""
+    return last_inbound_at + SERVICE_WINDOW if last_inbound_at else None
 
 
 class ConversationRead(Base):

@@ -154,20 +154,41 @@ async def message_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, A
     return found
 
 
-async def conversations(
-    session: AsyncSession, ids: Sequence[int]
-) -> dict[int, tuple[Conversation, Contact, Member | None, Channel]]:
-    found: dict[int, tuple[Conversation, Contact, Member | None, Channel]] = {}
+_CONVERSATION_COLUMNS = (
+    Conversation.id,
+    Conversation.status,
+    Conversation.channel_id,
+    Conversation.last_message_at,
+    Conversation.last_inbound_at,
+    Conversation.created_at,
+    Conversation.updated_at,
+    Contact.id.label("contact_key"),
+    Contact.wa_id.label("contact_wa_id"),
+    Contact.user_id.label("contact_user_id"),
+    Contact.name.label("contact_name"),
+    Member.id.label("owner_id"),
+    Member.name.label("owner_name"),
+    Channel.type.label("channel_type"),
+    Channel.name.label("channel_name"),
+    Channel.phone_number_id.label("channel_phone_number_id"),
+    Channel.display_phone_number.label("channel_display_phone_number"),
+)
+
+
+async def conversation_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
+    """The conversations of `ids` with their contact, owner and channel (ConversationOut's
+    fields), as plain rows, by id."""
+    found: dict[int, Any] = {}
     for part in chunked(list(ids)):
         query = (
-            select(Conversation, Contact, Member, Channel)
+            select(*_CONVERSATION_COLUMNS)
             .join(Contact, Contact.id == Conversation.contact_id)
             .join(Channel, Channel.id == Conversation.channel_id)
             .outerjoin(Member, Member.id == Conversation.owner_member_id)
             .where(Conversation.id.in_(part))
         )
-        for conversation, contact, owner, channel in (await session.execute(query)).all():
-            found[conversation.id] = (conversation, contact, owner, channel)
+        for row in (await session.execute(query)).all():
+            found[row.id] = row
     return found
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.contacts.schemas import ContactOut
-from app.conversations.repository import Row as ConversationRow
 from app.conversations.schemas import ConversationOut
 from app.core.schemas import with_offset
 from app.events import repository
@@ -69,7 +68,7 @@ async def materialize(session: AsyncSession, rows: Sequence[EventRow]) -> list[D
     messages = await repository.message_rows(
         session, list({r.object_id for r in rows if r.type in MESSAGE_TYPES})
     )
-    conversations = await repository.conversations(
+    conversations = await repository.conversation_rows(
         session, list({r.object_id for r in rows if r.type in CONVERSATION_TYPES})
     )
     contacts = await repository.contacts(
@@ -85,10 +84,7 @@ async def materialize(session: AsyncSession, rows: Sequence[EventRow]) -> list[D
         if row.type in CONVERSATION_TYPES:
             if (c := conversations.get(row.object_id)) is None:
                 return None
-            conversation, contact, owner, channel = c
-            return ConversationOut.with_channel(
-                ConversationRow(conversation, contact, owner), channel
-            )
+            return ConversationOut.of_columns(c)
         if (person := contacts.get(row.object_id)) is None:
             return None
         return ContactOut.model_validate(person)
