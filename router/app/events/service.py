@@ -13,8 +13,7 @@ from app.contacts.schemas import ContactOut
 from app.conversations.schemas import ConversationOut
 from app.core.schemas import with_offset
 from app.events import repository
-from app.events.models import EventRow
-from app.events.repository import Change
+from app.events.repository import Change, StoredEvent
 from app.events.schemas import EventType
 from app.messages.schemas import ConversationMessage
 from app.store.models import utcnow
@@ -64,7 +63,7 @@ def _rolled_back(session: Session) -> None:
     session.info.pop(_WROTE, None)
 
 
-async def materialize(session: AsyncSession, rows: Sequence[EventRow]) -> list[Delivered]:
+async def materialize(session: AsyncSession, rows: Sequence[StoredEvent]) -> list[Delivered]:
     messages = await repository.message_rows(
         session, list({r.object_id for r in rows if r.type in MESSAGE_TYPES})
     )
@@ -75,7 +74,7 @@ async def materialize(session: AsyncSession, rows: Sequence[EventRow]) -> list[D
         session, list({r.object_id for r in rows if r.type == EventType.CONTACT_UPDATED.value})
     )
 
-    def data_of(row: EventRow) -> ConversationMessage | ConversationOut | ContactOut | None:
+    def data_of(row: StoredEvent) -> ConversationMessage | ConversationOut | ContactOut | None:
         if row.type in MESSAGE_TYPES:
             found = messages.get(row.object_id)
             if found is None or found.contact_key is None:
@@ -104,7 +103,7 @@ async def materialize(session: AsyncSession, rows: Sequence[EventRow]) -> list[D
     return delivered
 
 
-def envelope(row: EventRow, data_json: str) -> str:
+def envelope(row: StoredEvent, data_json: str) -> str:
     """`Event(...).model_dump_json()` with its `data` encoded already (tests hold them equal)."""
     return (
         f'{{"type":{json.dumps(row.type)},"id":{row.id},"tenant_id":{row.tenant_id},'
