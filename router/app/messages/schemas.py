@@ -64,21 +64,33 @@ class ConversationMessage(BaseModel):
     @classmethod
     def of_columns(cls, row: Any) -> "ConversationMessage":
         """From a row of the message's columns with `contact_key`, `contact_name`, `author_id` and
-        `author_name` (app/events/repository.py `message_rows`: no ORM objects to build)."""
-        return cls._made(row, (row.contact_key, row.contact_name), (row.author_id, row.author_name))
+        `author_name` (app/events/repository.py `message_rows`: no ORM objects to build). The
+        store's own values, so not validated again: an event stream builds them by the
+        thousand (tests/test_events_encoding.py holds them equal to the API's)."""
+        return cls._made(
+            row,
+            (row.contact_key, row.contact_name),
+            (row.author_id, row.author_name),
+            trusted=True,
+        )
 
     @classmethod
     def _made(
-        cls, m: Any, contact: tuple[int, str | None], author_of: tuple[int | None, str | None]
+        cls,
+        m: Any,
+        contact: tuple[int, str | None],
+        author_of: tuple[int | None, str | None],
+        trusted: bool = False,
     ) -> "ConversationMessage":
         sender = _sender(m.sender, m.direction)
+        make_author = Author.model_construct if trusted else Author
         if sender is Sender.CONTACT:
-            author = Author(id=contact[0], name=contact[1])
+            author = make_author(id=contact[0], name=contact[1])
         elif sender is Sender.AGENT:
-            author = Author(id=author_of[0], name=author_of[1])
+            author = make_author(id=author_of[0], name=author_of[1])
         else:
-            author = Author(id=None, name=BOT_NAME)
-        return cls(
+            author = make_author(id=None, name=BOT_NAME)
+        return (cls.model_construct if trusted else cls)(
             id=m.id,
             conversation_id=m.conversation_id,
             direction=Direction(m.direction),
