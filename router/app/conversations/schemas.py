@@ -88,18 +88,17 @@ class ConversationOut(ConversationItem):
 
     @classmethod
     def of_columns(cls, r: Any) -> "ConversationOut":
-        """From a row of app/events/repository.py `conversation_rows` (no ORM objects). The
-        store's own values, not validated again (as ConversationMessage.of_columns)."""
+        """From a row of app/events/repository.py `conversation_rows` (no ORM objects)."""
         owner = (
-            Owner.model_construct(type="ai", id=None, name=BOT_NAME)
+            Owner(type="ai", id=None, name=BOT_NAME)
             if r.owner_id is None
-            else Owner.model_construct(type="agent", id=r.owner_id, name=r.owner_name)
+            else Owner(type="agent", id=r.owner_id, name=r.owner_name)
         )
-        return cls.model_construct(
+        return cls(
             id=r.id,
             status=ConversationStatus(r.status),
             channel_id=r.channel_id,
-            contact=ContactSummary.model_construct(
+            contact=ContactSummary(
                 id=r.contact_key,
                 wa_id=r.contact_wa_id,
                 user_id=r.contact_user_id,
@@ -111,7 +110,7 @@ class ConversationOut(ConversationItem):
             window_expires_at=window_closes(r.last_inbound_at),
             created_at=r.created_at,
             updated_at=r.updated_at,
-            channel=ChannelSummary.model_construct(
+            channel=ChannelSummary(
                 id=r.channel_id,
                 type=ChannelType(r.channel_type),
                 name=r.channel_name,

@@ -64,33 +64,21 @@ class ConversationMessage(BaseModel):
     @classmethod
     def of_columns(cls, row: Any) -> "ConversationMessage":
         """From a row of the message's columns with `contact_key`, `contact_name`, `author_id` and
-        `author_name` (app/events/repository.py `message_rows`: no ORM objects to build). The
-        store's own values, so not validated again: an event stream builds them by the
-        thousand (tests/test_events_encoding.py holds them equal to the API's)."""
-        return cls._made(
-            row,
-            (row.contact_key, row.contact_name),
-            (row.author_id, row.author_name),
-            trusted=True,
-        )
+        `author_name` (app/events/repository.py `message_rows`: no ORM objects to build)."""
+        return cls._made(row, (row.contact_key, row.contact_name), (row.author_id, row.author_name))
 
     @classmethod
     def _made(
-        cls,
-        m: Any,
-        contact: tuple[int, str | None],
-        author_of: tuple[int | None, str | None],
-        trusted: bool = False,
+        cls, m: Any, contact: tuple[int, str | None], author_of: tuple[int | None, str | None]
     ) -> "ConversationMessage":
         sender = _sender(m.sender, m.direction)
-        make_author = Author.model_construct if trusted else Author
         if sender is Sender.CONTACT:
-            author = make_author(id=contact[0], name=contact[1])
+            author = Author(id=contact[0], name=contact[1])
         elif sender is Sender.AGENT:
-            author = make_author(id=author_of[0], name=author_of[1])
+            author = Author(id=author_of[0], name=author_of[1])
         else:
-            author = make_author(id=None, name=BOT_NAME)
-        return (cls.model_construct if trusted else cls)(
+            author = Author(id=None, name=BOT_NAME)
+        return cls(
             id=m.id,
             conversation_id=m.conversation_id,
             direction=Direction(m.direction),
