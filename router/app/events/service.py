@@ -4,6 +4,7 @@ object as the API returns it. Only rows of objects still stored are sent."""
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,6 +92,7 @@ async def materialize(session: AsyncSession, rows: Sequence[StoredEvent]) -> lis
     # An object is read once per batch whatever its events (a message's creation and its first
     # statuses come together): its JSON is made once, each event's envelope around it.
     encoded: dict[tuple[str, int], str | None] = {}
+    times: dict[datetime, str] = {}  # the events of one round share their `at`
     delivered = []
     for row in rows:
         key = (_SOURCE[row.type], row.object_id)
@@ -99,13 +101,19 @@ async def materialize(session: AsyncSession, rows: Sequence[StoredEvent]) -> lis
             encoded[key] = None if data is None else data.model_dump_json()
         if (data_json := encoded[key]) is None:
             continue
-        delivered.append(Delivered(row.id, row.tenant_id, row.type, envelope(row, data_json)))
+        if (at_json := times.get(row.at)) is None:
+            at_json = times[row.at] = json.dumps(with_offset(row.at))
+        delivered.append(
+            Delivered(row.id, row.tenant_id, row.type, envelope(row, data_json, at_json))
+        )
     return delivered
 
 
-def envelope(row: StoredEvent, data_json: str) -> str:
-    """`Event(...).model_dump_json()` with its `data` encoded already (tests hold them equal)."""
+def envelope(row: StoredEvent, data_json: str, at_json: str | None = None) -> str:
+    """`Event(...).model_dump_json()` with its `data` encoded already (tests hold them equal);
+    `at_json`, the encoded `at`, when the caller has it (a round's events share theirs)."""
+    at_json = at_json or json.dumps(with_offset(row.at))
     return (
-        f'{{"type":{json.dumps(row.type)},"id":{row.id},"tenant_id":{row.tenant_id},'
-        f'"at":{json.dumps(with_offset(row.at))},"data":{data_json}}}'
+        f'{{"type":"{EventType(row.type).value}","id":{row.id},"tenant_id":{row.tenant_id},'
+        f'"at":{at_json},"data":{data_json}}}'
     )
