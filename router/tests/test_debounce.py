@@ -146,7 +146,8 @@ async def test_a_conversation_handed_over_during_the_wait_gets_no_reply(
     database: str, server_route: respx.Route, graph_route: GraphApi
 ) -> None:
     async with running_router(make_settings(database_url=database)) as router:
-        await debounce(router, 1000)
+        # Wide: the handover below must land within the wait even on a slow, busy machine.
+        await debounce(router, 5000)
         await post(router, text_message("wamid.handed.0", "hello"))
         await post(router, text_message("wamid.handed.1", "anyone?"))
         async with asyncio.timeout(5):  # the first message's job waits for the burst to end
