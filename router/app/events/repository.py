@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, func, insert, literal, select, text
+from sqlalchemy import Select, delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.channels.models import Channel
 from app.contacts.models import Contact
@@ -150,21 +151,30 @@ _MESSAGE_COLUMNS = (
 )
 
 
-async def message_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
-    """The messages of `ids` with their contact's and author's id and name, by id."""
+async def _rows_by_id(
+    session: AsyncSession,
+    query: Select[*tuple[Any, ...]],
+    key: InstrumentedAttribute[int],
+    ids: Sequence[int],
+) -> dict[int, Any]:
+    """`query`'s rows whose `key` is in `ids`, by their `id`: read on the session's connection
+    with Core, not the ORM's execution (plain rows in, plain rows out)."""
     found: dict[int, Any] = {}
     connection = await session.connection()
     for part in chunked(list(ids)):
-        query = (
-            select(*_MESSAGE_COLUMNS)
-            .outerjoin(Member, Member.id == Message.author_member_id)
-            .outerjoin(Contact, Contact.id == Message.contact_id)
-            .where(Message.id.in_(part))
-        )
-        # Core, not the ORM's execution: plain rows in, plain rows out.
-        for row in (await connection.execute(query)).all():
+        for row in (await connection.execute(query.where(key.in_(part)))).all():
             found[row.id] = row
     return found
+
+
+async def message_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
+    """The messages of `ids` with their contact's and author's id and name, by id."""
+    query = (
+        select(*_MESSAGE_COLUMNS)
+        .outerjoin(Member, Member.id == Message.author_member_id)
+        .outerjoin(Contact, Contact.id == Message.contact_id)
+    )
+    return await _rows_by_id(session, query, Message.id, ids)
 
 
 _CONVERSATION_COLUMNS = (
@@ -191,20 +201,13 @@ _CONVERSATION_COLUMNS = (
 async def conversation_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
     """The conversations of `ids` with their contact, owner and channel (ConversationOut's
     fields), as plain rows, by id."""
-    found: dict[int, Any] = {}
-    connection = await session.connection()
-    for part in chunked(list(ids)):
-        query = (
-            select(*_CONVERSATION_COLUMNS)
-            .join(Contact, Contact.id == Conversation.contact_id)
-            .join(Channel, Channel.id == Conversation.channel_id)
-            .outerjoin(Member, Member.id == Conversation.owner_member_id)
-            .where(Conversation.id.in_(part))
-        )
-        # Core, not the ORM's execution: plain rows in, plain rows out.
-        for row in (await connection.execute(query)).all():
-            found[row.id] = row
-    return found
+    query = (
+        select(*_CONVERSATION_COLUMNS)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .join(Channel, Channel.id == Conversation.channel_id)
+        .outerjoin(Member, Member.id == Conversation.owner_member_id)
+    )
+    return await _rows_by_id(session, query, Conversation.id, ids)
 
 
 async def contacts(session: AsyncSession, ids: Sequence[int]) -> dict[int, Contact]:
