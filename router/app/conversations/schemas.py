@@ -1,10 +1,10 @@
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from app.channels.models import Channel, ChannelType
 from app.contacts.schemas import ContactSummary
-from app.conversations.models import BOT_NAME, ConversationStatus, window_closes
+from app.conversations.models import BOT_NAME, ConversationStatus
 from app.conversations.repository import Row
 from app.core.ids import IdField
 from app.core.schemas import Input, Output, UtcDateTime
@@ -85,39 +85,6 @@ class ConversationOut(ConversationItem):
     def with_channel(cls, row: Row, channel: Channel) -> "ConversationOut":
         item = ConversationItem.of(row)
         return cls(**dict(item), channel=ChannelSummary.model_validate(channel))
-
-    @classmethod
-    def of_columns(cls, r: Any) -> "ConversationOut":
-        """From a row of app/events/repository.py `conversation_rows` (no ORM objects)."""
-        owner = (
-            Owner(type="ai", id=None, name=BOT_NAME)
-            if r.owner_id is None
-            else Owner(type="agent", id=r.owner_id, name=r.owner_name)
-        )
-        return cls(
-            id=r.id,
-            status=ConversationStatus(r.status),
-            channel_id=r.channel_id,
-            contact=ContactSummary(
-                id=r.contact_key,
-                wa_id=r.contact_wa_id,
-                user_id=r.contact_user_id,
-                name=r.contact_name,
-            ),
-            owner=owner,
-            last_message_at=r.last_message_at,
-            last_inbound_at=r.last_inbound_at,
-            window_expires_at=window_closes(r.last_inbound_at),
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-            channel=ChannelSummary(
-                id=r.channel_id,
-                type=ChannelType(r.channel_type),
-                name=r.channel_name,
-                phone_number_id=r.channel_phone_number_id,
-                display_phone_number=r.channel_display_phone_number,
-            ),
-        )
 
 
 class TransferIn(Input):

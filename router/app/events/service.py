@@ -11,12 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.contacts.schemas import ContactOut
-from app.conversations.schemas import ConversationOut
 from app.core.schemas import with_offset
 from app.events import repository
+from app.events.encoding import conversation_json, message_json
 from app.events.repository import Change, StoredEvent
 from app.events.schemas import EventType
-from app.messages.schemas import ConversationMessage
 from app.store.models import utcnow
 
 MESSAGE_TYPES = frozenset({EventType.MESSAGE_CREATED.value, EventType.MESSAGE_STATUS.value})
@@ -75,19 +74,19 @@ async def materialize(session: AsyncSession, rows: Sequence[StoredEvent]) -> lis
         session, list({r.object_id for r in rows if r.type == EventType.CONTACT_UPDATED.value})
     )
 
-    def data_of(row: StoredEvent) -> ConversationMessage | ConversationOut | ContactOut | None:
+    def data_json(row: StoredEvent) -> str | None:
         if row.type in MESSAGE_TYPES:
             found = messages.get(row.object_id)
             if found is None or found.contact_key is None:
                 return None  # a message outside any contact's conversation: not for the inbox
-            return ConversationMessage.of_columns(found)
+            return message_json(found)
         if row.type in CONVERSATION_TYPES:
             if (c := conversations.get(row.object_id)) is None:
                 return None
-            return ConversationOut.of_columns(c)
+            return conversation_json(c)
         if (person := contacts.get(row.object_id)) is None:
             return None
-        return ContactOut.model_validate(person)
+        return ContactOut.model_validate(person).model_dump_json()
 
     # An object is read once per batch whatever its events (a message's creation and its first
     # statuses come together): its JSON is made once, each event's envelope around it.
@@ -97,15 +96,12 @@ async def materialize(session: AsyncSession, rows: Sequence[StoredEvent]) -> lis
     for row in rows:
         key = (_SOURCE[row.type], row.object_id)
         if key not in encoded:
-            data = data_of(row)
-            encoded[key] = None if data is None else data.model_dump_json()
-        if (data_json := encoded[key]) is None:
+            encoded[key] = data_json(row)
+        if (data := encoded[key]) is None:
             continue
         if (at_json := times.get(row.at)) is None:
             at_json = times[row.at] = json.dumps(with_offset(row.at))
-        delivered.append(
-            Delivered(row.id, row.tenant_id, row.type, envelope(row, data_json, at_json))
-        )
+        delivered.append(Delivered(row.id, row.tenant_id, row.type, envelope(row, data, at_json)))
     return delivered
 
 

@@ -62,16 +62,10 @@ class ConversationMessage(BaseModel):
         )
 
     @classmethod
-    def of_columns(cls, row: Any) -> "ConversationMessage":
-        """From a row of the message's columns with `contact_key`, `contact_name`, `author_id` and
-        `author_name` (app/events/repository.py `message_rows`: no ORM objects to build)."""
-        return cls._made(row, (row.contact_key, row.contact_name), (row.author_id, row.author_name))
-
-    @classmethod
     def _made(
         cls, m: Any, contact: tuple[int, str | None], author_of: tuple[int | None, str | None]
     ) -> "ConversationMessage":
-        sender = _sender(m.sender, m.direction)
+        sender = sender_of(m.sender, m.direction)
         if sender is Sender.CONTACT:
             author = Author(id=contact[0], name=contact[1])
         elif sender is Sender.AGENT:
@@ -106,7 +100,8 @@ def stored_template(stored: str | None) -> dict[str, Any] | None:
     return template
 
 
-def _sender(stored: str | None, direction: str) -> Sender:
+def sender_of(stored: str | None, direction: str) -> Sender:
+    """Who wrote a message, as its row says."""
     if stored is not None:
         return Sender(stored)
     # Written by the message path before routing names the sender: the direction says it.
