@@ -42,12 +42,14 @@ async def test_a_subscriber_that_does_not_read_is_cut_off_and_one_that_reads_get
 
             reader = asyncio.create_task(read_all())
             await asyncio.sleep(0)  # subscribed before the events are stored
-            for _ in range(3):
+            for round_ in range(1, 4):
                 async with engine.begin() as connection:
                     change = Change(acme.id, "contact.updated", person.id)
                     await repository.record(connection, [change] * 10, utcnow())
                 hub.committed()
-                await asyncio.sleep(0.2)
+                async with asyncio.timeout(10):  # each round read before the next is stored
+                    while len(received) < 10 * round_:
+                        await asyncio.sleep(0.01)
             async with asyncio.timeout(10):
                 while not slow.cut_off:
                     await asyncio.sleep(0.01)

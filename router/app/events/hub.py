@@ -8,8 +8,9 @@ stream ends, and it reconnects with the last id it received to be replayed the r
 A slow client never makes the process hold more than `queue_size` events for it.
 
 Under load a process commits many rounds a second; the reader reads at most once per
-`COALESCE_SECONDS` (the rounds committed meanwhile in one read), and a stream writes what was
-queued for it at once as one chunk, so a subscriber's cost grows with the reads, not the events.
+`COALESCE_SECONDS` (the rounds committed meanwhile in one read) unless its last read was a full
+batch, and a stream writes what was queued for it at once as one chunk, so a subscriber's cost
+grows with the reads, not the events.
 """
 
 import asyncio
@@ -197,6 +198,7 @@ class EventHub(EventRecorder):
                     break
 
     async def _read(self) -> None:
+        behind = False  # the last read was a full batch: more is waiting
         while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
@@ -205,8 +207,10 @@ class EventHub(EventRecorder):
             if not self._subscribers:
                 self._wake.clear()
                 continue
-            await asyncio.sleep(COALESCE_SECONDS)  # what commits meanwhile is read with it
+            if not behind:
+                await asyncio.sleep(COALESCE_SECONDS)  # what commits meanwhile is read with it
             self._wake.clear()
+            behind = False
             try:
                 async with self._engine.connect() as connection:
                     rows = await repository.after(connection, self._last, READ_BATCH)
@@ -222,6 +226,7 @@ class EventHub(EventRecorder):
             self._last = max(self._last, rows[-1].id)
             self._hand_out(events)
             if len(rows) == READ_BATCH:
+                behind = True
                 self._wake.set()
 
     async def prune_once(self) -> int:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, delete, func, insert, literal, select, text
+from sqlalchemy import BindParameter, Select, bindparam, delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app.channels.models import Channel
 from app.contacts.models import Contact
@@ -106,16 +105,28 @@ class StoredEvent(Protocol):
     at: datetime
 
 
+_e = EventRow.__table__.c
+# The streams' reads, built once: a busy reader runs them many times a second, and a statement
+# built anew is built, and its cache key made, each time.
+_AFTER = (
+    select(_e.id, _e.tenant_id, _e.type, _e.object_id, _e.at)
+    .where(_e.id > bindparam("last_id"))
+    .order_by(_e.id)
+    .limit(bindparam("limit"))
+)
+_AFTER_OF_TENANT = _AFTER.where(_e.tenant_id == bindparam("tenant_id"))
+
+
 async def after(
     connection: AsyncConnection, last_id: int, limit: int, tenant_id: int | None = None
 ) -> list[StoredEvent]:
     """Events after `last_id`, oldest first (of one tenant, or of all)."""
-    e = EventRow.__table__.c
-    query = select(e.id, e.tenant_id, e.type, e.object_id, e.at)
-    query = query.where(e.id > last_id).order_by(e.id).limit(limit)
-    if tenant_id is not None:
-        query = query.where(e.tenant_id == tenant_id)
-    return cast(list[StoredEvent], list((await connection.execute(query)).all()))
+    params = {"last_id": last_id, "limit": limit}
+    if tenant_id is None:
+        result = await connection.execute(_AFTER, params)
+    else:
+        result = await connection.execute(_AFTER_OF_TENANT, params | {"tenant_id": tenant_id})
+    return cast(list[StoredEvent], list(result.all()))
 
 
 async def prune(connection: AsyncConnection, before: datetime, limit: int) -> int:
@@ -126,7 +137,7 @@ async def prune(connection: AsyncConnection, before: datetime, limit: int) -> in
     return int(result.rowcount or 0)
 
 
-# What a message event shows (ConversationMessage.of_columns): read as plain rows, not ORM
+# What a message event shows (app/events/encoding.py): read as plain rows, not ORM
 # objects, which a busy stream would build by the thousand.
 _MESSAGE_COLUMNS = (
     Message.id,
@@ -151,30 +162,33 @@ _MESSAGE_COLUMNS = (
 )
 
 
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+
+
 async def _rows_by_id(
-    session: AsyncSession,
-    query: Select[*tuple[Any, ...]],
-    key: InstrumentedAttribute[int],
-    ids: Sequence[int],
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], ids: Sequence[int]
 ) -> dict[int, Any]:
-    """`query`'s rows whose `key` is in `ids`, by their `id`: read on the session's connection
-    with Core, not the ORM's execution (plain rows in, plain rows out)."""
+    """`statement`'s rows for `ids` (its `ids` parameter), by their `id`: read on the session's
+    connection with Core, not the ORM's execution (plain rows in, plain rows out)."""
     found: dict[int, Any] = {}
     connection = await session.connection()
     for part in chunked(list(ids)):
-        for row in (await connection.execute(query.where(key.in_(part)))).all():
+        for row in (await connection.execute(statement, {"ids": part})).all():
             found[row.id] = row
     return found
 
 
+_MESSAGES = (
+    select(*_MESSAGE_COLUMNS)
+    .outerjoin(Member, Member.id == Message.author_member_id)
+    .outerjoin(Contact, Contact.id == Message.contact_id)
+    .where(Message.id.in_(_IDS))
+)
+
+
 async def message_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
     """The messages of `ids` with their contact's and author's id and name, by id."""
-    query = (
-        select(*_MESSAGE_COLUMNS)
-        .outerjoin(Member, Member.id == Message.author_member_id)
-        .outerjoin(Contact, Contact.id == Message.contact_id)
-    )
-    return await _rows_by_id(session, query, Message.id, ids)
+    return await _rows_by_id(session, _MESSAGES, ids)
 
 
 _CONVERSATION_COLUMNS = (
@@ -198,16 +212,19 @@ _CONVERSATION_COLUMNS = (
 )
 
 
+_CONVERSATIONS = (
+    select(*_CONVERSATION_COLUMNS)
+    .join(Contact, Contact.id == Conversation.contact_id)
+    .join(Channel, Channel.id == Conversation.channel_id)
+    .outerjoin(Member, Member.id == Conversation.owner_member_id)
+    .where(Conversation.id.in_(_IDS))
+)
+
+
 async def conversation_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
     """The conversations of `ids` with their contact, owner and channel (ConversationOut's
     fields), as plain rows, by id."""
-    query = (
-        select(*_CONVERSATION_COLUMNS)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .join(Channel, Channel.id == Conversation.channel_id)
-        .outerjoin(Member, Member.id == Conversation.owner_member_id)
-    )
-    return await _rows_by_id(session, query, Conversation.id, ids)
+    return await _rows_by_id(session, _CONVERSATIONS, ids)
 
 
 async def contacts(session: AsyncSession, ids: Sequence[int]) -> dict[int, Contact]:
