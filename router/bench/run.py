@@ -623,6 +623,13 @@ async def measure(
         replies = Counter(m["wa_id"] for m in outbound.json())
         alive()
         if subscriber is not None:
+            # Each user's conversation, message and reply, every one: the stream kept up.
+            subscriber.expect(expected.total())
+            try:
+                async with asyncio.timeout(options.reply_timeout):
+                    await subscriber.all_created.wait()
+            except TimeoutError:
+                raise BrokenRun(f"the event stream fell behind: {subscriber.received}") from None
             await subscriber.stop()
             say(f"subscriber: {subscriber.received.total()} events {dict(subscriber.received)}")
 
@@ -652,6 +659,9 @@ class Subscriber:
         self._url = f"{router_url}/api/v1/events"
         self._key = key
         self.received: Counter[str] = Counter()
+        # Set once every user's conversation and both its messages (its own, the reply) came.
+        self.all_created = asyncio.Event()
+        self._created: dict[str, int] | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -671,6 +681,16 @@ class Subscriber:
             async for line in response.aiter_lines():
                 if line.startswith("event: "):
                     self.received[line.removeprefix("event: ")] += 1
+                    self._check()
+
+    def expect(self, users: int) -> None:
+        """`all_created` is set once `users` users' events have all come."""
+        self._created = {"conversation.created": users, "message.created": 2 * users}
+        self._check()
+
+    def _check(self) -> None:
+        if self._created and all(self.received[t] >= n for t, n in self._created.items()):
+            self.all_created.set()
 
     async def stop(self) -> None:
         assert self._task is not None
