@@ -164,7 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # clients) lives as long as the app: out of the cyclic garbage collector's scans, which
             # otherwise walk all of it again on each full collection (a sixth of the router's CPU
             # per reply in `make bench`). Handed back on stop, for a process that starts several.
-            gc.collect()
+            # No collection first: it finds a few hundred objects here and takes a fifth of a
+            # second, at every start of a test's app.
             gc.freeze()
             log.info(
                 "router.started",
