@@ -14,8 +14,7 @@ from pydantic_core import to_json
 
 from app.conversations.models import BOT_NAME, window_closes
 from app.core.schemas import with_offset
-from app.messages.schemas import sender_of, stored_template
-from app.store.models import Sender
+from app.messages.schemas import author_fields, sender_of, stored_template
 
 
 def _time(value: Any) -> str | None:
@@ -25,19 +24,16 @@ def _time(value: Any) -> str | None:
 def message_json(m: Any) -> str:
     """A `message_rows` row as `ConversationMessage` writes it."""
     sender = sender_of(m.sender, m.direction)
-    if sender is Sender.CONTACT:
-        author = {"id": m.contact_key, "name": m.contact_name}
-    elif sender is Sender.AGENT:
-        author = {"id": m.author_id, "name": m.author_name}
-    else:
-        author = {"id": None, "name": BOT_NAME}
+    author_id, author_name = author_fields(
+        sender, (m.contact_key, m.contact_name), (m.author_id, m.author_name)
+    )
     return to_json(
         {
             "id": m.id,
             "conversation_id": m.conversation_id,
             "direction": m.direction,
             "sender": sender.value,
-            "author": author,
+            "author": {"id": author_id, "name": author_name},
             "type": m.type,
             "text": m.text,
             "template": stored_template(m.template),

@@ -66,18 +66,13 @@ class ConversationMessage(BaseModel):
         cls, m: Any, contact: tuple[int, str | None], author_of: tuple[int | None, str | None]
     ) -> "ConversationMessage":
         sender = sender_of(m.sender, m.direction)
-        if sender is Sender.CONTACT:
-            author = Author(id=contact[0], name=contact[1])
-        elif sender is Sender.AGENT:
-            author = Author(id=author_of[0], name=author_of[1])
-        else:
-            author = Author(id=None, name=BOT_NAME)
+        author_id, author_name = author_fields(sender, contact, author_of)
         return cls(
             id=m.id,
             conversation_id=m.conversation_id,
             direction=Direction(m.direction),
             sender=sender,
-            author=author,
+            author=Author(id=author_id, name=author_name),
             type=m.type,
             text=m.text,
             template=stored_template(m.template),
@@ -98,6 +93,17 @@ def stored_template(stored: str | None) -> dict[str, Any] | None:
         return None
     template: dict[str, Any] = json.loads(stored)
     return template
+
+
+def author_fields(
+    sender: Sender, contact: tuple[int, str | None], member: tuple[int | None, str | None]
+) -> tuple[int | None, str | None]:
+    """A message's author's id and name: its contact's, its member's, or the bot's (no id)."""
+    if sender is Sender.CONTACT:
+        return contact
+    if sender is Sender.AGENT:
+        return member
+    return None, BOT_NAME
 
 
 def sender_of(stored: str | None, direction: str) -> Sender:
