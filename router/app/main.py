@@ -14,9 +14,11 @@ from app.agents.build import builder
 from app.agents.directory import AgentDirectory
 from app.api.messages import router as messages_router
 from app.backend import Backend
+from app.bodies import MAX_BODY_BYTES
 from app.channels.directory import ChannelDirectory
 from app.clients import http_client
 from app.core.cors import allow_origins
+from app.core.errors import install_error_renderers
 from app.deps import BackendDep, QueueDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.events.bus import bus_for
@@ -224,13 +226,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # instrumentation makes the requests' spans (below), and no request is traced twice.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    install_error_handlers(app)
+    # Before the fast path is added, so the webhook's own answers pass no middleware of theirs.
+    install_error_renderers(app)
     app.add_middleware(WebhookFastPath)  # POST /webhook: see app/webhook.py
     app.add_middleware(RequestIdMiddleware)  # added last: outside the fast path
     allow_origins(app, settings.router_cors_origins)  # outermost: preflights answered at once
-    install_error_handlers(app)
     app.include_router(webhook_router)
-    app.include_router(messages_router)
-    app.include_router(monitoring_router)
+    app.include_router(messages_router, max_body_size=MAX_BODY_BYTES)
+    app.include_router(monitoring_router, max_body_size=MAX_BODY_BYTES)
     install_metrics_route(app, settings)
     include_platform_routers(app)
     install_inbox(app, settings)

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from app.agents.endpoints import router as agents_router
 from app.auth.endpoints import router as api_keys_router
 from app.auth.jwt import JwtVerifier
+from app.bodies import MAX_BODY_BYTES
 from app.channels.endpoints import router as channels_router
 from app.channels.graph import GraphNumbers
 from app.channels.seed import seed_default_channel
 from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
-from app.core.errors import install_error_renderers
 from app.events.endpoints import router as events_router
 from app.events.hub import EventHub
 from app.events.service import HUB_KEY
@@ -34,7 +34,6 @@ log = structlog.get_logger()
 
 
 def include_platform_routers(app: FastAPI) -> None:
-    install_error_renderers(app)
     for router in (
         tenants_router,
         api_keys_router,
@@ -50,7 +49,7 @@ def include_platform_routers(app: FastAPI) -> None:
         agents_router,
         ignore_rules_router,
     ):
-        app.include_router(router)
+        app.include_router(router, max_body_size=MAX_BODY_BYTES)
 
 
 @asynccontextmanager

@@ -90,7 +90,7 @@ class RouterUnderTest:
         return repository
 
     async def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"X-API-Key": ADMIN_KEY}
+        headers = {"X-API-Key": ADMIN_KEY, **kwargs.pop("headers", {})}
         return await self.client.request(method, path, headers=headers, **kwargs)
 
 

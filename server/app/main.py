@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
+from app.bodies import MAX_BODY_BYTES, install_body_errors
 from app.http_metrics import HttpMetrics, new_registry
 from app.logs import RequestIdMiddleware, configure_logging
 from app.replies import compose_reply
@@ -40,6 +41,7 @@ def create_app() -> FastAPI:
         # instrumentation makes the spans (below), and no request is traced twice.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    install_body_errors(app)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: a request is timed from its arrival, the request id's work included.
     HttpMetrics("server", new_registry()).install(app)
@@ -53,7 +55,11 @@ def create_app() -> FastAPI:
     # The Router calls /process once per message: its route takes the cheap path (app/routing.py),
     # which works on the app's own router only.
     app.router.add_api_route(
-        "/process", process, methods=["POST"], route_class_override=JsonBodyRoute
+        "/process",
+        process,
+        methods=["POST"],
+        route_class_override=JsonBodyRoute,
+        max_body_size=MAX_BODY_BYTES,
     )
 
     if settings.tracing:

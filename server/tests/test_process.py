@@ -67,12 +67,13 @@ async def test_process_rejects_invalid_bodies_with_422(
     assert response.json()["detail"]
 
 
-async def test_process_rejects_malformed_json_with_422(client: httpx.AsyncClient) -> None:
+async def test_process_rejects_malformed_json_with_400(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/process", content=b'{"text": ', headers={"content-type": "application/json"}
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert response.json() == {"detail": "the body is not JSON: expecting value at position 9"}
 
 
 async def test_process_passes_the_request_id_back(client: httpx.AsyncClient) -> None:

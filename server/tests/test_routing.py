@@ -184,7 +184,6 @@ def user() -> str:
         (a_response, {}, "a response model"),
         (buy, {"dependencies": [Depends(user)]}, "no dependencies"),
         (buy, {"response_class": ORJSONResponse}, "the default response class"),
-        (buy, {"max_body_size": 1024}, "no max_body_size"),
     ],
 )
 def test_what_the_fast_path_cannot_honour_is_a_start_up_error(
@@ -196,6 +195,30 @@ def test_what_the_fast_path_cannot_honour_is_a_start_up_error(
         app.router.add_api_route(
             "/buy", endpoint, methods=["POST"], route_class_override=JsonBodyRoute, **route
         )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"item": "tea", "quantity": 2}', b'{"item": "' + b"t" * 64 + b'", "quantity": 2}'],
+    ids=["under", "over"],
+)
+@pytest.mark.parametrize("chunked", [False, True], ids=["with-length", "chunked"])
+async def test_a_body_over_max_body_size_is_fastapis_413(content: bytes, chunked: bool) -> None:
+    async def chunks() -> Any:
+        for at in range(0, len(content), 8):
+            yield content[at : at + 8]
+
+    body: Any = chunks if chunked else (lambda: content)
+    answers = []
+    for route_class in (JsonBodyRoute, None):
+        app = app_with(route_class, max_body_size=48)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            answers.append(await client.post("/buy", content=body(), headers=JSON))
+    fast, plain = answers
+
+    assert fast.status_code == (413 if len(content) > 48 else 200)
+    assert (fast.status_code, fast.content) == (plain.status_code, plain.content)
 
 
 def test_the_servers_process_route_takes_the_fast_path() -> None:

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import control, graph, inspection
+from app.bodies import MAX_BODY_BYTES, install_body_errors
 from app.delivery import WebhookSender, webhook_client
 from app.errors import GraphError, graph_error_handler
 from app.faults import Faults
@@ -53,7 +54,12 @@ def create_app() -> FastAPI:
             await simulator.cancel_all()
             log.info("simulator.stopped")
 
-    app = FastAPI(title="WhatsApp router: Cloud API simulator", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="WhatsApp router: Cloud API simulator",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_body_errors(app)
     app.add_middleware(graph.SendShortcut)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: every request is counted, the Graph API sends SendShortcut answers included.
@@ -70,10 +76,10 @@ def create_app() -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(control.router)
-    app.include_router(inspection.router)
+    app.include_router(control.router, max_body_size=MAX_BODY_BYTES)
+    app.include_router(inspection.router, max_body_size=MAX_BODY_BYTES)
     # Last: its catch-all answers unknown Graph API paths in Meta's shape.
-    app.include_router(graph.router)
+    app.include_router(graph.router, max_body_size=MAX_BODY_BYTES)
     return app
 
 

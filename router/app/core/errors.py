@@ -1,12 +1,13 @@
 """The management API's errors, beside those of `app/errors.py`, and how the OpenAPI declares them.
 
     RouterError (app/errors.py)
-    ├── UnreadableBody       400: a body that is not text in UTF-8 (FastAPI's own 400, rendered)
+    ├── UnreadableBody       400: a body that is not JSON (app/bodies.py answers it, and 413 and
+    │                        415, for every endpoint)
     ├── Forbidden            403: the caller's role may not do this
     ├── Unprocessable        422: a valid request the platform still cannot act on (a token the
-    │                        Graph API refuses for its number, a tenant to name); a malformed
-    │                        body is FastAPI's own 422, and a request at odds with what is
-    │                        stored (a key above its member's role) a 409 Conflict
+    │                        Graph API refuses for its number, a tenant to name); a body of
+    │                        the wrong shape is FastAPI's own 422, and a request at odds with
+    │                        what is stored (a key above its member's role) a 409 Conflict
     ├── UpstreamFailed       502: the Graph API answered with an error of its own
     └── UpstreamUnreachable  503: the Graph API or the identity provider could not be reached
 
@@ -15,18 +16,17 @@ does not validate is `{"detail": [...]}`, one the platform's rules refuse is `{"
 `answers(...)` declares, on a platform endpoint, every status it can give and the shape of each.
 """
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.routing import compile_path
 
-from app.errors import ErrorBody, RouterError, Unauthorized, declared, error_response
+from app.bodies import AsciiJSONResponse, BodyProblem, install_body_errors
+from app.errors import ErrorBody, RouterError, Unauthorized, declared
 
 
 class UnreadableBody(RouterError):
@@ -96,31 +96,16 @@ def _masked(value: Any) -> Any:
     return value
 
 
-async def _render_validation_error(_: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's own 422 (`{"detail": [{"loc", "msg", ...}]}`), without a secret in `input`."""
-    assert isinstance(exc, RequestValidationError)
-    errors = []
-    for error in exc.errors():
-        shown = dict(error)
-        if "input" in shown:
-            secret = any(part in SECRET_FIELDS for part in shown.get("loc", ()))
-            shown["input"] = MASK if secret else _masked(shown["input"])
-        errors.append(shown)
-    return _AsciiJSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+def _masked_input(error: dict[str, Any]) -> Any:
+    """A validation error's `input`, with every secret field in it masked."""
+    if any(part in SECRET_FIELDS for part in error.get("loc", ())):
+        return MASK
+    return _masked(error["input"])
 
 
-class _AsciiJSONResponse(JSONResponse):
-    """JSON with everything past ASCII escaped: an `input` echoed back may hold a lone surrogate
-    (valid in JSON, refused by pydantic), which UTF-8 cannot encode."""
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
-
-
-async def _render_unreadable_body(_: Request, exc: Exception) -> JSONResponse:
-    """FastAPI answers 400 to a body it could not read at all (bytes that are not UTF-8); JSON
-    that does not parse is its 422. In the shape of every other error."""
-    return error_response(UnreadableBody("the body could not be read: send JSON in UTF-8"))
+def _render_body_problem(problem: BodyProblem) -> Response:
+    body = {"error": {"code": problem.code, "message": problem.message}}
+    return AsciiJSONResponse(body, status_code=problem.status_code, headers=problem.headers)
 
 
 async def _render_method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
@@ -150,6 +135,7 @@ def _documented_methods(openapi: dict[str, Any], path: str) -> set[str]:
 
 
 def install_error_renderers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _render_validation_error)
-    app.add_exception_handler(400, _render_unreadable_body)
+    install_body_errors(
+        app, _render_body_problem, _masked_input, {"$ref": "#/components/schemas/ErrorBody"}
+    )
     app.add_exception_handler(405, _render_method_not_allowed)
