@@ -43,15 +43,17 @@ done
 echo "==> demo: seeding the demo company (router/app/seed/; the first run installs its packages)"
 uv=$(scripts/uv.sh)
 seeded=$(cd router && UV_PYTHON_DOWNLOADS=never "$uv" run --locked python -m app.seed --json)
-{ read -r DEMO_OWNER_KEY && read -r DEMO_AGENT_KEY && read -r SIMULATOR_BUSINESSES; } < <(
-    python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["owner_key"], s["agent_key"], json.dumps(s["simulator_businesses"]), sep="\n")' <<<"$seeded"
+{ read -r DEMO_OWNER_KEY && read -r DEMO_AGENT_KEY && read -r SIMULATOR_BUSINESSES \
+    && read -r DEMO_INBOUND_CURL; } < <(
+    python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["owner_key"], s["agent_key"], json.dumps(s["simulator_businesses"]), s["inbound_curl"], sep="\n")' <<<"$seeded"
 )
 export SIMULATOR_BUSINESSES
 
 # Waits in the background for the three services, then says where to go. It stops by itself when
 # the services stop (Ctrl-C before they are up included), so nothing outlives the demo.
 announce() {
-    DEMO_OWNER_KEY=$DEMO_OWNER_KEY DEMO_AGENT_KEY=$DEMO_AGENT_KEY python3 - "$$" <<'PY'
+    DEMO_OWNER_KEY=$DEMO_OWNER_KEY DEMO_AGENT_KEY=$DEMO_AGENT_KEY \
+        DEMO_INBOUND_CURL=$DEMO_INBOUND_CURL python3 - "$$" <<'PY'
 import os, sys, time, urllib.request
 
 parent = int(sys.argv[1])
@@ -93,6 +95,8 @@ while alive():
             f"        owner key: {owner}\n"
             f"        agent key: {agent}\n"
             f"        curl -H 'X-API-Key: {agent}' http://127.0.0.1:8000/api/v1/conversations\n"
+            "    Write to the demo company's api channel (Web chat) as another system would:\n"
+            f"        {os.environ['DEMO_INBOUND_CURL']}\n"
             "    API docs: http://127.0.0.1:8000/docs (router), http://127.0.0.1:8002/docs (simulator)\n"
             "    Ctrl-C stops all three.\n",
             flush=True,

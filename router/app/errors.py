@@ -6,7 +6,11 @@ Hierarchy:
     ├── SignatureMissing         401: a webhook POST without X-Hub-Signature-256
     ├── SignatureInvalid         403: a signature that does not match the body
     ├── VerificationFailed       403: Meta's GET handshake with a wrong mode or token
-    ├── InvalidWebhookBody       400/422: a body that is not JSON or not a webhook envelope
+    ├── InvalidWebhookBody       400: a body that is not JSON, or nested too deeply
+    │   ├── WebhookIgnored       200: JSON that holds no WhatsApp batch (`{}`, a shape the router
+    │   │                        cannot read), answered {"status": "ignored", "reason"} so that Meta
+    │   │                        does not deliver it again for days
+    │   ├── InvalidWebhookShape  422: a value in a webhook the store refuses
     │   └── BodyTooLarge         413: a webhook body over the size limit
     ├── Unauthorized, NotFound, Conflict, NotConfigured   401/404/409/503: the management API
     └── StoreUnavailable         503: the database is down, so a webhook cannot be accepted safely
@@ -57,6 +61,11 @@ class VerificationFailed(RouterError):
 class InvalidWebhookBody(RouterError):
     status_code = 400
     code = "invalid_body"
+
+
+class WebhookIgnored(InvalidWebhookBody):
+    status_code = 200
+    code = "ignored"
 
 
 class InvalidWebhookShape(InvalidWebhookBody):

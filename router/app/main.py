@@ -229,7 +229,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Before the fast path is added, so the webhook's own answers pass no middleware of theirs.
     install_error_renderers(app)
-    app.add_middleware(WebhookFastPath)  # POST /webhook: see app/webhook.py
+    app.add_middleware(WebhookFastPath, settings=settings)  # POST /webhook: app/webhook.py
     app.add_middleware(RequestIdMiddleware)  # added last: outside the fast path
     allow_origins(app, settings.router_cors_origins)  # outermost: preflights answered at once
     app.include_router(webhook_router)

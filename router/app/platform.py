@@ -16,6 +16,7 @@ from app.bodies import MAX_BODY_BYTES
 from app.channels.endpoints import router as channels_router
 from app.channels.graph import GraphNumbers
 from app.channels.seed import seed_default_channel
+from app.compat.conversations import router as root_conversations_router
 from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
 from app.events.endpoints import router as events_router
@@ -48,6 +49,7 @@ def include_platform_routers(app: FastAPI) -> None:
         events_router,
         agents_router,
         ignore_rules_router,
+        root_conversations_router,
     ):
         app.include_router(router, max_body_size=MAX_BODY_BYTES)
 

@@ -66,6 +66,7 @@ def conversation_row(**changes: Any) -> SimpleNamespace:
     """A row as app/events/repository.py `conversation_rows` reads it."""
     row = {
         "id": 3,
+        "tenant_id": 2,
         "status": "open",
         "channel_id": 4,
         "last_message_at": AT,
@@ -105,6 +106,9 @@ def conversation_model(r: SimpleNamespace) -> ConversationOut:
         window_expires_at=window_closes(r.last_inbound_at),
         created_at=r.created_at,
         updated_at=r.updated_at,
+        company_id=r.tenant_id,
+        contact_id=r.contact_key,
+        owner_id=r.owner_id,
         channel=ChannelSummary(
             id=r.channel_id,
             type=ChannelType(r.channel_type),

@@ -79,7 +79,7 @@ async def test_hostile_values_beside_valid_messages(
 
     assert response.status_code == 200
     assert response.json() == {
-        "status": "accepted",
+        "status": "ok",
         "messages": 3,
         "duplicates": 0,
         "statuses": 1,

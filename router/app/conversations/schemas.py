@@ -46,6 +46,10 @@ class ConversationItem(BaseModel):
     )
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    # The conversation backend's names (docs/coming-from.md), beside this project's.
+    company_id: int = Field(description="the tenant's id")
+    contact_id: int = Field(description="`contact.id` again")
+    owner_id: int | None = Field(description="`owner.id` again: the member's id, null for the bot")
 
     @classmethod
     def of(cls, row: Row) -> "ConversationItem":
@@ -61,6 +65,9 @@ class ConversationItem(BaseModel):
             window_expires_at=c.window_expires_at,
             created_at=c.created_at,
             updated_at=c.updated_at,
+            company_id=c.tenant_id,
+            contact_id=c.contact_id,
+            owner_id=c.owner_member_id,
         )
 
 

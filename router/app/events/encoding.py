@@ -45,6 +45,7 @@ def message_json(m: Any) -> str:
             "ignored_by_rule_id": m.ignored_by_rule_id,
             "created_at": with_offset(m.created_at),
             "updated_at": with_offset(m.updated_at),
+            "content": m.text,
         }
     ).decode()
 
@@ -72,6 +73,9 @@ def conversation_json(c: Any) -> str:
             "window_expires_at": _time(window_closes(c.last_inbound_at)),
             "created_at": with_offset(c.created_at),
             "updated_at": with_offset(c.updated_at),
+            "company_id": c.tenant_id,
+            "contact_id": c.contact_key,
+            "owner_id": c.owner_id,
             "channel": {
                 "id": c.channel_id,
                 "type": c.channel_type,

@@ -193,6 +193,7 @@ async def message_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, A
 
 _CONVERSATION_COLUMNS = (
     Conversation.id,
+    Conversation.tenant_id,
     Conversation.status,
     Conversation.channel_id,
     Conversation.last_message_at,

@@ -51,6 +51,9 @@ class ConversationMessage(BaseModel):
     )
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    content: str | None = Field(
+        description="the text again, as the conversation backend names it (see docs/coming-from.md)"
+    )
 
     @classmethod
     def of(cls, row: Row, contact: Contact) -> "ConversationMessage":
@@ -84,6 +87,7 @@ class ConversationMessage(BaseModel):
             ignored_by_rule_id=m.ignored_by_rule_id,
             created_at=m.created_at,
             updated_at=m.updated_at,
+            content=m.text,
         )
 
 

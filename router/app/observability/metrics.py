@@ -109,7 +109,8 @@ class PrometheusMetrics(Metrics):
             "router_webhook_requests",
             "POST /webhook requests, by how they were answered: accepted (something new stored, "
             "statuses included), duplicate (every message stored before), unsigned, "
-            "bad_signature, malformed (400, 413, 422), unavailable (503).",
+            "bad_signature, malformed (400, 413, 422, and a 200 ignored for JSON that holds no "
+            "WhatsApp batch), unavailable (503).",
             ["outcome"],
             registry=registry,
         )

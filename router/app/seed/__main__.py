@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from app.errors import RouterError
-from app.seed.content import AGENT, CONVERSATIONS, MEMBERS, OWNER, TENANT, WABA_ID
+from app.seed.content import AGENT, CONVERSATIONS, MEMBERS, OWNER, TENANT, WABA_ID, WEB_CHAT
 from app.seed.demo import Seeded, seed_demo
 from app.settings import database_url_from_environment
 from app.store.engine import create_engine, migrate, session_factory
@@ -42,11 +42,28 @@ def simulator_businesses(seeded: Seeded) -> list[dict[str, str]]:
     ]
 
 
+def inbound_curl(seeded: Seeded, base_url: str = "http://127.0.0.1:8000") -> str:
+    """A copy-pasteable `curl` that writes to the demo's `api` channel as a customer would."""
+    body = {
+        "company_id": seeded.tenant_id,
+        "channel_id": seeded.api_channel_id,
+        "from": "+15550009876",
+        "text": "Hello from the web chat",
+        "channel_message_id": "web-chat-1",
+    }
+    return (
+        f"curl -X POST {base_url}/webhooks/inbound -H 'X-API-Key: {seeded.agent_key}' "
+        f"-H 'Content-Type: application/json' -d '{json.dumps(body)}'"
+    )
+
+
 def as_json(seeded: Seeded) -> dict[str, Any]:
     return {
         "tenant_id": seeded.tenant_id,
         "owner_key": seeded.owner_key,
         "agent_key": seeded.agent_key,
+        "api_channel_id": seeded.api_channel_id,
+        "inbound_curl": inbound_curl(seeded),
         "simulator_businesses": simulator_businesses(seeded),
     }
 
@@ -68,7 +85,11 @@ def as_text(seeded: Seeded) -> str:
         f"    owner key (acts as {OWNER.name}): {seeded.owner_key}\n"
         f"    agent key (acts as {AGENT.name}): {seeded.agent_key}\n\n"
         "    Keys are shown once: seeding again revokes these two and prints new ones.\n"
-        "    Try: curl -H 'X-API-Key: <agent key>' http://127.0.0.1:8000/api/v1/conversations\n"
+        "    Try: curl -H 'X-API-Key: <agent key>' http://127.0.0.1:8000/api/v1/conversations\n\n"
+        f"    The api channel {WEB_CHAT!r} (channel {seeded.api_channel_id}) takes messages from\n"
+        "    another system; with the router running, write to it as a customer would (the\n"
+        "    answer names the conversation, the bot's reply is in its messages):\n"
+        f"    {inbound_curl(seeded)}\n"
     )
 
 

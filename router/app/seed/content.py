@@ -64,6 +64,8 @@ class DemoConversation:
 SALES = DemoChannel("Sales", "2233445566778", "+15550002000", "Demo company Sales")
 SUPPORT = DemoChannel("Support", "3344556677889", "+15550003000", "Demo company Support")
 CHANNELS = (SALES, SUPPORT)
+# An `api` channel (a web chat, another system), written to through POST /webhooks/inbound.
+WEB_CHAT = "Web chat"
 
 OWNER = DemoMember("Demo Owner", "owner@demo-company.example", Role.OWNER)
 AGENT = DemoMember("Support Agent 1", "agent1@demo-company.example", Role.AGENT)

@@ -42,6 +42,7 @@ from app.seed.content import (
     OWNER,
     TENANT,
     WABA_ID,
+    WEB_CHAT,
     DemoChannel,
     DemoContact,
     DemoConversation,
@@ -68,6 +69,7 @@ class Seeded:
     owner_key: str  # acts as OWNER
     agent_key: str  # acts as AGENT
     channels: list[SeededChannel]
+    api_channel_id: int  # the `api` channel POST /webhooks/inbound writes to
     made: list[str]  # what this run added, keys aside: empty when it was all there
 
 
@@ -82,6 +84,7 @@ async def seed_demo(session: AsyncSession, now: datetime | None = None) -> Seede
     demo = Demo(session, tenant.id, made)
     people = {m.email: await demo.member(m) for m in MEMBERS}
     numbers = [await demo.channel(number) for number in CHANNELS]
+    api_channel_id = await demo.api_channel(WEB_CHAT)
     for contact in CONTACTS:
         await demo.contact(contact, _first_seen(contact, now))
     channel_ids = {c.number.phone_number_id: c.channel_id for c in numbers}
@@ -89,7 +92,7 @@ async def seed_demo(session: AsyncSession, now: datetime | None = None) -> Seede
         await demo.conversation(conversation, channel_ids, people, now)
     owner_key = await demo.reissue(OWNER_KEY_NAME, people[OWNER.email])
     agent_key = await demo.reissue(AGENT_KEY_NAME, people[AGENT.email])
-    return Seeded(tenant.id, owner_key, agent_key, numbers, made)
+    return Seeded(tenant.id, owner_key, agent_key, numbers, api_channel_id, made)
 
 
 def _first_seen(contact: DemoContact, now: datetime) -> datetime:
@@ -147,6 +150,15 @@ class Demo:
         )
         self.made.append(f"channel {number.name!r}")
         return SeededChannel(number, channel.id, token)
+
+    async def api_channel(self, name: str) -> int:
+        found = await repository.api_channel(self.session, self.tenant_id, name)
+        if found is not None:
+            return found.id
+        channel = Channel(tenant_id=self.tenant_id, type=ChannelType.API.value, name=name)
+        await channel_service.save_new(self.session, channel, f"channel {name!r} is taken")
+        self.made.append(f"api channel {name!r}")
+        return channel.id
 
     async def contact(self, person: DemoContact, at: datetime) -> None:
         if await contacts.taken(self.session, self.tenant_id, person.wa_id, person.user_id):

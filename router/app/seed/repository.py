@@ -4,6 +4,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
+from app.channels.models import Channel, ChannelType
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.store.models import Message
@@ -11,6 +12,21 @@ from app.store.models import Message
 
 async def wamid_known(session: AsyncSession, wamid: str) -> bool:
     return bool(await session.scalar(select(exists().where(Message.wamid == wamid))))
+
+
+async def api_channel(session: AsyncSession, tenant_id: int, name: str) -> Channel | None:
+    """The tenant's `api` channel of this name, if it has one."""
+    found: Channel | None = await session.scalar(
+        select(Channel)
+        .where(
+            Channel.tenant_id == tenant_id,
+            Channel.type == ChannelType.API.value,
+            Channel.name == name,
+        )
+        .order_by(Channel.id)
+        .limit(1)
+    )
+    return found
 
 
 async def talks_on(session: AsyncSession, tenant_id: int, channel_id: int, wa_id: str) -> bool:

@@ -3,6 +3,7 @@ again changes nothing but the two keys it prints, on SQLite and PostgreSQL."""
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -21,7 +22,18 @@ from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.errors import Conflict
 from app.models import Base
-from app.seed.content import BLOCKED, HOURS, ORDER, SALES, SHIPPING, SUPPORT, TENANT, WAITING
+from app.seed.__main__ import inbound_curl
+from app.seed.content import (
+    BLOCKED,
+    HOURS,
+    ORDER,
+    SALES,
+    SHIPPING,
+    SUPPORT,
+    TENANT,
+    WAITING,
+    WEB_CHAT,
+)
 from app.seed.demo import Seeded, seed_demo
 from app.store.engine import session_factory
 from app.store.models import Message, utcnow
@@ -121,7 +133,10 @@ async def test_the_demo_company_as_its_agent_and_owner_see_it(
     assert [(n["name"], n["phone_number_id"], n["display_phone_number"]) for n in numbers] == [
         ("Sales", SALES.phone_number_id, "+15550002000"),
         ("Support", SUPPORT.phone_number_id, "+15550003000"),
+        (WEB_CHAT, None, None),
     ]
+    assert numbers[-1]["type"] == "api"
+    assert numbers[-1]["id"] == seeded.api_channel_id
     assert [c["name"] for c in blocked] == [BLOCKED.name]
     assert sorted((k["name"], k["role"], k["revoked_at"]) for k in keys) == [
         ("demo agent key", "agent", None),
@@ -243,3 +258,30 @@ def test_the_command_prints_the_keys_and_the_simulators_numbers(tmp_path: Path) 
     ]
     assert all(b["access_token"] and b["waba_id"].isdigit() for b in businesses)
     assert TENANT in text
+    assert f"(channel {printed['api_channel_id']})" in text
+    assert printed["inbound_curl"].startswith("curl -X POST http://127.0.0.1:8000/webhooks/inbound")
+
+
+async def test_the_printed_inbound_example_opens_a_conversation_the_bot_answers(
+    engine: AsyncEngine, mock_http: respx.MockRouter, server_route: respx.Route
+) -> None:
+    seeded = await seed(engine, utcnow())
+    curl = shlex.split(inbound_curl(seeded, "http://router"))
+    body = json.loads(curl[curl.index("-d") + 1])
+    headers = dict(h.split(": ", 1) for h in (curl[i + 1] for i, a in enumerate(curl) if a == "-H"))
+
+    async with running_router(make_settings(database_url=url_of(engine))) as router:
+        answered = await router.client.post(
+            curl[3].removeprefix("http://router"), json=body, headers=headers
+        )
+        await router.settle()
+        conversation = answered.json()["conversation_id"]
+        messages = await get(
+            router.client, f"/api/v1/conversations/{conversation}/messages", seeded.agent_key
+        )
+
+    assert answered.status_code == 202, answered.text
+    assert [(m["sender"], m["text"]) for m in messages["items"]] == [
+        ("contact", "Hello from the web chat"),
+        ("ai", "I received your message: 'Hello from the web chat' and here is a random number: 7"),
+    ]
