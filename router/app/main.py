@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from app.agents.build import builder
 from app.agents.directory import AgentDirectory
+from app.agents.llm import Endpoint
 from app.api.messages import router as messages_router
 from app.backend import Backend
 from app.bodies import MAX_BODY_BYTES
@@ -114,8 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 metrics=metrics,
             )
             cache_seconds = settings.router_channel_cache_seconds
+            llm_endpoint = Endpoint(str(settings.openai_base_url), settings.openai_api_key)
             agents = AgentDirectory(
-                engine, cache_seconds, builder(engine, backend, llm_client, metrics)
+                engine, cache_seconds, builder(engine, backend, llm_client, metrics, llm_endpoint)
             )
             ignore_rules = IgnoreRuleDirectory(engine, cache_seconds)
             limiter = SendRateLimiter(

@@ -14,6 +14,7 @@ from pydantic import (
     SecretStr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     server_timeout_seconds: float = Field(default=10.0, gt=0)
     # An `llm` agent's chat completion: models take longer than the Server.
     router_llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    # The chat-completions API of an `llm` agent whose config names no base_url, and its key
+    # (sent to that API only, never to an agent's own base_url).
+    openai_base_url: AnyHttpUrl = AnyHttpUrl("https://api.openai.com/v1")
+    openai_api_key: SecretStr | None = None
 
     # The store and the queue. Embedded defaults: a SQLite file and an in-process queue.
     database_url: str = DEFAULT_DATABASE_URL
@@ -182,6 +187,16 @@ class Settings(BaseSettings):
             if allowed:
                 data["whatsapp_app_secret"] = None
         return data
+
+    @field_validator("openai_base_url", "openai_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        # Left empty in .env: the default, not a URL or a key that is "".
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value() or None
+        if value in ("", None):
+            return cls.model_fields[info.field_name or ""].default
+        return value
 
     @field_validator("queue_url")
     @classmethod

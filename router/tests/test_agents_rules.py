@@ -1,10 +1,12 @@
-"""The rule_based agent and the checks on what an agent is saved with, without a database."""
+"""The rule_based agent, whom agents answer, and the checks on what an agent is saved with,
+without a database."""
 
 import time
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from app.agents.audience import Screened
 from app.agents.base import Turn
 from app.agents.rule_based import RuleBasedAgent
 from app.agents.schemas import AgentIn, RuleBasedConfig
@@ -13,11 +15,18 @@ HELLO = {"pattern": "hello|hi|hey", "response": "Hello! How can we help?"}
 HOURS = {"pattern": r"open(ing)? hours?", "response": "9 to 5"}
 
 
-def agent(*rules: dict[str, str], allowed: list[int] | None = None) -> RuleBasedAgent:
-    config = RuleBasedConfig.model_validate(
-        {"rules": list(rules), "allowed_contacts": allowed or []}
-    )
-    return RuleBasedAgent(1, config)
+def agent(*rules: dict[str, str], **audience: object) -> RuleBasedAgent:
+    return RuleBasedAgent(1, RuleBasedConfig.model_validate({"rules": list(rules)} | audience))
+
+
+def screened(*rules: dict[str, str], **audience: object) -> Screened:
+    """The agent as the message path asks it: behind its config's audience."""
+    config = RuleBasedConfig.model_validate({"rules": list(rules)} | audience)
+    return Screened(RuleBasedAgent(1, config), config)
+
+
+def turn(text: str, contact_id: int | None = 7, from_group: bool = False) -> Turn:
+    return Turn(1, text, contact_id, 1, "r", from_group=from_group)
 
 
 @pytest.mark.parametrize(
@@ -31,21 +40,29 @@ def agent(*rules: dict[str, str], allowed: list[int] | None = None) -> RuleBased
     ],
 )
 def test_the_first_matching_rule_answers(text: str, reply: str | None) -> None:
-    assert agent(HELLO, HOURS).answer(text, contact_id=7) == reply
+    assert agent(HELLO, HOURS).answer(text) == reply
 
 
-def test_allowed_contacts_limit_whom_it_answers() -> None:
-    limited = agent(HELLO, allowed=[7])
+async def test_allowed_contacts_limit_whom_it_answers() -> None:
+    limited = screened(HELLO, allowed_contacts=[7])
 
-    assert limited.answer("hi", contact_id=7) == HELLO["response"]
-    assert limited.answer("hi", contact_id=8) is None
-    assert limited.answer("hi", contact_id=None) is None
+    assert await limited.reply(turn("hi", contact_id=7)) == HELLO["response"]
+    assert await limited.reply(turn("hi", contact_id=8)) is None
+    assert await limited.reply(turn("hi", contact_id=None)) is None
+
+
+async def test_trigger_keywords_limit_what_it_answers() -> None:
+    triggered = screened({"pattern": ".", "response": "yes"}, trigger_keywords=["help", "Price"])
+
+    assert await triggered.reply(turn("I need HELP")) == "yes"
+    assert await triggered.reply(turn("the price?")) == "yes"
+    assert await triggered.reply(turn("helpful, but no keyword")) is None  # whole words only
 
 
 async def test_a_group_message_passes_when_groups_are_ignored() -> None:
-    turn = Turn(1, "hi", 7, 1, "r", from_group=True)
-
-    assert await agent(HELLO).reply(turn) is None
+    assert await screened(HELLO).reply(turn("hi", from_group=True)) is None
+    both = screened(HELLO, ignore_groups=False)
+    assert await both.reply(turn("hi", from_group=True)) == HELLO["response"]
 
 
 def test_a_pattern_that_backtracks_catastrophically_elsewhere_matches_in_linear_time() -> None:
@@ -55,8 +72,8 @@ def test_a_pattern_that_backtracks_catastrophically_elsewhere_matches_in_linear_
     text = "a" * 100_000 + "!"
 
     started = time.perf_counter()
-    assert evil.answer(text, contact_id=1) is None
-    assert evil.answer("x" * 100_000, contact_id=1) is None
+    assert evil.answer(text) is None
+    assert evil.answer("x" * 100_000) is None
     assert time.perf_counter() - started < 1.0
 
 

@@ -156,3 +156,46 @@ async def test_each_existing_channel_gets_the_servers_agent_and_back(engine: Asy
     async with engine.connect() as connection:
         channels = await connection.scalar(text("SELECT count(*) FROM channels"))
     assert channels == 2
+
+
+async def test_an_agent_on_every_channel_keeps_them_named_when_migrated_back(
+    engine: AsyncEngine,
+) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision("0020").down_revision
+    assert isinstance(before, str)
+    await to_revision(engine, "head")
+    async with engine.begin() as connection:
+        for tenant in ("ours", "theirs"):
+            await connection.execute(
+                text("INSERT INTO tenants (name, created_at) VALUES (:t, '2026-12-23')"),
+                {"t": tenant},
+            )
+        for tenant_id, number in ((1, "111"), (1, "222"), (2, "333")):
+            await connection.execute(
+                text(
+                    "INSERT INTO channels (tenant_id, type, name, phone_number_id, created_at,"
+                    " updated_at) VALUES (:t, 'whatsapp', :n, :n, '2026-12-23', '2026-12-23')"
+                ),
+                {"t": tenant_id, "n": number},
+            )
+        await connection.execute(
+            text(
+                "INSERT INTO agents (tenant_id, name, agent_type, config, priority, all_channels,"
+                " created_at, updated_at) VALUES (1, 'FAQ Bot', 'rule_based', '{}', 50, :all,"
+                " '2026-12-23', '2026-12-23')"
+            ),
+            {"all": True},
+        )
+
+    await to_revision(engine, before)
+    async with engine.connect() as connection:
+        named = (
+            await connection.execute(text("SELECT agent_id, channel_id FROM agent_channels"))
+        ).all()
+    assert sorted(map(tuple, named)) == [(1, 1), (1, 2)]  # its tenant's channels, as they were
+
+    await to_revision(engine, "head")
+    async with engine.connect() as connection:
+        everywhere = await connection.scalar(text("SELECT all_channels FROM agents"))
+    assert not everywhere

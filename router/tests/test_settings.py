@@ -179,3 +179,28 @@ def test_the_rate_limit_is_kept_in_the_queues_redis_unless_named(
 def test_an_unknown_rate_limit_store_is_a_settings_error() -> None:
     with pytest.raises(ValidationError, match="must be memory:// or redis://"):
         make_settings(router_rate_limit_url="amqp://127.0.0.1:5672/")
+
+
+def test_the_llm_endpoint_is_openais_unless_set_and_empty_means_unset(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "WHATSAPP_PHONE_NUMBER_ID": "1",
+        "WHATSAPP_ACCESS_TOKEN": "t",
+        "WHATSAPP_WEBHOOK_VERIFY_TOKEN": "v",
+        "WHATSAPP_APP_SECRET": "s",
+        "OPENAI_BASE_URL": "",
+        "OPENAI_API_KEY": "",
+    }.items():
+        clean_env.setenv(name, value)
+
+    unset = load_settings()
+    clean_env.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
+    clean_env.setenv("OPENAI_API_KEY", "sk-from-env-3b9")
+    set_ = load_settings()
+
+    assert (str(unset.openai_base_url), unset.openai_api_key) == ("https://api.openai.com/v1", None)
+    assert str(set_.openai_base_url) == "http://127.0.0.1:11434/v1"
+    assert set_.openai_api_key is not None
+    assert set_.openai_api_key.get_secret_value() == "sk-from-env-3b9"
+    assert "sk-from-env-3b9" not in repr(set_)

@@ -4,10 +4,11 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agents import repository
+from app.agents.audience import Screened
 from app.agents.base import Agent
 from app.agents.directory import Build
 from app.agents.http import HttpAgent
-from app.agents.llm import LlmAgent
+from app.agents.llm import Endpoint, LlmAgent
 from app.agents.models import AgentType
 from app.agents.repository import AgentRow
 from app.agents.rule_based import RuleBasedAgent
@@ -17,7 +18,11 @@ from app.observability.metrics import Metrics
 
 
 def builder(
-    engine: AsyncEngine, backend: Backend, llm_client: httpx.AsyncClient, metrics: Metrics
+    engine: AsyncEngine,
+    backend: Backend,
+    llm_client: httpx.AsyncClient,
+    metrics: Metrics,
+    llm_endpoint: Endpoint,
 ) -> Build:
     async def history(conversation_id: int, before_id: int, limit: int) -> list[tuple[bool, str]]:
         async with engine.connect() as connection:
@@ -26,11 +31,14 @@ def builder(
     def build(row: AgentRow) -> Agent:
         kind = AgentType(row.agent_type)
         if kind is AgentType.HTTP:
-            url = HttpConfig.model_validate(row.config).url
-            return HttpAgent(row.id, backend, str(url) if url is not None else None)
+            http = HttpConfig.model_validate(row.config)
+            url = str(http.url) if http.url is not None else None
+            return Screened(HttpAgent(row.id, backend, url), http)
         if kind is AgentType.RULE_BASED:
-            return RuleBasedAgent(row.id, RuleBasedConfig.model_validate(row.config))
-        config = LlmConfig.model_validate(row.config)
-        return LlmAgent(row.id, config, llm_client, backend, history, metrics)
+            rules = RuleBasedConfig.model_validate(row.config)
+            return Screened(RuleBasedAgent(row.id, rules), rules)
+        llm = LlmConfig.model_validate(row.config)
+        agent = LlmAgent(row.id, llm, llm_client, backend, history, metrics, llm_endpoint)
+        return Screened(agent, llm)
 
     return build

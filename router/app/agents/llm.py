@@ -5,9 +5,15 @@ known shape, and it takes the same timeout, circuit breaker and retries as the S
 request carries the conversation's last `history_messages` texts (the contact's as `user`, the
 bot's and members' as `assistant`) before the text answered. The api_key goes in the
 Authorization header only: no error or log line carries it.
+
+A config without `base_url` asks the env's endpoint (OPENAI_BASE_URL, else OpenAI's), with the
+env's OPENAI_API_KEY unless it has a key of its own. The env's key goes to the env's endpoint
+only: an agent naming its own base_url never gets it, or any tenant's admin could have the
+operator's key sent to a host of theirs.
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from time import perf_counter
 
 import httpx
@@ -17,13 +23,20 @@ from app.agents.base import Turn
 from app.agents.models import AgentType
 from app.agents.schemas import LlmConfig
 from app.backend import Backend
-from app.core.words import whole_words
 from app.errors import BackendError
 from app.observability.metrics import Metrics
 
 # (conversation id, before message id, how many) -> [(from the contact, text)], oldest first.
 History = Callable[[int, int, int], Awaitable[list[tuple[bool, str]]]]
 LABEL = "llm"  # router_backend_request_seconds' label
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """The env's chat-completions API: OPENAI_BASE_URL and OPENAI_API_KEY."""
+
+    base_url: str
+    api_key: SecretStr | None
 
 
 class _Message(BaseModel):
@@ -49,28 +62,25 @@ class LlmAgent:
         backend: Backend,
         history: History,
         metrics: Metrics,
+        env: Endpoint,
     ) -> None:
         self.id = agent_id
         self._config = config
-        self._url = str(config.base_url).rstrip("/") + "/chat/completions"
+        own_key = config.api_key if isinstance(config.api_key, SecretStr) else None
+        if config.base_url is None:
+            base_url, api_key = env.base_url, own_key or env.api_key
+        else:
+            base_url, api_key = str(config.base_url), own_key
+        self._url = base_url.rstrip("/") + "/chat/completions"
         self._client = client
         self._backend = backend
         self._history = history
         self._metrics = metrics
-        self._triggers = whole_words(config.trigger_keywords) if config.trigger_keywords else None
-        self._allowed = frozenset(config.allowed_contacts)
         self._headers = {"Content-Type": "application/json"}
-        if isinstance(config.api_key, SecretStr):
-            self._headers["Authorization"] = f"Bearer {config.api_key.get_secret_value()}"
-
-    def wants(self, turn: Turn) -> bool:
-        if self._allowed and turn.contact_id not in self._allowed:
-            return False
-        return self._triggers is None or self._triggers.search(turn.text) is not None
+        if api_key is not None:
+            self._headers["Authorization"] = f"Bearer {api_key.get_secret_value()}"
 
     async def reply(self, turn: Turn) -> str | None:
-        if not self.wants(turn):
-            return None
         return await self._backend.guarded(
             f"llm {self.id}", f"llm agent {self.id}", lambda: self._complete(turn)
         )

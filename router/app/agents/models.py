@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import IdColumn
@@ -11,6 +11,9 @@ from app.store.models import Base, utcnow
 # The priority of the `http` agent every channel starts with: others can go before or after it.
 DEFAULT_PRIORITY = 100
 DEFAULT_AGENT_NAME = "Server"
+# An agent made without a priority: before the Server's, which answers every text, so that the
+# agent is asked at all.
+CREATED_PRIORITY = 50
 
 
 class AgentType(StrEnum):
@@ -33,12 +36,14 @@ class Agent(Base):
     # no answer or log line ever carries it.
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     priority: Mapped[int] = mapped_column(Integer, default=DEFAULT_PRIORITY)
+    # Every channel of its tenant, those made later too (it has no `agent_channels` rows then).
+    all_channels: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class AgentChannel(Base):
-    """Which channels an agent answers for."""
+    """Which channels an agent answers for, unless it answers for all of them."""
 
     __tablename__ = "agent_channels"
     __table_args__ = (Index("ix_agent_channels_channel", "channel_id"),)

@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.agents.models import DEFAULT_AGENT_NAME, DEFAULT_PRIORITY, Agent, AgentChannel, AgentType
@@ -26,18 +26,32 @@ async def page(
     return list((await session.scalars(query)).all())
 
 
-async def channels_of(session: AsyncSession, agent_ids: Sequence[int]) -> dict[int, list[int]]:
-    """Each agent's channel ids, in order."""
-    found: dict[int, list[int]] = {agent_id: [] for agent_id in agent_ids}
-    if not agent_ids:
-        return found
-    rows = await session.execute(
-        select(AgentChannel.agent_id, AgentChannel.channel_id)
-        .where(AgentChannel.agent_id.in_(agent_ids))
-        .order_by(AgentChannel.agent_id, AgentChannel.channel_id)
-    )
-    for agent_id, channel_id in rows.all():
-        found[agent_id].append(channel_id)
+async def channels_of(session: AsyncSession, agents: Sequence[Agent]) -> dict[int, list[int]]:
+    """Each agent's channel ids, in order: those it serves now, every one of its tenant's for an
+    agent on all channels."""
+    found: dict[int, list[int]] = {agent.id: [] for agent in agents}
+    named = [agent.id for agent in agents if not agent.all_channels]
+    if named:
+        rows = await session.execute(
+            select(AgentChannel.agent_id, AgentChannel.channel_id)
+            .where(AgentChannel.agent_id.in_(named))
+            .order_by(AgentChannel.agent_id, AgentChannel.channel_id)
+        )
+        for agent_id, channel_id in rows.all():
+            found[agent_id].append(channel_id)
+    everywhere = [agent for agent in agents if agent.all_channels]
+    if everywhere:
+        tenant_ids = {agent.tenant_id for agent in everywhere}
+        rows = await session.execute(
+            select(Channel.tenant_id, Channel.id)
+            .where(Channel.tenant_id.in_(tenant_ids))
+            .order_by(Channel.id)
+        )
+        of_tenant: dict[int, list[int]] = {tenant_id: [] for tenant_id in tenant_ids}
+        for tenant_id, channel_id in rows.all():
+            of_tenant[tenant_id].append(channel_id)
+        for agent in everywhere:
+            found[agent.id] = list(of_tenant[agent.tenant_id])
     return found
 
 
@@ -91,12 +105,18 @@ class AgentRow:
 
 _a = Agent.__table__.c
 _ac = AgentChannel.__table__.c
-_OF_CHANNELS = (
+_ch = Channel.__table__.c
+_asked = union_all(
+    # Named on the channel...
     select(_ac.channel_id, _a.id, _a.agent_type, _a.config, _a.priority)
     .join_from(AgentChannel.__table__, Agent.__table__, _a.id == _ac.agent_id)
-    .where(_ac.channel_id.in_(bindparam("b_channels", expanding=True)))
-    .order_by(_ac.channel_id, _a.priority, _a.id)
-)
+    .where(_ac.channel_id.in_(bindparam("b_channels", expanding=True))),
+    # ... or on every channel of the channel's tenant (such an agent has no rows to name one).
+    select(_ch.id.label("channel_id"), _a.id, _a.agent_type, _a.config, _a.priority)
+    .join_from(Channel.__table__, Agent.__table__, _a.tenant_id == _ch.tenant_id)
+    .where(_ch.id.in_(bindparam("b_channels", expanding=True)), _a.all_channels.is_(true())),
+).subquery()
+_OF_CHANNELS = select(_asked).order_by(_asked.c.channel_id, _asked.c.priority, _asked.c.id)
 
 
 async def agents_of_channels(

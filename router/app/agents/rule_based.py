@@ -1,4 +1,5 @@
-"""`rule_based`: the response of the first rule whose pattern is found in the text.
+"""`rule_based`: the response of the first rule whose pattern is found in the text (whom it
+answers is every type's check, app/agents/audience.py).
 
 Patterns are RE2 (app/agents/schemas.py): compiled once per process when the channel's agents are
 read, and matched in time linear in the text, so no pattern can stall the router."""
@@ -19,18 +20,12 @@ class RuleBasedAgent:
         self._rules: Sequence[tuple[Any, str]] = [
             (compile_pattern(rule.pattern), rule.response) for rule in config.rules
         ]
-        self._allowed = frozenset(config.allowed_contacts)
-        self._ignore_groups = config.ignore_groups
 
-    def answer(self, text: str, contact_id: int | None, from_group: bool = False) -> str | None:
-        if from_group and self._ignore_groups:
-            return None
-        if self._allowed and contact_id not in self._allowed:
-            return None
+    def answer(self, text: str) -> str | None:
         for pattern, response in self._rules:
             if pattern.search(text) is not None:
                 return response
         return None
 
     async def reply(self, turn: Turn) -> str | None:
-        return self.answer(turn.text, turn.contact_id, turn.from_group)
+        return self.answer(turn.text)

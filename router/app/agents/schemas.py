@@ -14,7 +14,8 @@ from pydantic import (
     StringConstraints,
 )
 
-from app.agents.models import DEFAULT_PRIORITY, AgentType
+from app.agents.models import CREATED_PRIORITY, AgentType
+from app.compat.agents import LangGraph, our_agent_type
 from app.core.ids import IdField
 from app.core.schemas import (
     NO_NUL,
@@ -85,24 +86,36 @@ def _compilable(rules: list[Rule]) -> list[Rule]:
     return rules
 
 
-class HttpConfig(Input):
+Keyword = Annotated[str, not_blank(200), STRIPPED]
+
+
+class Audience(Input):
+    """What every agent type takes, meaning the same on each (app/agents/audience.py): the
+    texts and contacts it answers; any other it passes to the next agent."""
+
+    # Empty: every text; else only texts holding one (a whole word, any case).
+    trigger_keywords: Annotated[list[Keyword], Field(max_length=100)] = Field(default_factory=list)
+    allowed_contacts: ContactIds = Field(default_factory=list)  # empty: every contact
+    # False: http and llm agents answered every message before they took it (rule_based: True).
+    ignore_groups: StrictBool = False
+
+
+class HttpConfig(Audience):
     # The Server's contract at this URL; left out: the Server at SERVER_BASE_URL (`/process`).
     url: HttpUrl | None = None
 
 
-class RuleBasedConfig(Input):
+class RuleBasedConfig(Audience):
     rules: Annotated[
         list[Rule], Field(min_length=1, max_length=MAX_RULES), AfterValidator(_compilable)
     ]
-    allowed_contacts: ContactIds = Field(default_factory=list)  # empty: every contact
     ignore_groups: StrictBool = True
 
 
-Keyword = Annotated[str, not_blank(200), STRIPPED]
-
-
-class LlmConfig(Input):
-    base_url: HttpUrl  # the API's root: `{base_url}/chat/completions` is asked
+class LlmConfig(Audience):
+    # The API's root: `{base_url}/chat/completions` is asked. Left out: OPENAI_BASE_URL (else
+    # OpenAI's), with OPENAI_API_KEY when the config has no api_key of its own.
+    base_url: HttpUrl | None = None
     model: Annotated[str, not_blank(200), STRIPPED]
     # Write-only: kept, never in an answer or a log line. Left out of a PATCH: the one stored.
     api_key: Annotated[SecretStr, Field(min_length=1, max_length=4096)] | MISSING | None = MISSING
@@ -110,16 +123,15 @@ class LlmConfig(Input):
         None
     )
     temperature: Annotated[float, Field(ge=0, le=2), BeforeValidator(_json_number)] | None = None
-    # Empty: every text; else only texts holding one (a whole word, any case).
-    trigger_keywords: Annotated[list[Keyword], Field(max_length=100)] = Field(default_factory=list)
-    allowed_contacts: ContactIds = Field(default_factory=list)  # empty: every contact
     history_messages: Annotated[int, Field(ge=0, le=100), json_integer("a number of messages")] = 10
 
 
 class _AgentIn(Input):
     name: Name
-    channel_ids: ChannelIds = Field(default_factory=list)
-    priority: Priority = DEFAULT_PRIORITY
+    # Left out or null: every channel of the tenant, those added later too.
+    channel_ids: ChannelIds | None = None
+    # Left out: before the Server's agent (100), which answers every text.
+    priority: Priority = CREATED_PRIORITY
 
 
 class HttpAgentIn(_AgentIn):
@@ -133,7 +145,8 @@ class RuleBasedAgentIn(_AgentIn):
 
 
 class LlmAgentIn(_AgentIn):
-    agent_type: Literal["llm"]
+    # `langgraph`: the multi-number platform's name for it (app/compat/agents.py), made `llm`.
+    agent_type: Annotated[Literal["llm"] | LangGraph, AfterValidator(our_agent_type)]
     config: LlmConfig
 
 
@@ -151,7 +164,8 @@ class AgentPatch(Input):
     # The whole config of the agent's type (an llm's api_key left out: the one stored); a config
     # of another type is a 409.
     config: AnyConfig | MISSING = MISSING
-    channel_ids: ChannelIds | MISSING = MISSING
+    # null: every channel of the tenant, those added later too.
+    channel_ids: ChannelIds | MISSING | None = MISSING
     priority: Priority | MISSING = MISSING
 
 
@@ -162,7 +176,8 @@ class AgentOut(Output):
     name: str
     agent_type: AgentType
     config: dict[str, Any]
-    channel_ids: list[int]
+    channel_ids: list[int]  # those it serves now
+    all_channels: bool  # made without channel_ids: every channel of the tenant, later ones too
     priority: int
     created_at: UtcDateTime
     updated_at: UtcDateTime

@@ -39,6 +39,7 @@ def out(agent: Agent, channel_ids: list[int]) -> AgentOut:
         agent_type=AgentType(agent.agent_type),
         config=public_config(agent),
         channel_ids=channel_ids,
+        all_channels=agent.all_channels,
         priority=agent.priority,
         created_at=agent.created_at,
         updated_at=agent.updated_at,
@@ -50,13 +51,13 @@ async def page(
 ) -> tuple[list[AgentOut], str | None]:
     rows = await repository.page(session, tenant_id, after_id, limit + 1)
     items, cursor = page_of(rows, limit, lambda a: a.id)
-    channels = await repository.channels_of(session, [a.id for a in items])
+    channels = await repository.channels_of(session, items)
     return [out(a, channels[a.id]) for a in items], cursor
 
 
 async def get(session: AsyncSession, tenant_id: int, agent_id: int) -> AgentOut:
     agent = await _agent(session, tenant_id, agent_id)
-    return out(agent, (await repository.channels_of(session, [agent.id]))[agent.id])
+    return out(agent, (await repository.channels_of(session, [agent]))[agent.id])
 
 
 async def _agent(session: AsyncSession, tenant_id: int, agent_id: int) -> Agent:
@@ -66,15 +67,19 @@ async def _agent(session: AsyncSession, tenant_id: int, agent_id: int) -> Agent:
     return agent
 
 
-async def _check_channels(session: AsyncSession, tenant_id: int, channel_ids: list[int]) -> None:
-    found = await repository.tenant_channels(session, tenant_id, channel_ids)
-    missing = sorted(set(channel_ids) - found)
-    if missing:
-        raise NotFound(f"no channel {missing[0]}")
+async def _set_channels(session: AsyncSession, agent: Agent, channel_ids: list[int] | None) -> None:
+    """Name the agent's channels; None: every channel of its tenant, those added later too."""
+    if channel_ids is not None:
+        found = await repository.tenant_channels(session, agent.tenant_id, channel_ids)
+        missing = sorted(set(channel_ids) - found)
+        if missing:
+            raise NotFound(f"no channel {missing[0]}")
+    agent.all_channels = channel_ids is None
+    await session.flush()
+    await repository.set_channels(session, agent.id, channel_ids or [])
 
 
 async def create(session: AsyncSession, tenant_id: int, body: AgentIn) -> AgentOut:
-    await _check_channels(session, tenant_id, body.channel_ids)
     agent = Agent(
         tenant_id=tenant_id,
         name=body.name,
@@ -83,10 +88,9 @@ async def create(session: AsyncSession, tenant_id: int, body: AgentIn) -> AgentO
         priority=body.priority,
     )
     session.add(agent)
-    await session.flush()
-    await repository.set_channels(session, agent.id, body.channel_ids)
+    await _set_channels(session, agent, body.channel_ids)
     await session.commit()
-    return out(agent, sorted(set(body.channel_ids)))
+    return out(agent, (await repository.channels_of(session, [agent]))[agent.id])
 
 
 async def update(
@@ -105,11 +109,10 @@ async def update(
     if body.priority is not MISSING:
         agent.priority = body.priority
     if body.channel_ids is not MISSING:
-        await _check_channels(session, tenant_id, body.channel_ids)
-        await repository.set_channels(session, agent.id, body.channel_ids)
+        await _set_channels(session, agent, body.channel_ids)
     await session.commit()
     await session.refresh(agent)
-    return out(agent, (await repository.channels_of(session, [agent.id]))[agent.id])
+    return out(agent, (await repository.channels_of(session, [agent]))[agent.id])
 
 
 async def delete(session: AsyncSession, tenant_id: int, agent_id: int) -> None:

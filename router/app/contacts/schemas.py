@@ -1,12 +1,18 @@
 from typing import Annotated
 
-from pydantic import MISSING, ConfigDict, StrictBool, StringConstraints, model_validator
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    ConfigDict,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.config import JsonDict
 
 from app.core.schemas import (
     NO_NUL,
     STRIPPED,
-    Digits,
     Email,
     Input,
     Output,
@@ -14,7 +20,13 @@ from app.core.schemas import (
     not_blank,
 )
 
-WaId = Digits  # the phone number, digits only
+# The phone number: digits, a leading + allowed (as messages and the inbound take it); kept as
+# its digits, as WhatsApp's webhooks name the contact.
+WaId = Annotated[
+    str,
+    StringConstraints(pattern=r"^\+?[0-9]{1,64}$"),
+    AfterValidator(lambda value: value.removeprefix("+")),
+]
 UserId = Annotated[str, not_blank(128), STRIPPED]
 ContactName = Annotated[str, not_blank(255), STRIPPED]
 Description = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]

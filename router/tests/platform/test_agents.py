@@ -25,8 +25,9 @@ from ..conftest import (
     running_router,
     server_reply,
 )
+from ..factories import channels
 from ..graph_api import GraphApi
-from ..meta import fixture, signed, text_message
+from ..meta import WA_ID, fixture, signed, text_message
 from .conftest import Platform, World
 
 LLM_URL = "http://llm.test/v1"
@@ -154,6 +155,43 @@ async def test_another_tenants_channel_is_404(platform: Platform, world: World) 
     )
 
     assert (agent.status_code, rule.status_code) == (404, 404)
+
+
+async def test_an_agent_made_without_channels_serves_every_channel_of_its_tenant(
+    platform: Platform, world: World
+) -> None:
+    admin = world.keys[Role.ADMIN]
+    theirs = await channels.channel(platform.sessions, world.other_tenant, "900900902")
+    body = {"name": "Everywhere", "agent_type": "rule_based", "config": {"rules": RULES}}
+
+    made = await platform.call("POST", "/api/v1/agents", admin, json=body)
+    later = await channels.channel(platform.sessions, world.tenant, "900900901")
+    read = await platform.call("GET", f"/api/v1/agents/{made.json()['id']}", admin)
+    path = f"/api/v1/agents/{made.json()['id']}"
+    pinned = await platform.call("PATCH", path, admin, json={"channel_ids": [later.id]})
+    everywhere = await platform.call("PATCH", path, admin, json={"channel_ids": None})
+    nowhere = await platform.call("POST", "/api/v1/agents", admin, json=body | {"channel_ids": []})
+
+    assert made.status_code == 201, made.text
+    assert (made.json()["all_channels"], made.json()["channel_ids"]) == (True, [world.channel.id])
+    assert made.json()["priority"] == 50  # before the Server's agent (100)
+    assert read.json()["channel_ids"] == [world.channel.id, later.id]  # and those added later
+    assert theirs.id not in read.json()["channel_ids"]
+    assert (pinned.json()["all_channels"], pinned.json()["channel_ids"]) == (False, [later.id])
+    assert everywhere.json()["all_channels"] is True
+    assert everywhere.json()["channel_ids"] == [world.channel.id, later.id]
+    assert (nowhere.json()["all_channels"], nowhere.json()["channel_ids"]) == (False, [])
+
+
+async def test_langgraph_is_the_llm_agent(platform: Platform, world: World) -> None:
+    body = {"name": "Support", "agent_type": "langgraph", "config": {"model": "gpt-4o-mini"}}
+
+    made = await platform.call("POST", "/api/v1/agents", world.keys[Role.ADMIN], json=body)
+
+    assert made.status_code == 201, made.text
+    assert made.json()["agent_type"] == "llm"
+    assert made.json()["config"]["base_url"] is None  # OPENAI_BASE_URL's
+    assert made.json()["config"]["api_key_set"] is False
 
 
 async def test_an_ignore_rule_is_made_listed_and_deleted(platform: Platform, world: World) -> None:
@@ -355,3 +393,70 @@ async def test_an_edit_is_seen_at_once_by_the_process_that_made_it(
     after = await bot.reply_to("wamid.after")
     assert after is not None
     assert after.agent_id == faq["id"]
+
+
+ORDERS_URL = "http://orders.test/process"
+OTHER_WA_ID = "15550001111"
+
+
+def answering_orders(agent_type: str, mock_http: respx.MockRouter) -> dict[str, Any]:
+    """An agent of `agent_type` answering "Order desk" to whatever it is asked."""
+    if agent_type == "http":
+        mock_http.post(ORDERS_URL).respond(200, json={"reply": "Order desk"})
+        return {"url": ORDERS_URL}
+    if agent_type == "llm":
+        mock_http.post(f"{LLM_URL}/chat/completions").mock(return_value=completion("Order desk"))
+        return {"base_url": LLM_URL, "model": "small"}
+    return {"rules": [{"pattern": ".", "response": "Order desk"}]}
+
+
+@pytest.mark.parametrize("agent_type", ["http", "rule_based", "llm"])
+async def test_whom_an_agent_answers_is_the_same_check_for_every_type(
+    bot: Bot, mock_http: respx.MockRouter, server_route: respx.Route, agent_type: str
+) -> None:
+    contact = (await bot.api("POST", "/api/v1/contacts", json={"wa_id": WA_ID})).json()
+    audience = {"allowed_contacts": [contact["id"]], "trigger_keywords": ["order"]}
+    config = answering_orders(agent_type, mock_http) | audience
+    await bot.api(
+        "POST",
+        "/api/v1/agents",
+        json={"name": "Orders", "agent_type": agent_type, "config": config},
+    )
+
+    await bot.write("wamid.mine", "Where is my ORDER?")
+    await bot.post(text_message("wamid.theirs", "my order", wa_id=OTHER_WA_ID, user_id=None))
+    await bot.write("wamid.nokeyword", "hello")
+
+    answers = [await bot.reply_to(w) for w in ("wamid.mine", "wamid.theirs", "wamid.nokeyword")]
+    assert [a.text if a else None for a in answers] == [
+        "Order desk",
+        server_reply(httpx.Request("POST", SERVER_URL, json={"text": "my order"})).json()["reply"],
+        server_reply(httpx.Request("POST", SERVER_URL, json={"text": "hello"})).json()["reply"],
+    ]
+
+
+async def test_the_envs_llm_key_goes_to_the_envs_endpoint_only(
+    database_url: str, mock_http: respx.MockRouter, server_route: respx.Route, graph_route: GraphApi
+) -> None:
+    env_url, env_key = "http://openai.test/v1", "sk-env-key-0a9d"
+    at_env = mock_http.post(f"{env_url}/chat/completions").mock(return_value=completion("env"))
+    at_own = mock_http.post(f"{LLM_URL}/chat/completions").mock(return_value=completion("own"))
+    settings = make_settings(
+        database_url=database_url, openai_base_url=env_url, openai_api_key=env_key
+    )
+    async with running_router(settings) as router:
+        bot = Bot(router)
+        own_host = llm(trigger_keywords=["mine"]) | {"priority": 10}
+        del own_host["config"]["api_key"]
+        own_key = llm(trigger_keywords=["theirs"]) | {"priority": 20}
+        del own_key["config"]["base_url"]
+        for body in (own_host, own_key):
+            await bot.api("POST", "/api/v1/agents", json=body)
+
+        await bot.write("wamid.mine", "mine")
+        await bot.write("wamid.theirs", "theirs")
+
+    [to_own_host] = at_own.calls
+    [to_env_host] = at_env.calls
+    assert "authorization" not in to_own_host.request.headers  # never the env's key
+    assert to_env_host.request.headers["authorization"] == f"Bearer {API_KEY}"  # its own

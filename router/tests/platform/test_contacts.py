@@ -45,6 +45,22 @@ async def test_a_contact_is_made_by_wa_id_or_user_id(platform: Platform, world: 
     assert elsewhere.status_code == 201  # unique per tenant, not across tenants
 
 
+async def test_a_wa_id_with_a_leading_plus_is_kept_as_its_digits(
+    platform: Platform, world: World
+) -> None:
+    admin = world.keys[Role.ADMIN]
+
+    made = await platform.call("POST", "/api/v1/contacts", admin, json={"wa_id": "+15550003333"})
+    again = await platform.call("POST", "/api/v1/contacts", admin, json={"wa_id": "15550003333"})
+    plus_only = await platform.call("POST", "/api/v1/contacts", admin, json={"wa_id": "+"})
+    inside = await platform.call("POST", "/api/v1/contacts", admin, json={"wa_id": "1+5550003333"})
+
+    assert made.status_code == 201, made.text
+    assert made.json()["wa_id"] == "15550003333"
+    assert again.status_code == 409  # the same number
+    assert (plus_only.status_code, inside.status_code) == (422, 422)
+
+
 async def test_contacts_are_found_by_name_number_user_id_channel_and_block(
     platform: Platform, world: World
 ) -> None:
