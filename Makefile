@@ -38,9 +38,11 @@ COMPOSE ?= docker compose
 # Prometheus, Grafana and Jaeger.
 export COMPOSE_PROFILES ?= simple
 
-# What the router cannot start without; `check-env` looks for each in the root .env.
-REQUIRED_ENV := WHATSAPP_PHONE_NUMBER_ID WHATSAPP_ACCESS_TOKEN WHATSAPP_WEBHOOK_VERIFY_TOKEN \
-	WHATSAPP_APP_SECRET
+# What the router cannot start without; `check-env` looks for each in the root .env. NAME/OTHER:
+# either spelling does (OTHER is the hardened WhatsApp gateway's name, router/app/settings.py's
+# ALIASES).
+REQUIRED_ENV := WHATSAPP_PHONE_NUMBER_ID WHATSAPP_ACCESS_TOKEN \
+	WHATSAPP_WEBHOOK_VERIFY_TOKEN/WHATSAPP_VERIFY_TOKEN WHATSAPP_APP_SECRET/WHATSAPP_WEBHOOK_SECRET
 
 # Runs $(2) inside service folder $(1), or says it is skipped when the folder is not there yet.
 in-service = if [ -f $(1)/pyproject.toml ]; then echo "==> $(1): $(2)"; (cd $(1) && $(2)); \
