@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Usage: scripts/check-env.sh ENV_FILE VAR...
-# Checks that ENV_FILE exists and gives every VAR a non-empty value. Names what is missing and
-# never prints a value: the file holds secrets.
+# Usage: scripts/check-env.sh ENV_FILE VAR[/OTHER_NAME]...
+# Checks that ENV_FILE exists and gives every VAR a non-empty value, under its name or under one of
+# the other names after a "/" (the source systems' spellings the router accepts too). Names what is
+# missing and never prints a value: the file holds secrets.
 set -euo pipefail
 
 env_file=$1
@@ -29,13 +30,29 @@ value_of() {
     printf '%s' "$value"
 }
 
+# Whether any spelling of NAME/OTHER... has a value.
+is_set() {
+    local name
+    for name in ${1//\// }; do
+        [[ -n $(value_of "$name") ]] && return 0
+    done
+    return 1
+}
+
+# "NAME (or OTHER)": the first name is the one to set.
+named() {
+    local first=${1%%/*}
+    if [[ $1 == */* ]]; then printf '%s (or %s)' "$first" "${1#*/}"; else printf '%s' "$first"; fi
+}
+
 missing=()
 for var in "$@"; do
-    [[ -n $(value_of "$var") ]] || missing+=("$var")
+    is_set "$var" || missing+=("$(named "$var")")
 done
 
 if (( ${#missing[@]} )); then
-    echo "$env_file is missing a value for: ${missing[*]}" >&2
+    printf -v listed '%s, ' "${missing[@]}"
+    echo "$env_file is missing a value for: ${listed%, }" >&2
     echo "Set each one in $env_file (.env.example lists them)." >&2
     exit 1
 fi

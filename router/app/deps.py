@@ -12,6 +12,7 @@ from app.errors import NotConfigured, Unauthorized
 from app.observability.metrics import Metrics
 from app.observability.tracing import Tracing
 from app.queue import JobQueue
+from app.ratelimit import SendRateLimiter
 from app.settings import Settings
 from app.store.repository import MessageRepository
 
@@ -19,6 +20,7 @@ SettingsDep = Annotated[Settings, from_state("settings")]
 RepositoryDep = Annotated[MessageRepository, from_state("repository")]
 QueueDep = Annotated[JobQueue, from_state("queue")]
 BackendDep = Annotated[Backend, from_state("backend")]
+RateLimiterDep = Annotated[SendRateLimiter, from_state("rate_limiter")]
 MetricsDep = Annotated[Metrics, from_state("metrics")]
 TracingDep = Annotated[Tracing, from_state("tracing")]
 

@@ -18,9 +18,10 @@ from app.backend import Backend
 from app.bodies import MAX_BODY_BYTES
 from app.channels.directory import ChannelDirectory
 from app.clients import http_client
+from app.compat.gateway import router as gateway_router
 from app.core.cors import allow_origins
 from app.core.errors import install_error_renderers
-from app.deps import BackendDep, QueueDep, RepositoryDep
+from app.deps import BackendDep, QueueDep, RateLimiterDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.events.bus import bus_for
 from app.events.hub import EventHub
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "repository": repository,
                     "queue": queue,
                     "backend": backend,
+                    "rate_limiter": limiter,
                     "whatsapp_clients": clients,
                     "templates": TemplateCatalog(
                         clients,
@@ -237,6 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhook_router)
     app.include_router(messages_router, max_body_size=MAX_BODY_BYTES)
     app.include_router(monitoring_router, max_body_size=MAX_BODY_BYTES)
+    app.include_router(gateway_router, max_body_size=MAX_BODY_BYTES)
     install_metrics_route(app, settings)
     include_platform_routers(app)
     install_inbox(app, settings)
@@ -244,11 +247,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health")
     async def health(
-        repository: RepositoryDep, queue: QueueDep, backend: BackendDep
+        repository: RepositoryDep, queue: QueueDep, backend: BackendDep, limiter: RateLimiterDep
     ) -> JSONResponse:
-        """Readiness: 200 when the database and the queue answer, 503 when one does not."""
+        """Readiness: 200 when the database, the queue and the rate limit's store answer, 503
+        when one does not."""
         checks: dict[str, str] = {}
-        for name, probe in (("database", repository.ping), ("queue", queue.ping)):
+        # The rate limit's store counts: while its Redis is down no send can go out.
+        probes = [
+            ("database", repository.ping),
+            ("queue", queue.ping),
+            ("rate_limit", limiter.ping),
+        ]
+        for name, probe in probes:
             try:
                 await probe()
                 checks[name] = "up"
@@ -256,7 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 checks[name] = f"down: {type(exc).__name__}"
         # The Server is reported, not required: messages wait in the store while it is down.
         checks["server"] = "up" if await backend.is_up() else "down"
-        healthy = checks["database"] == "up" and checks["queue"] == "up"
+        healthy = all(checks[name] == "up" for name, _ in probes)
         return JSONResponse(
             {"status": "ok" if healthy else "unavailable", "checks": checks},
             status_code=200 if healthy else 503,

@@ -8,6 +8,7 @@ share a budget only when ROUTER_RATE_LIMIT_URL names a Redis.
 
 import asyncio
 import time
+from typing import Literal
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, Storage
@@ -24,6 +25,8 @@ from app.settings import redis_url_of
 
 # Connections to Redis for the limit; a send beyond them waits for one instead of failing.
 REDIS_CONNECTIONS = 32
+# A health check's wait for the store; the queue's ping waits as long (app/queue.py).
+PING_TIMEOUT_SECONDS = 2.0
 
 
 def storage_for(url: str) -> Storage:
@@ -73,6 +76,18 @@ class SendRateLimiter:
         seconds = time.perf_counter() - started
         self._metrics.rate_limit_waited(phone_number_id, seconds)
         self.stats.sent(phone_number_id, seconds if waited else None)
+
+    @property
+    def store(self) -> Literal["memory", "redis"]:
+        return "redis" if self.shared else "memory"
+
+    async def ping(self) -> None:
+        """Raise when the limit's store does not answer: no send can go out then. Memory always
+        answers."""
+        async with asyncio.timeout(PING_TIMEOUT_SECONDS):
+            answered = await self._storage.check()
+        if not answered:
+            raise ConnectionError("the rate limit's store did not answer")
 
     def throttled(self, phone_number_id: str) -> None:
         """Meta refused a send from this number with 130429: its throughput is reached."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AliasChoices,
     AnyHttpUrl,
     Field,
     SecretStr,
@@ -34,10 +35,27 @@ class SettingsError(RuntimeError):
     """Start-up configuration is incomplete or invalid."""
 
 
-# The environment first, then the repo root's .env.
+# The environment first, then the repo root's .env. An empty value counts as unset, as
+# `make check-env` counts it: .env.example's empty `WHATSAPP_APP_SECRET=` must not hide the same
+# setting under another name (ALIASES) further down the file.
 ENV_SOURCES = SettingsConfigDict(
-    env_file=REPO_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    env_file=REPO_ROOT / ".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
 )
+
+# The hardened WhatsApp gateway's names for our settings (docs/coming-from.md). Ours win where
+# both are set in the same place; REDIS_URL stands for both of the two that take a Redis.
+ALIASES = {
+    "whatsapp_webhook_verify_token": "whatsapp_verify_token",
+    "whatsapp_app_secret": "whatsapp_webhook_secret",
+    "whatsapp_graph_api_version": "whatsapp_api_version",
+    "queue_url": "redis_url",
+    "router_rate_limit_url": "redis_url",
+}
+
+
+def aliased(name: str) -> AliasChoices:
+    """Our name first (it wins), then the gateway's."""
+    return AliasChoices(name, ALIASES[name])
 
 
 def redis_url_of(queue_url: str) -> str | None:
@@ -55,11 +73,17 @@ class Settings(BaseSettings):
 
     whatsapp_phone_number_id: str = Field(min_length=1)
     whatsapp_access_token: SecretStr
-    whatsapp_webhook_verify_token: SecretStr
+    whatsapp_webhook_verify_token: SecretStr = Field(
+        validation_alias=aliased("whatsapp_webhook_verify_token")
+    )
     # Required; None only when ROUTER_ALLOW_UNSIGNED_WEBHOOKS is on.
-    whatsapp_app_secret: SecretStr | None
+    whatsapp_app_secret: SecretStr | None = Field(validation_alias=aliased("whatsapp_app_secret"))
     whatsapp_graph_api_url: AnyHttpUrl = AnyHttpUrl("https://graph.facebook.com")
-    whatsapp_graph_api_version: str = DEFAULT_GRAPH_API_VERSION
+    # "26.0"; "v26.0", as the Graph API's paths write it, is read as the same.
+    whatsapp_graph_api_version: str = Field(
+        default=DEFAULT_GRAPH_API_VERSION,
+        validation_alias=aliased("whatsapp_graph_api_version"),
+    )
     whatsapp_send_timeout_seconds: float = Field(default=15.0, gt=0)
 
     # Outbound messages per second per phone number (Meta's default throughput is 80).
@@ -76,7 +100,7 @@ class Settings(BaseSettings):
 
     # The store and the queue. Embedded defaults: a SQLite file and an in-process queue.
     database_url: str = DEFAULT_DATABASE_URL
-    queue_url: str = "memory://"
+    queue_url: str = Field(default="memory://", validation_alias=aliased("queue_url"))
     # RabbitMQ only: the queue (and its exchange) this deployment's jobs go through, so that
     # deployments sharing one RabbitMQ server keep apart.
     router_queue_name: str = Field(default="whatsapp-router", min_length=1, max_length=200)
@@ -86,7 +110,9 @@ class Settings(BaseSettings):
     router_process_jobs: bool = True
     # Where the per-number send budget is kept: memory:// (per process) or redis://... (shared by
     # every process). Unset: the queue's Redis when the queue is Redis, else memory.
-    router_rate_limit_url: str | None = None
+    router_rate_limit_url: str | None = Field(
+        default=None, validation_alias=aliased("router_rate_limit_url")
+    )
 
     # Retries of transient failures (the Server, Graph API 5xx/throttling), with backoff and jitter.
     router_retry_max_attempts: int = Field(default=8, ge=1)
@@ -198,6 +224,12 @@ class Settings(BaseSettings):
             return cls.model_fields[info.field_name or ""].default
         return value
 
+    @field_validator("whatsapp_graph_api_version")
+    @classmethod
+    def _version_without_v(cls, version: str) -> str:
+        # The path adds the "v" itself (graph_api_base_url): "v19.0" would become "vv19.0".
+        return version[1:] if version[:1] in ("v", "V") else version
+
     @field_validator("queue_url")
     @classmethod
     def _known_queue(cls, url: str) -> str:
@@ -293,8 +325,11 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):
-            name = "_".join(str(part) for part in error["loc"]).upper()
+            field = "_".join(str(part) for part in error["loc"])
+            name = field.upper()
             reason = "is not set" if error["type"] == "missing" else error["msg"]
+            if error["type"] == "missing" and field in ALIASES:
+                reason = f"is not set (nor {ALIASES[field].upper()}, its other name)"
             problems.append(f"{name} {reason}" if name else reason)
             if name == "WHATSAPP_APP_SECRET":
                 problems.append(

@@ -1,9 +1,12 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from app.settings import Settings, SettingsError, load_settings
 
-from .conftest import make_settings
+from .backends import fresh_redis
+from .conftest import make_settings, running_router
 
 REQUIRED = [
     "WHATSAPP_PHONE_NUMBER_ID",
@@ -11,11 +14,26 @@ REQUIRED = [
     "WHATSAPP_WEBHOOK_VERIFY_TOKEN",
     "WHATSAPP_APP_SECRET",
 ]
+# The hardened WhatsApp gateway's names, and the settings they stand for.
+GATEWAY_NAMES = {
+    "WHATSAPP_VERIFY_TOKEN": "WHATSAPP_WEBHOOK_VERIFY_TOKEN",
+    "WHATSAPP_WEBHOOK_SECRET": "WHATSAPP_APP_SECRET",
+    "WHATSAPP_API_VERSION": "WHATSAPP_GRAPH_API_VERSION",
+    "REDIS_URL": "QUEUE_URL and ROUTER_RATE_LIMIT_URL",
+}
+READ_HERE = [
+    "ROUTER_ALLOW_UNSIGNED_WEBHOOKS",
+    "WHATSAPP_GRAPH_API_VERSION",
+    "QUEUE_URL",
+    "ROUTER_RATE_LIMIT_URL",
+    "DATABASE_URL",
+    *GATEWAY_NAMES,
+]
 
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in [*REQUIRED, "ROUTER_ALLOW_UNSIGNED_WEBHOOKS"]:
+    for name in [*REQUIRED, *READ_HERE]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setitem(Settings.model_config, "env_file", None)
     return monkeypatch
@@ -204,3 +222,160 @@ def test_the_llm_endpoint_is_openais_unless_set_and_empty_means_unset(
     assert set_.openai_api_key is not None
     assert set_.openai_api_key.get_secret_value() == "sk-from-env-3b9"
     assert "sk-from-env-3b9" not in repr(set_)
+
+
+def gateway_env(env: pytest.MonkeyPatch, **names: str) -> None:
+    """The gateway's .env, as its own examples write it: its names only."""
+    values = {
+        "WHATSAPP_PHONE_NUMBER_ID": "1122334455667",
+        "WHATSAPP_ACCESS_TOKEN": "gateway-access-token",
+        "WHATSAPP_VERIFY_TOKEN": "gateway-verify-token",
+        "WHATSAPP_WEBHOOK_SECRET": "gateway-webhook-secret",
+        "WHATSAPP_API_VERSION": "v19.0",
+        **names,
+    }
+    for name, value in values.items():
+        env.setenv(name, value)
+
+
+async def test_the_router_starts_with_the_gateways_names_alone(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    redis_url = await fresh_redis()
+    gateway_env(clean_env, REDIS_URL=redis_url)
+    clean_env.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'router.db'}")
+    clean_env.setenv("ROUTER_ADMIN_API_KEY", "gateway-operator-key")
+
+    settings = load_settings()
+    async with running_router(settings) as router:
+        handshake = await router.client.get(
+            "/webhook",
+            params={
+                "hub.mode": "subscribe",
+                "hub.verify_token": "gateway-verify-token",
+                "hub.challenge": "4815",
+            },
+        )
+        store = await router.client.get(
+            "/rate-limit/health", headers={"X-API-Key": "gateway-operator-key"}
+        )
+        queue_kind = router.state["queue"].kind
+
+    assert settings.whatsapp_app_secret is not None
+    assert settings.whatsapp_app_secret.get_secret_value() == "gateway-webhook-secret"
+    assert settings.graph_api_base_url == "https://graph.facebook.com/v19.0"
+    assert (handshake.status_code, handshake.text) == (200, "4815")
+    # REDIS_URL is the queue and the rate limit's store.
+    assert (settings.queue_url, settings.rate_limit_url) == (redis_url, redis_url)
+    assert queue_kind == "redis"
+    assert store.json()["store"] == "redis"
+
+
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_our_names_win_over_the_gateways(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:
+    both = {
+        "WHATSAPP_PHONE_NUMBER_ID": "1",
+        "WHATSAPP_ACCESS_TOKEN": "t",
+        "WHATSAPP_WEBHOOK_VERIFY_TOKEN": "ours-verify",
+        "WHATSAPP_VERIFY_TOKEN": "theirs-verify",
+        "WHATSAPP_APP_SECRET": "ours-secret",
+        "WHATSAPP_WEBHOOK_SECRET": "theirs-secret",
+        "WHATSAPP_GRAPH_API_VERSION": "25.0",
+        "WHATSAPP_API_VERSION": "v19.0",
+        "QUEUE_URL": "amqp://127.0.0.1:5672/",
+        "ROUTER_RATE_LIMIT_URL": "memory://",
+        "REDIS_URL": "redis://127.0.0.1:6379/9",
+    }
+    if where == "environment":
+        for name, value in both.items():
+            clean_env.setenv(name, value)
+    else:
+        env_file = tmp_path / ".env"
+        env_file.write_text("".join(f"{name}={value}\n" for name, value in both.items()))
+        clean_env.setitem(Settings.model_config, "env_file", env_file)
+
+    settings = load_settings()
+
+    assert settings.whatsapp_webhook_verify_token.get_secret_value() == "ours-verify"
+    assert settings.whatsapp_app_secret is not None
+    assert settings.whatsapp_app_secret.get_secret_value() == "ours-secret"
+    assert settings.whatsapp_graph_api_version == "25.0"
+    assert settings.queue_url == "amqp://127.0.0.1:5672/"
+    assert settings.rate_limit_url == "memory://"
+
+
+def test_an_empty_value_of_ours_does_not_hide_the_gateways(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # .env.example's empty lines, filled in under the gateway's names below them.
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "WHATSAPP_PHONE_NUMBER_ID=1\nWHATSAPP_ACCESS_TOKEN=t\n"
+        "WHATSAPP_WEBHOOK_VERIFY_TOKEN=\nWHATSAPP_APP_SECRET=\n"
+        "WHATSAPP_VERIFY_TOKEN=theirs-verify\nWHATSAPP_WEBHOOK_SECRET=theirs-secret\n"
+    )
+    clean_env.setitem(Settings.model_config, "env_file", env_file)
+
+    settings = load_settings()
+
+    assert settings.whatsapp_webhook_verify_token.get_secret_value() == "theirs-verify"
+    assert settings.whatsapp_app_secret is not None
+    assert settings.whatsapp_app_secret.get_secret_value() == "theirs-secret"
+
+
+@pytest.mark.parametrize("name", ["WHATSAPP_GRAPH_API_VERSION", "WHATSAPP_API_VERSION"])
+@pytest.mark.parametrize("version", ["19.0", "v19.0", "V19.0"])
+def test_the_graph_api_version_is_read_with_or_without_its_v(
+    clean_env: pytest.MonkeyPatch, name: str, version: str
+) -> None:
+    gateway_env(clean_env)
+    clean_env.delenv("WHATSAPP_API_VERSION")
+    clean_env.setenv(name, version)
+
+    settings = load_settings()
+
+    assert settings.whatsapp_graph_api_version == "19.0"
+    assert settings.graph_api_base_url == "https://graph.facebook.com/v19.0"
+
+
+@pytest.mark.parametrize(
+    ("ours", "queue_url", "rate_limit_url"),
+    [
+        ({}, "redis://127.0.0.1:6379/5", "redis://127.0.0.1:6379/5"),
+        (
+            {"QUEUE_URL": "amqp://127.0.0.1:5672/"},
+            "amqp://127.0.0.1:5672/",
+            "redis://127.0.0.1:6379/5",
+        ),
+        ({"ROUTER_RATE_LIMIT_URL": "memory://"}, "redis://127.0.0.1:6379/5", "memory://"),
+        (
+            {"QUEUE_URL": "memory://", "ROUTER_RATE_LIMIT_URL": "memory://"},
+            "memory://",
+            "memory://",
+        ),
+    ],
+)
+def test_redis_url_is_the_queue_and_the_rate_limit_where_ours_are_unset(
+    clean_env: pytest.MonkeyPatch, ours: dict[str, str], queue_url: str, rate_limit_url: str
+) -> None:
+    gateway_env(clean_env, REDIS_URL="redis://127.0.0.1:6379/5", **ours)
+
+    settings = load_settings()
+
+    assert (settings.queue_url, settings.rate_limit_url) == (queue_url, rate_limit_url)
+
+
+def test_a_missing_setting_is_named_by_our_name_and_the_gateways(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("WHATSAPP_PHONE_NUMBER_ID", "1")
+    clean_env.setenv("WHATSAPP_ACCESS_TOKEN", "t")
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+
+    message = str(caught.value)
+    assert "WHATSAPP_WEBHOOK_VERIFY_TOKEN is not set (nor WHATSAPP_VERIFY_TOKEN" in message
+    assert "WHATSAPP_APP_SECRET is not set (nor WHATSAPP_WEBHOOK_SECRET" in message

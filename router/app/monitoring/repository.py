@@ -131,3 +131,24 @@ class MonitoringRepository:
         query = select(exists().where(Channel.phone_number_id == phone_number_id))
         async with self._engine.connect() as connection:
             return bool(await connection.scalar(query))
+
+    async def number_displayed_as(self, digits: str) -> str | None:
+        """The phone_number_id of the WhatsApp channel whose display number is these digits,
+        however it is written ("+1 555-010-0100", "15550100100")."""
+        shown: Any = Channel.display_phone_number
+        # The separators a display number is written with (app/payload.py's _DISPLAY, and "."):
+        # REPLACE is the same function in SQLite and PostgreSQL.
+        for separator in " -()+.":
+            shown = func.replace(shown, separator, "")
+        query = (
+            select(Channel.phone_number_id)
+            .where(
+                Channel.type == ChannelType.WHATSAPP.value,
+                Channel.phone_number_id.is_not(None),
+                shown == digits,
+            )
+            .order_by(Channel.id)
+            .limit(1)
+        )
+        async with self._engine.connect() as connection:
+            return await connection.scalar(query)

@@ -82,3 +82,30 @@ class RateLimit(BaseModel):
 
 class RateLimits(BaseModel):
     items: list[RateLimit]
+
+
+Health = Literal["ok", "unavailable"]
+
+
+class QueueHealth(QueueOut):
+    status: Health = Field(
+        description="ok: the queue answers; unavailable: it does not (answered with a 503)"
+    )
+    queue: Literal["memory", "redis", "rabbitmq"] = Field(
+        description="where the jobs wait: this process (memory), Redis or RabbitMQ"
+    )
+
+
+class RateLimitHealth(BaseModel):
+    status: Health = Field(
+        description="ok: the rate limit's store answers; unavailable: it does not, and no send "
+        "can go out until it does (answered with a 503)"
+    )
+    store: Literal["memory", "redis"] = Field(
+        description="where the send budgets are kept: this process's memory, or Redis"
+    )
+    window: Literal["shared", "process"] = Field(
+        description="shared: one budget per number for every router process; process: each "
+        "process keeps its own"
+    )
+    messages_per_second: int = Field(description="the configured budget per number")

@@ -6,22 +6,28 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.backend import Backend
+from app.errors import StoreUnavailable
 from app.monitoring.heartbeat import Heartbeat
 from app.monitoring.repository import Beat, MonitoringRepository
 from app.monitoring.schemas import (
     Circuit,
     Circuits,
+    Health,
     ProcessCircuits,
+    QueueHealth,
     QueueOut,
     RateLimit,
+    RateLimitHealth,
     RateLimits,
     WorkerOut,
 )
@@ -113,6 +119,29 @@ class Monitoring:
             workers=[WorkerOut.model_validate(worker) for worker in workers],
         )
 
+    async def queue_health(self) -> QueueHealth:
+        """The queue's figures, and whether the queue answers. The figures are the store's: when
+        it does not answer, StoreUnavailable."""
+        status = await _probe("queue", self._queue.ping)
+        try:
+            figures = await self.queue()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(
+                f"the database does not answer ({type(exc).__name__}): the queue's figures are "
+                "read from it"
+            ) from exc
+        return QueueHealth(status=status, queue=self._queue.kind, **dict(figures))
+
+    async def rate_limit_health(self) -> RateLimitHealth:
+        """Whether the rate limit's store answers (Redis when configured; memory always does)."""
+        limiter = self._limiter
+        return RateLimitHealth(
+            status=await _probe("rate_limit", limiter.ping),
+            store=limiter.store,
+            window="shared" if limiter.shared else "process",
+            messages_per_second=limiter.per_second,
+        )
+
     async def rate_limits(self) -> RateLimits:
         """Every WhatsApp channel's number, and any other this process sent from."""
         numbers = set(await self._repository.numbers()) | set(self._limiter.stats.numbers())
@@ -126,6 +155,16 @@ class Monitoring:
         ):
             return None
         return await self._rate_limit(phone_number_id)
+
+    async def rate_limit_of_number(self, number: str) -> RateLimit | None:
+        """One number's, by its phone_number_id or its display number (digits, with or without
+        "+"; an id is never written with "+"). None for a number that is neither."""
+        if not number.startswith("+"):
+            found = await self.rate_limit(number)
+            if found is not None:
+                return found
+        phone_number_id = await self._repository.number_displayed_as(number.removeprefix("+"))
+        return None if phone_number_id is None else await self._rate_limit(phone_number_id)
 
     async def _rate_limit(self, phone_number_id: str) -> RateLimit:
         limiter = self._limiter
@@ -170,6 +209,15 @@ class Monitoring:
             if worker.id != self.process.id
         ]
         return Circuits(items=[here, *others])
+
+
+async def _probe(name: str, ping: Callable[[], Awaitable[None]]) -> Health:
+    try:
+        await ping()
+    except Exception as exc:
+        log.warning("monitoring.unavailable", what=name, error=type(exc).__name__)
+        return "unavailable"
+    return "ok"
 
 
 def start_monitoring(
