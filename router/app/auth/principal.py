@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import keys
 from app.auth import repository as api_keys
 from app.auth.jwt import JwtVerifier
-from app.auth.roles import GRANTS, Permission, Role, lesser
+from app.auth.roles import GRANTS, LIMITED_BY_NUMBERS, Permission, Role, lesser
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Unprocessable
 from app.core.ids import ID_DIGITS
@@ -93,10 +93,6 @@ class Scope:
         return self.principal.channel_ids
 
 
-# Owners and admins see every number, whatever numbers they are on.
-_LIMITED_BY_NUMBERS = frozenset({Role.AGENT, Role.VIEWER})
-
-
 async def channels_seen(
     session: AsyncSession, role: Role, member_id: int | None, key_channels: list[int] | None
 ) -> frozenset[int] | None:
@@ -104,7 +100,7 @@ async def channels_seen(
     sees those only, on none every number; a key limited to numbers (`channel_ids`) sees those
     only, and a key of a member both limits at once."""
     seen = None if key_channels is None else frozenset(key_channels)
-    if member_id is not None and role in _LIMITED_BY_NUMBERS:
+    if member_id is not None and role in LIMITED_BY_NUMBERS:
         on = await members.channel_ids(session, member_id)
         if on:
             seen = on if seen is None else seen & on

@@ -13,8 +13,9 @@ ChannelIds = Annotated[
     Field(
         min_length=1,
         max_length=1000,
-        description="limit the key to these numbers (channels) of the tenant: it sees only their "
-        "conversations, messages and events; left out or null: every number",
+        description="an agent's or viewer's key limited to these numbers (channels) of the "
+        "tenant: it sees only their conversations, messages and events; left out or null: every "
+        "number",
     ),
 ]
 

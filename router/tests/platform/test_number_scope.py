@@ -216,6 +216,11 @@ async def test_a_key_is_limited_only_to_the_tenants_numbers(
     assert await make([theirs.id]) == 404
     assert await make([world.channel.id, theirs.id]) == 404
     assert await make([]) == 422  # null (or nothing) for every number; never "none"
+    for role in ("owner", "admin"):  # they manage keys and numbers: never limited
+        body = {"name": "k", "role": role, "channel_ids": [world.channel.id]}
+        refused = await platform.call("POST", "/api/v1/api-keys", owner, json=body)
+        assert refused.status_code == 409
+        assert "channel_ids" in refused.json()["error"]["message"]
     assert await make(["x"]) == 422
     assert await make(None) == 201
 
