@@ -17,6 +17,7 @@ from app.channels.endpoints import router as channels_router
 from app.channels.graph import GraphNumbers
 from app.channels.seed import seed_default_channel
 from app.compat.conversations import router as root_conversations_router
+from app.compat.users import router as users_router
 from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
 from app.events.endpoints import router as events_router
@@ -39,6 +40,7 @@ def include_platform_routers(app: FastAPI) -> None:
         tenants_router,
         api_keys_router,
         members_router,
+        users_router,
         channels_router,
         contacts_router,
         conversations_router,

@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     # it makes us fetch the set again (a rotated key).
     router_oidc_jwks_cache_seconds: float = Field(default=300.0, gt=0)
     router_oidc_jwks_cooldown_seconds: float = Field(default=30.0, ge=0)
+    # A valid token whose subject is no member anywhere becomes a `viewer` of this tenant, on no
+    # number, at its first request (name and verified email from its claims). Unset: only
+    # invited members sign in.
+    router_oidc_auto_provision_tenant_id: int | None = Field(default=None, ge=1)
     # The inbox page's sign-in with the provider: its public client (authorization code with
     # PKCE, redirect URI `<router>/inbox`) and the scopes it asks for. Unset: API keys only.
     router_oidc_client_id: str | None = None
@@ -300,6 +304,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"OIDC needs ROUTER_OIDC_JWKS_URL, ROUTER_OIDC_ISSUER and ROUTER_OIDC_AUDIENCE "
                 f"together: {', '.join(missing)} is not set"
+            )
+        if self.router_oidc_auto_provision_tenant_id is not None and missing:
+            raise ValueError(
+                "ROUTER_OIDC_AUTO_PROVISION_TENANT_ID (members made at their first sign-in) needs "
+                "ROUTER_OIDC_JWKS_URL, ROUTER_OIDC_ISSUER and ROUTER_OIDC_AUDIENCE"
             )
         if self.router_oidc_client_id and missing:
             raise ValueError(

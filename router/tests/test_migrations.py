@@ -199,3 +199,46 @@ async def test_an_agent_on_every_channel_keeps_them_named_when_migrated_back(
     async with engine.connect() as connection:
         everywhere = await connection.scalar(text("SELECT all_channels FROM agents"))
     assert not everywhere
+
+
+async def test_members_numbers_and_keys_limits_come_and_go_with_their_migration(
+    engine: AsyncEngine,
+) -> None:
+    async def schema() -> tuple[set[str], set[str]]:
+        def read(sync: Connection) -> tuple[set[str], set[str]]:
+            found = inspect(sync)
+            keys = {c["name"] for c in found.get_columns("api_keys")}
+            return set(found.get_table_names()), keys
+
+        async with engine.connect() as connection:
+            return await connection.run_sync(read)
+
+    url = engine.url.render_as_string(hide_password=False)
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision("0019").down_revision
+    assert isinstance(before, str)
+    await to_revision(engine, before)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO tenants (name, created_at) VALUES ('Acme', '2026-12-22')")
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO api_keys (tenant_id, name, role, public_id, secret_hash, created_at)"
+                " VALUES (1, 'k', 'agent', 'abc', 'hash', '2026-12-22')"
+            )
+        )
+
+    await to_revision(engine, "head")
+    tables, columns = await schema()
+    async with engine.connect() as connection:
+        kept = (await connection.execute(text("SELECT name, channel_ids FROM api_keys"))).one()
+    assert "member_channels" in tables
+    assert "channel_ids" in columns
+    assert tuple(kept) == ("k", None)  # an existing key sees every number, as it did
+
+    await to_revision(engine, before)
+    tables, columns = await schema()
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT name FROM api_keys")) == "k"
+    assert "member_channels" not in tables
+    assert "channel_ids" not in columns

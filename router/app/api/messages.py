@@ -38,6 +38,7 @@ class Viewer:
 
     tenant_id: int | None
     role: Role | None  # None: the operator
+    channel_ids: frozenset[int] | None = None  # the numbers it sees; None: all
 
     def may(self, permission: Permission) -> bool:
         return self.role is None or permission in GRANTS[self.role]
@@ -57,7 +58,7 @@ async def viewer(
     )
     if not is_operator and api_key is not None and keys.parse(api_key) is not None:
         principal = await principal_of_key(session, api_key)
-        return Viewer(principal.tenant_id, principal.role)
+        return Viewer(principal.tenant_id, principal.role, principal.channel_ids)
     await require_admin(settings, api_key)  # the operator's key, as before tenants existed
     return Viewer(None, None)
 
@@ -164,6 +165,7 @@ async def list_messages(
         limit=limit,
         before_id=before_id,
         tenant_id=seen_by.tenant_id,
+        channel_ids=seen_by.channel_ids,
     )
     return MessagePage(
         items=[MessageOut.model_validate(m) for m in page.items],
@@ -199,7 +201,7 @@ async def send_message(
 @router.get("/stats")
 async def message_stats(repository: RepositoryDep, seen_by: ViewerDep) -> dict[str, dict[str, int]]:
     """How many messages stand in each status, inbound and outbound."""
-    return await repository.counts(seen_by.tenant_id)
+    return await repository.counts(seen_by.tenant_id, seen_by.channel_ids)
 
 
 @router.get("/{message_id}", responses=declared(NotFound))
@@ -207,7 +209,7 @@ async def get_message(
     message_id: MessageId, repository: RepositoryDep, seen_by: ViewerDep
 ) -> MessageOut:
     """One message, with its status, Meta's error and the attempts made."""
-    message = await repository.get(message_id, seen_by.tenant_id)
+    message = await repository.get(message_id, seen_by.tenant_id, seen_by.channel_ids)
     if message is None:
         raise NotFound(f"no message {message_id}")
     return MessageOut.model_validate(message)
@@ -223,7 +225,7 @@ async def retry_message(
     a member's message. A tenant's key needs an agent's role or more."""
     if not seen_by.may(Permission.CONVERSE):
         raise Forbidden(f"the role {seen_by.role} may not replay messages")
-    message = await repository.get(message_id, seen_by.tenant_id)
+    message = await repository.get(message_id, seen_by.tenant_id, seen_by.channel_ids)
     if message is None:
         raise NotFound(f"no message {message_id}")
     inbound_id = await repository.reopen(message)

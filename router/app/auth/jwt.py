@@ -22,12 +22,14 @@ from app.errors import Unauthorized
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
 JWKS_TIMEOUT_SECONDS = 5.0
 LEEWAY_SECONDS = 30  # clock skew between the provider and us
+NAME_LENGTH = 200  # a member's name column
 
 
 @dataclass(frozen=True, slots=True)
 class Identity:
     subject: str
     email: str | None  # only when the provider says it is verified
+    name: str | None = None  # the person's name as the provider gives it, unchecked
 
 
 class JwtVerifier:
@@ -79,4 +81,14 @@ class JwtVerifier:
             raise Unauthorized("the bearer token names no subject")
         email = claims.get("email")
         verified = claims.get("email_verified") is True and isinstance(email, str)
-        return Identity(subject, email.lower() if verified and email else None)
+        return Identity(subject, email.lower() if verified and email else None, _name(claims))
+
+
+def _name(claims: dict[str, Any]) -> str | None:
+    """The token's `name` (else `preferred_username`) as a member's name may be: no NUL (no
+    database stores one in text), not blank, at most NAME_LENGTH characters."""
+    for claim in ("name", "preferred_username"):
+        value = claims.get(claim)
+        if isinstance(value, str) and (name := value.replace("\x00", "").strip()[:NAME_LENGTH]):
+            return name
+    return None

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import IdColumn
@@ -23,6 +23,8 @@ class ApiKey(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
+    # The numbers (channel ids) whose conversations the key sees; NULL: every number.
+    channel_ids: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True))
     public_id: Mapped[str] = mapped_column(String(32))
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

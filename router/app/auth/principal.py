@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import keys
 from app.auth import repository as api_keys
 from app.auth.jwt import JwtVerifier
-from app.auth.roles import GRANTS, Permission, Role, lesser
+from app.auth.roles import GRANTS, LIMITED_BY_NUMBERS, Permission, Role, lesser
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Unprocessable
 from app.core.ids import ID_DIGITS
@@ -65,6 +65,9 @@ class Principal:
     role: Role | None  # None: the operator
     member_id: int | None = None  # the member the caller acts as
     api_key_id: int | None = None
+    # The numbers (channel ids) whose conversations, messages and events the caller sees; None:
+    # every number. See `channels_seen`.
+    channel_ids: frozenset[int] | None = None
 
     @property
     def is_operator(self) -> bool:
@@ -73,6 +76,9 @@ class Principal:
     def may(self, permission: Permission) -> bool:
         return self.role is None or permission in GRANTS[self.role]
 
+    def sees(self, channel_id: int | None) -> bool:
+        return self.channel_ids is None or channel_id in self.channel_ids
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
@@ -80,6 +86,25 @@ class Scope:
 
     tenant_id: int
     principal: Principal
+
+    @property
+    def channel_ids(self) -> frozenset[int] | None:
+        """The numbers the caller sees in the tenant; None: all of them."""
+        return self.principal.channel_ids
+
+
+async def channels_seen(
+    session: AsyncSession, role: Role, member_id: int | None, key_channels: list[int] | None
+) -> frozenset[int] | None:
+    """The numbers a caller sees (None: all). An agent or viewer member on at least one number
+    sees those only, on none every number; a key limited to numbers (`channel_ids`) sees those
+    only, and a key of a member both limits at once."""
+    seen = None if key_channels is None else frozenset(key_channels)
+    if member_id is not None and role in LIMITED_BY_NUMBERS:
+        on = await members.channel_ids(session, member_id)
+        if on:
+            seen = on if seen is None else seen & on
+    return seen
 
 
 async def get_principal(
@@ -106,7 +131,8 @@ async def get_principal(
         verifier: JwtVerifier | None = request.state.jwt
         if verifier is None:
             raise Unauthorized("bearer tokens are not accepted here: OIDC is not configured")
-        return await _member_of_token(session, verifier, bearer.credentials, tenant)
+        provision = settings.router_oidc_auto_provision_tenant_id
+        return await _member_of_token(session, verifier, bearer.credentials, tenant, provision)
     raise Unauthorized("an X-API-Key header or an Authorization: Bearer token is required")
 
 
@@ -121,9 +147,10 @@ async def _tenant_key(session: SessionDep, presented: str) -> Principal:
         if member is None:
             raise Unauthorized("the X-API-Key is not a valid key")
         role = lesser(role, Role(member.role))  # a member's key never exceeds the member
+    seen = await channels_seen(session, role, key.member_id, key.channel_ids)
     if key.last_used_at is None or utcnow() - key.last_used_at > LAST_USED_PRECISION:
         await api_keys.touch(session, key)
-    return Principal(key.tenant_id, role, key.member_id, key.id)
+    return Principal(key.tenant_id, role, key.member_id, key.id, seen)
 
 
 async def principal_of_key(session: SessionDep, presented: str) -> Principal:
@@ -132,13 +159,23 @@ async def principal_of_key(session: SessionDep, presented: str) -> Principal:
 
 
 async def _member_of_token(
-    session: SessionDep, verifier: JwtVerifier, token: str, tenant: int | None
+    session: SessionDep,
+    verifier: JwtVerifier,
+    token: str,
+    tenant: int | None,
+    provision: int | None = None,
 ) -> Principal:
     identity = await verifier.identify(token)
     found = await members.for_subject(session, identity.subject)
     if not found and identity.email is not None:
         # An owner invited this person by email: the first sign-in binds the subject.
         found = await members.bind_invitations(session, identity.email, identity.subject)
+    if not found and provision is not None and await tenants.get(session, provision) is not None:
+        # ROUTER_OIDC_AUTO_PROVISION_TENANT_ID: anyone the provider vouches for may look in.
+        made = await members.provision(
+            session, provision, identity.subject, identity.name, identity.email
+        )
+        found = [made] if made is not None else []
     # The index found the rows; the match itself is made in constant time, as keys are.
     found = [
         m
@@ -155,7 +192,9 @@ async def _member_of_token(
             f"{TENANT_HEADER}: the token's subject is a member of several tenants; name one"
         )
     [member] = found
-    return Principal(member.tenant_id, Role(member.role), member.id)
+    role = Role(member.role)
+    seen = await channels_seen(session, role, member.id, None)
+    return Principal(member.tenant_id, role, member.id, channel_ids=seen)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -45,3 +45,8 @@ def lesser(a: Role, b: Role) -> Role:
 
 def can_own_conversations(role: Role) -> bool:
     return Permission.CONVERSE in GRANTS[role]
+
+
+# The roles that numbers limit: an agent or viewer on some numbers sees only those; owners and
+# admins see every number, whatever numbers they are on.
+LIMITED_BY_NUMBERS = frozenset({Role.AGENT, Role.VIEWER})

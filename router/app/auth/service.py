@@ -4,8 +4,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import keys, repository
 from app.auth.models import ApiKey
-from app.auth.roles import Role, lesser
+from app.auth.roles import LIMITED_BY_NUMBERS, Role, lesser
 from app.auth.schemas import KeyIn, KeyOut, NewKeyOut
+from app.channels import service as channels
 from app.core.pagination import page_of
 from app.errors import Conflict, NotFound
 from app.members import repository as members
@@ -22,10 +23,23 @@ async def create(session: AsyncSession, tenant_id: int, body: KeyIn) -> NewKeyOu
             raise Conflict(
                 f"role: a key acting as member {member.id} cannot exceed their role ({member.role})"
             )
+    channel_ids = None
+    if body.channel_ids is not None:
+        if body.role not in LIMITED_BY_NUMBERS:
+            # An owner's or admin's key manages keys, members and numbers: limited to some
+            # numbers, it could make itself a key or a member that is not.
+            raise Conflict(
+                f"channel_ids: a key of an {body.role} sees every number; only an agent's or a "
+                "viewer's key is limited to some"
+            )
+        channel_ids = sorted(set(body.channel_ids))
+        for channel_id in channel_ids:
+            await channels.get(session, tenant_id, channel_id)  # another tenant's: 404
     made = keys.new_key()
     key = ApiKey(
         tenant_id=tenant_id,
         member_id=body.member_id,
+        channel_ids=channel_ids,
         name=body.name,
         role=body.role.value,
         public_id=made.public_id,

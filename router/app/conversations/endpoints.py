@@ -57,7 +57,7 @@ async def get_conversation(
     conversation_id: IdPath, scope: ReadScope, session: SessionDep
 ) -> ConversationOut:
     """One conversation: its channel, contact, owner, status and 24-hour window."""
-    return await service.detail(session, scope.tenant_id, conversation_id)
+    return await service.detail(session, scope, conversation_id)
 
 
 @router.get("/{conversation_id}/messages")
@@ -69,9 +69,7 @@ async def list_conversation_messages(
     cursor: IdCursor | None = None,
 ) -> Page[ConversationMessage]:
     """Every message of the conversation, oldest first, whoever wrote it."""
-    items, next_ = await service.messages_page(
-        session, scope.tenant_id, conversation_id, cursor, limit
-    )
+    items, next_ = await service.messages_page(session, scope, conversation_id, cursor, limit)
     return Page(items=items, next=next_)
 
 
@@ -89,7 +87,7 @@ async def transfer_conversation(
     conversation_id: IdPath, body: TransferIn, scope: ConverseScope, session: SessionDep
 ) -> ConversationOut:
     """Hand the conversation to a member of the tenant, or (`null`) back to the bot."""
-    return await service.transfer(session, scope.tenant_id, conversation_id, body.new_owner_id)
+    return await service.transfer(session, scope, conversation_id, body.new_owner_id)
 
 
 @router.post("/{conversation_id}/transfer-toggle")
@@ -106,9 +104,7 @@ async def close_conversation(
     conversation_id: IdPath, scope: ConverseScope, session: SessionDep
 ) -> ConversationOut:
     """Close: the contact's next message opens a new conversation."""
-    return await service.set_status(
-        session, scope.tenant_id, conversation_id, ConversationStatus.CLOSED
-    )
+    return await service.set_status(session, scope, conversation_id, ConversationStatus.CLOSED)
 
 
 @router.post("/{conversation_id}/reopen", responses=declared(Conflict))
@@ -116,6 +112,4 @@ async def reopen_conversation(
     conversation_id: IdPath, scope: ConverseScope, session: SessionDep
 ) -> ConversationOut:
     """Reopen; 409 when the contact already has another open conversation on the channel."""
-    return await service.set_status(
-        session, scope.tenant_id, conversation_id, ConversationStatus.OPEN
-    )
+    return await service.set_status(session, scope, conversation_id, ConversationStatus.OPEN)

@@ -31,19 +31,30 @@ class Filters:
     contact_id: int | None = None
 
 
-def _rows(tenant_id: int) -> Select[Conversation, Contact, Member]:
-    return (
+def _rows(
+    tenant_id: int, channel_ids: frozenset[int] | None
+) -> Select[Conversation, Contact, Member]:
+    """The tenant's conversations the caller sees: on `channel_ids` only, unless None (every
+    number). Every read of conversations for a caller starts here."""
+    query = (
         select(Conversation, Contact, Member)
         .join(Contact, Contact.id == Conversation.contact_id)
         .outerjoin(Member, Member.id == Conversation.owner_member_id)
         .where(Conversation.tenant_id == tenant_id)
     )
+    if channel_ids is not None:
+        query = query.where(Conversation.channel_id.in_(sorted(channel_ids)))
+    return query
 
 
-async def get(session: AsyncSession, tenant_id: int, conversation_id: int) -> Row | None:
-    found = (
-        await session.execute(_rows(tenant_id).where(Conversation.id == conversation_id))
-    ).first()
+async def get(
+    session: AsyncSession,
+    tenant_id: int,
+    conversation_id: int,
+    channel_ids: frozenset[int] | None = None,
+) -> Row | None:
+    query = _rows(tenant_id, channel_ids).where(Conversation.id == conversation_id)
+    found = (await session.execute(query)).first()
     return Row(*found) if found else None
 
 
@@ -53,10 +64,13 @@ async def page(
     filters: Filters,
     after: tuple[datetime, int] | None,
     limit: int,
+    channel_ids: frozenset[int] | None = None,
 ) -> list[Row]:
     """Newest activity first."""
     c = Conversation
-    query = _rows(tenant_id).order_by(c.last_message_at.desc(), c.id.desc()).limit(limit)
+    query = (
+        _rows(tenant_id, channel_ids).order_by(c.last_message_at.desc(), c.id.desc()).limit(limit)
+    )
     if filters.status is not None:
         query = query.where(c.status == filters.status.value)
     if filters.owner == "ai":

@@ -39,7 +39,7 @@ async def page(
 ) -> tuple[list[ConversationListItem], str | None]:
     """A page of the list, each with its newest message and the caller's unread count."""
     tenant_id, member_id = scope.tenant_id, scope.principal.member_id
-    rows = await repository.page(session, tenant_id, filters, after, limit + 1)
+    rows = await repository.page(session, tenant_id, filters, after, limit + 1, scope.channel_ids)
     items, cursor = page_of(
         rows, limit, lambda r: (r.conversation.last_message_at, r.conversation.id)
     )
@@ -63,38 +63,40 @@ async def page(
     return listed, cursor
 
 
-async def get(session: AsyncSession, tenant_id: int, conversation_id: int) -> Row:
-    row = await repository.get(session, tenant_id, conversation_id)
+async def get(session: AsyncSession, scope: Scope, conversation_id: int) -> Row:
+    """The conversation, when the caller sees it (its tenant's, on a number the caller sees);
+    404 otherwise, as for one that does not exist."""
+    row = await repository.get(session, scope.tenant_id, conversation_id, scope.channel_ids)
     if row is None:
         raise NotFound(f"no conversation {conversation_id}")
     return row
 
 
-async def detail(session: AsyncSession, tenant_id: int, conversation_id: int) -> ConversationOut:
-    row = await get(session, tenant_id, conversation_id)
+async def detail(session: AsyncSession, scope: Scope, conversation_id: int) -> ConversationOut:
+    row = await get(session, scope, conversation_id)
     channel = await repository.channel_of(session, row.conversation)
     return ConversationOut.with_channel(row, channel)
 
 
 async def messages_page(
-    session: AsyncSession, tenant_id: int, conversation_id: int, after_id: int | None, limit: int
+    session: AsyncSession, scope: Scope, conversation_id: int, after_id: int | None, limit: int
 ) -> tuple[list[ConversationMessage], str | None]:
-    row = await get(session, tenant_id, conversation_id)
+    row = await get(session, scope, conversation_id)
     found = await messages.page_of_conversation(
-        session, tenant_id, conversation_id, after_id, limit + 1
+        session, scope.tenant_id, conversation_id, after_id, limit + 1
     )
     items, cursor = page_of(found, limit, lambda m: m.message.id)
     return [ConversationMessage.of(m, row.contact) for m in items], cursor
 
 
 async def transfer(
-    session: AsyncSession, tenant_id: int, conversation_id: int, new_owner_id: int | None
+    session: AsyncSession, scope: Scope, conversation_id: int, new_owner_id: int | None
 ) -> ConversationOut:
     """To a member of the tenant, or (None) back to the bot, which answers the next message."""
-    conversation = (await get(session, tenant_id, conversation_id)).conversation
+    conversation = (await get(session, scope, conversation_id)).conversation
     owner = None
     if new_owner_id is not None:
-        owner = await members.get(session, tenant_id, new_owner_id)
+        owner = await members.get(session, scope.tenant_id, new_owner_id)
         if owner is None:
             raise NotFound(f"no member {new_owner_id}")
         if not can_own_conversations(Role(owner.role)):
@@ -102,13 +104,13 @@ async def transfer(
                 f"new_owner_id: member {owner.id} is a {owner.role} and cannot own conversations"
             )
     await _set_owner(session, conversation, owner)
-    return await detail(session, tenant_id, conversation_id)
+    return await detail(session, scope, conversation_id)
 
 
 async def toggle(session: AsyncSession, scope: Scope, conversation_id: int) -> Switched:
     """Bot -> human -> bot. The human is the member the caller acts as, else the tenant's first
     agent, made when the tenant has none yet."""
-    conversation = (await get(session, scope.tenant_id, conversation_id)).conversation
+    conversation = (await get(session, scope, conversation_id)).conversation
     if conversation.owner_member_id is not None:
         await _set_owner(session, conversation, None)
         return Switched(detail="switched ownership to ai")
@@ -118,7 +120,7 @@ async def toggle(session: AsyncSession, scope: Scope, conversation_id: int) -> S
 
 async def mark_read(session: AsyncSession, scope: Scope, conversation_id: int) -> ReadMark:
     """The caller's member has read the conversation up to its newest message."""
-    conversation = (await get(session, scope.tenant_id, conversation_id)).conversation
+    conversation = (await get(session, scope, conversation_id)).conversation
     member_id = scope.principal.member_id
     if member_id is None:
         raise Conflict("this key acts as no member: a read mark is a member's")
@@ -127,9 +129,9 @@ async def mark_read(session: AsyncSession, scope: Scope, conversation_id: int) -
 
 
 async def set_status(
-    session: AsyncSession, tenant_id: int, conversation_id: int, status: ConversationStatus
+    session: AsyncSession, scope: Scope, conversation_id: int, status: ConversationStatus
 ) -> ConversationOut:
-    conversation = (await get(session, tenant_id, conversation_id)).conversation
+    conversation = (await get(session, scope, conversation_id)).conversation
     if conversation.status != status.value:
         if status is ConversationStatus.OPEN and await repository.has_other_open(
             session, conversation
@@ -144,7 +146,7 @@ async def set_status(
             raise Conflict(conflict) from None
         await events.record(session, _updated(conversation))
         await commit_or_conflict(session, conflict)
-    return await detail(session, tenant_id, conversation_id)
+    return await detail(session, scope, conversation_id)
 
 
 def _another_open(conversation: Conversation) -> str:

@@ -148,7 +148,7 @@ async def stream_events(
 
     async def body() -> AsyncIterator[bytes]:
         # The events there at once go out as one chunk: one write, not one per event.
-        async for batch in hub.batches(scope.tenant_id, since, PING_SECONDS):
+        async for batch in hub.batches(scope.tenant_id, since, PING_SECONDS, scope.channel_ids):
             if not batch:
                 yield KEEPALIVE
                 continue
@@ -224,7 +224,7 @@ async def websocket_events(
     hub = _hub(websocket)
 
     async def send() -> None:
-        async for delivered in hub.stream(scope.tenant_id, since):
+        async for delivered in hub.stream(scope.tenant_id, since, scope.channel_ids):
             await websocket.send_text(delivered.json)
         # Cut off (too slow) or the process stops: the client reconnects with `since`.
         await websocket.close(code=1013, reason="too far behind: reconnect with since")

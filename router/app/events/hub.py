@@ -54,6 +54,16 @@ class Subscription:
     start_id: int  # the newest event when it subscribed
     queue: asyncio.Queue[Delivered | None] = field(repr=False)
     cut_off: bool = False
+    # The numbers the subscriber sees (None: all): an event of another number is not theirs.
+    channel_ids: frozenset[int] | None = None
+
+    def wants(self, delivered: Delivered) -> bool:
+        """The event is the subscriber's: of its tenant and, when it sees some numbers only, of
+        one of them or of none (a contact's). A set lookup: no query per event."""
+        if delivered.tenant_id != self.tenant_id:
+            return False
+        channels = self.channel_ids
+        return channels is None or delivered.channel_id is None or delivered.channel_id in channels
 
 
 class EventHub(EventRecorder):
@@ -111,39 +121,51 @@ class EventHub(EventRecorder):
         self._bus.publish()
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, tenant_id: int) -> AsyncIterator[Subscription]:
+    async def subscribe(
+        self, tenant_id: int, channel_ids: frozenset[int] | None = None
+    ) -> AsyncIterator[Subscription]:
         async with self._joining:
             if not self._subscribers:
                 # Not read while no one listened: start from now, not from the last one read.
                 async with self._engine.connect() as connection:
                     self._last = max(self._last, await repository.newest_id(connection))
-            subscription = Subscription(tenant_id, self._last, asyncio.Queue(self._queue_size))
+            subscription = Subscription(
+                tenant_id, self._last, asyncio.Queue(self._queue_size), channel_ids=channel_ids
+            )
             self._subscribers.add(subscription)
         try:
             yield subscription
         finally:
             self._subscribers.discard(subscription)
 
-    async def stream(self, tenant_id: int, since: int | None) -> AsyncIterator[Delivered]:
+    async def stream(
+        self, tenant_id: int, since: int | None, channel_ids: frozenset[int] | None = None
+    ) -> AsyncIterator[Delivered]:
         """The tenant's events after `since` (replayed from the store), then live; without `since`,
-        live from now. Every event once, in id order. Ends when the subscriber is cut off."""
-        async for batch in self.batches(tenant_id, since):
+        live from now. Every event once, in id order. Ends when the subscriber is cut off. With
+        `channel_ids`, only the events of those numbers (and of none, a contact's)."""
+        async for batch in self.batches(tenant_id, since, channel_ids=channel_ids):
             for delivered in batch:
                 yield delivered
 
     async def batches(
-        self, tenant_id: int, since: int | None, idle_seconds: float | None = None
+        self,
+        tenant_id: int,
+        since: int | None,
+        idle_seconds: float | None = None,
+        channel_ids: frozenset[int] | None = None,
     ) -> AsyncIterator[list[Delivered]]:
         """As `stream`, a list at a time: what is there at once (a replayed batch, or all that was
         queued for the subscriber); an empty list after `idle_seconds` with nothing (a keep-alive's
         turn)."""
-        async with self.subscribe(tenant_id) as subscription:
+        async with self.subscribe(tenant_id, channel_ids) as subscription:
             last = subscription.start_id if since is None else since
             if since is not None:
                 while True:
                     batch = await self.replay(tenant_id, last, READ_BATCH)
                     if batch:
-                        yield batch
+                        if wanted := [d for d in batch if subscription.wants(d)]:
+                            yield wanted
                         last = batch[-1].id
                     if len(batch) < READ_BATCH:
                         break
@@ -184,7 +206,7 @@ class EventHub(EventRecorder):
     def _hand_out(self, events: list[Delivered]) -> None:
         for subscription in list(self._subscribers):
             for delivered in events:
-                if delivered.tenant_id != subscription.tenant_id:
+                if not subscription.wants(delivered):
                     continue
                 try:
                     subscription.queue.put_nowait(delivered)

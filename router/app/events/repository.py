@@ -141,6 +141,7 @@ async def prune(connection: AsyncConnection, before: datetime, limit: int) -> in
 # objects, which a busy stream would build by the thousand.
 _MESSAGE_COLUMNS = (
     Message.id,
+    Message.channel_id,
     Message.conversation_id,
     Message.direction,
     Message.sender,

@@ -39,6 +39,9 @@ class Delivered:
     tenant_id: int
     type: str
     json: str
+    # The number (channel) of the event's conversation or message, for the callers who see only
+    # some numbers; None for an event of no number (a contact's, the tenant's).
+    channel_id: int | None = None
 
 
 async def record(session: AsyncSession, *changes: Change) -> None:
@@ -74,6 +77,11 @@ async def materialize(session: AsyncSession, rows: Sequence[StoredEvent]) -> lis
         session, list({r.object_id for r in rows if r.type == EventType.CONTACT_UPDATED.value})
     )
 
+    def channel_of(row: StoredEvent) -> int | None:
+        source = messages if row.type in MESSAGE_TYPES else conversations
+        found = source.get(row.object_id) if row.type != EventType.CONTACT_UPDATED.value else None
+        return None if found is None else found.channel_id
+
     def data_json(row: StoredEvent) -> str | None:
         if row.type in MESSAGE_TYPES:
             found = messages.get(row.object_id)
@@ -101,7 +109,11 @@ async def materialize(session: AsyncSession, rows: Sequence[StoredEvent]) -> lis
             continue
         if (at_json := times.get(row.at)) is None:
             at_json = times[row.at] = json.dumps(with_offset(row.at))
-        delivered.append(Delivered(row.id, row.tenant_id, row.type, envelope(row, data, at_json)))
+        delivered.append(
+            Delivered(
+                row.id, row.tenant_id, row.type, envelope(row, data, at_json), channel_of(row)
+            )
+        )
     return delivered
 
 

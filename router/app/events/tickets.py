@@ -1,9 +1,10 @@
 """Tickets: a browser cannot set headers on an EventSource or a WebSocket, so it asks for a ticket
 (with its key or token, as on the API) and puts that in the query string.
 
-A ticket names the caller's tenant, member, role and way of signing in, and when it expires (60 s
-after it was made), signed with HMAC-SHA256 under a key every router process derives alike from
-ROUTER_EVENTS_TICKET_SECRET (else the app secret, else the verify token): any process accepts
+A ticket names the caller's tenant, member, role, the numbers it sees and way of signing in, and
+when it expires (60 s after it was made), signed with HMAC-SHA256 under a key every router
+process derives alike from ROUTER_EVENTS_TICKET_SECRET (else the app secret, else the verify
+token): any process accepts
 a ticket any other made, no store is written, and changing one byte of it makes it worthless. It
 may be used until it expires (an EventSource reconnects with the same URL); the stream it opened
 then goes on. Tickets are secrets: never logged (app/logs.py masks `ticket=`).
@@ -58,6 +59,8 @@ def issue(key: bytes, tenant_id: int, principal: Principal, auth: str) -> Ticket
         "r": principal.role.value if principal.role else None,
         "a": auth,
         "e": expires,
+        # The numbers it sees: a ticket never sees more than the caller who asked for it.
+        "c": None if principal.channel_ids is None else sorted(principal.channel_ids),
     }
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
     signature = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
@@ -76,6 +79,8 @@ def verify(key: bytes, ticket: str) -> tuple[int, Principal]:
     try:
         claims = json.loads(_unb64(body))
         tenant_id, member_id, role, expires = claims["t"], claims["m"], claims["r"], claims["e"]
+        channels = claims["c"]
+        seen = None if channels is None else frozenset(int(c) for c in channels)
     except (ValueError, KeyError, TypeError):
         raise invalid from None
     if not isinstance(expires, int) or expires <= time.time():
@@ -84,5 +89,6 @@ def verify(key: bytes, ticket: str) -> tuple[int, Principal]:
         tenant_id=None if role is None else tenant_id,
         role=None if role is None else Role(role),
         member_id=member_id,
+        channel_ids=seen,
     )
     return tenant_id, principal

@@ -27,3 +27,21 @@ class Member(Base):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MemberChannel(Base):
+    """A number (channel) a member is on. An agent or viewer on at least one sees only their
+    numbers' conversations; on none, every number's (app/auth/principal.py)."""
+
+    __tablename__ = "member_channels"
+    __table_args__ = (Index("ix_member_channels_channel", "channel_id"),)
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", name="fk_member_channels_member", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", name="fk_member_channels_channel", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,10 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository as api_keys
+from app.auth.principal import Scope
 from app.auth.roles import Role
+from app.channels import service as channels
+from app.channels.models import Channel
 from app.conversations import repository as conversations
 from app.core.db import commit_or_conflict
 from app.core.pagination import page_of
@@ -85,3 +88,40 @@ async def _keep_an_owner(session: AsyncSession, member: Member) -> None:
     await tenants.lock(session, member.tenant_id)
     if await repository.count_owners(session, member.tenant_id) <= 1:
         raise Conflict(f"member {member.id} is the tenant's last owner: name another owner first")
+
+
+# --- the numbers (channels) a member is on ----------------------------------------------------
+
+
+async def channels_of(session: AsyncSession, tenant_id: int, member_id: int) -> list[Channel]:
+    member = await get(session, tenant_id, member_id)
+    return await repository.channels(session, member.id)
+
+
+async def add_channel(
+    session: AsyncSession, tenant_id: int, member_id: int, channel_id: int
+) -> tuple[Channel, bool]:
+    """Put the member on the tenant's number; True when they were not on it yet. Idempotent."""
+    member = await get(session, tenant_id, member_id)
+    channel = await channels.get(session, tenant_id, channel_id)  # another tenant's: 404
+    added = await repository.add_channel(session, member.id, channel.id)
+    await session.commit()
+    return channel, added
+
+
+async def remove_channel(
+    session: AsyncSession, tenant_id: int, member_id: int, channel_id: int
+) -> None:
+    """Take the member off the number; idempotent. Off their last one, they see every number."""
+    member = await get(session, tenant_id, member_id)
+    channel = await channels.get(session, tenant_id, channel_id)
+    await repository.remove_channel(session, member.id, channel.id)
+    await session.commit()
+
+
+async def signed_in(session: AsyncSession, scope: Scope) -> Member:
+    """The member the caller acts as; 404 for a key of no member (the operator's included)."""
+    member_id = scope.principal.member_id
+    if member_id is None:
+        raise NotFound("this key acts as no member: sign in as one, or use a key bound to one")
+    return await get(session, scope.tenant_id, member_id)

@@ -42,7 +42,7 @@ async def write(
     """Store the member's message (pending) in the conversation; a bot-owned conversation becomes
     the author's. The caller queues its job, which continues the request's trace (`traceparent`,
     traces on)."""
-    row = await conversation_service.get(session, scope.tenant_id, conversation_id)
+    row = await conversation_service.get(session, scope, conversation_id)
     author = await _author(session, scope, body.author_id)
     conversation, contact = row.conversation, row.contact
     channel = await conversations.channel_of(session, conversation)
@@ -82,6 +82,8 @@ async def send(
     job."""
     tenant_id = scope.tenant_id
     channel = await channels.get(session, tenant_id, body.channel_id)
+    if not scope.principal.sees(channel.id):
+        raise NotFound(f"no channel {body.channel_id}")  # as another tenant's: 404
     now = utcnow()
     connection = await session.connection()
     if isinstance(body.to, int):

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as api_keys
+from app.auth.principal import Principal, Scope
 from app.auth.roles import Role
 from app.auth.schemas import KeyIn
 from app.channels import repository as channels
@@ -110,6 +111,11 @@ class Demo:
     session: AsyncSession
     tenant_id: int
     made: list[str]
+
+    @property
+    def scope(self) -> Scope:
+        """The seed acts as the operator: it sees every number."""
+        return Scope(self.tenant_id, Principal(tenant_id=None, role=None))
 
     async def member(self, person: DemoMember) -> Member:
         found = await members.taken(self.session, self.tenant_id, email=person.email, subject=None)
@@ -248,10 +254,10 @@ class Demo:
                 answered = message.id
         if conversation.owner is not None:
             owner_id = people[conversation.owner.email].id
-            await conversation_service.transfer(session, self.tenant_id, conversation_id, owner_id)
+            await conversation_service.transfer(session, self.scope, conversation_id, owner_id)
         if conversation.closed:
             closed = ConversationStatus.CLOSED
-            await conversation_service.set_status(session, self.tenant_id, conversation_id, closed)
+            await conversation_service.set_status(session, self.scope, conversation_id, closed)
         await session.commit()
         self.made.append(f"conversation {conversation.slug!r}")
 

@@ -1,10 +1,11 @@
 """The management API's side: counts, pages, one message, and putting a failed one back in line."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     func,
     select,
@@ -28,15 +29,22 @@ from app.store.models import (
     utcnow,
 )
 
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+
 
 class ManagementReads(RepositoryBase):
-    async def counts(self, tenant_id: int | None = None) -> dict[str, dict[str, int]]:
-        """How many messages stand in each status, per direction (of one tenant, or all)."""
-        query = select(Message.direction, Message.status, func.count(Message.id)).group_by(
-            Message.direction, Message.status
+    async def counts(
+        self, tenant_id: int | None = None, channel_ids: frozenset[int] | None = None
+    ) -> dict[str, dict[str, int]]:
+        """How many messages stand in each status, per direction (of one tenant, or all; on
+        `channel_ids` only, unless None)."""
+        query = _seen(
+            select(Message.direction, Message.status, func.count(Message.id)).group_by(
+                Message.direction, Message.status
+            ),
+            tenant_id,
+            channel_ids,
         )
-        if tenant_id is not None:
-            query = query.where(Message.tenant_id == tenant_id)
         async with self._sessions() as session:
             rows = await session.execute(query)
             counts: dict[str, dict[str, int]] = {d.value: {} for d in Direction}
@@ -44,13 +52,21 @@ class ManagementReads(RepositoryBase):
                 counts[direction][status] = count
             return counts
 
-    async def get(self, message_id: int, tenant_id: int | None = None) -> Message | None:
-        """One message; with `tenant_id`, only one of that tenant's."""
+    async def get(
+        self,
+        message_id: int,
+        tenant_id: int | None = None,
+        channel_ids: frozenset[int] | None = None,
+    ) -> Message | None:
+        """One message; with `tenant_id`, only one of that tenant's (and with `channel_ids`, of
+        those numbers)."""
         if message_id > self._largest_id:
             return None  # the id column cannot hold it: no row has it
         async with self._sessions() as session:
             message = await session.get(Message, message_id)
-        if message is not None and tenant_id is not None and message.tenant_id != tenant_id:
+        if message is None or (tenant_id is not None and message.tenant_id != tenant_id):
+            return None
+        if channel_ids is not None and message.channel_id not in channel_ids:
             return None
         return message
 
@@ -62,10 +78,11 @@ class ManagementReads(RepositoryBase):
         limit: int,
         before_id: int | None,
         tenant_id: int | None = None,
+        channel_ids: frozenset[int] | None = None,
     ) -> Page:
-        query = select(Message).order_by(Message.id.desc()).limit(limit + 1)
-        if tenant_id is not None:
-            query = query.where(Message.tenant_id == tenant_id)
+        query = _seen(
+            select(Message).order_by(Message.id.desc()).limit(limit + 1), tenant_id, channel_ids
+        )
         if status:
             query = query.where(Message.status == status)
         if direction:
@@ -160,3 +177,13 @@ class ManagementReads(RepositoryBase):
                 updated_at=now,
             )
         )
+
+
+def _seen(query: S, tenant_id: int | None, channel_ids: frozenset[int] | None) -> S:
+    """The messages a caller sees: of `tenant_id` (None: every tenant's), on `channel_ids`
+    (None: every number)."""
+    if tenant_id is not None:
+        query = query.where(Message.tenant_id == tenant_id)
+    if channel_ids is not None:
+        query = query.where(Message.channel_id.in_(sorted(channel_ids)))
+    return query

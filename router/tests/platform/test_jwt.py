@@ -9,9 +9,11 @@ import jwt
 import pytest
 import respx
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.auth.roles import Role
 from app.members.models import Member
+from app.store.engine import create_engine, migrate
 
 from ..conftest import make_settings, running_router
 from ..factories import tenants
@@ -234,3 +236,74 @@ def test_oidc_settings_come_together() -> None:
     with pytest.raises(ValueError, match="ROUTER_OIDC_AUDIENCE is not set"):
         make_settings(router_oidc_jwks_url="https://id.test/jwks", router_oidc_issuer=ISSUER)
     assert make_settings().router_oidc_jwks_url is None
+
+
+@asynccontextmanager
+async def provisioning_into(
+    database_url: str, provider: Provider
+) -> AsyncIterator[tuple[Platform, int]]:
+    """A router whose ROUTER_OIDC_AUTO_PROVISION_TENANT_ID names a tenant of its store."""
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        tenant = await tenants.tenant(async_sessionmaker(engine, expire_on_commit=False), "Acme")
+    finally:
+        await engine.dispose()
+    async with platform_with_oidc(
+        database_url, provider.url, router_oidc_auto_provision_tenant_id=tenant.id
+    ) as platform:
+        yield platform, tenant.id
+
+
+async def test_an_unknown_subject_becomes_a_viewer_when_provisioning_is_on(
+    mock_http: respx.MockRouter, database_url: str, provider: Provider, first_key: SigningKey
+) -> None:
+    async with provisioning_into(database_url, provider) as (platform, tenant):
+        token = first_key.token(
+            "auth0|newcomer", name="New Comer", email="New@Acme.test", email_verified=True
+        )
+        first = await platform.call("GET", "/api/v1/users/me", headers=bearer(token))
+        again = await platform.call("GET", "/api/v1/users/me", headers=bearer(token))
+        devices = await platform.call("GET", "/api/v1/users/me/devices", headers=bearer(token))
+        write = await platform.call(
+            "POST", "/api/v1/members", headers=bearer(token), json={"name": "X", "role": "agent"}
+        )
+        unverified = await platform.call(
+            "GET",
+            "/api/v1/users/me",
+            headers=bearer(first_key.token("auth0|unverified", email="someone@acme.test")),
+        )
+        async with platform.sessions() as session:
+            made = (await session.scalars(select(Member).where(Member.tenant_id == tenant))).all()
+
+    assert first.status_code == 200, first.text
+    me = first.json()
+    assert me["name"] == "New Comer"
+    assert me["email"] == "new@acme.test"
+    assert me["role"] == "viewer"
+    assert me["tenant_id"] == tenant
+    assert again.json()["id"] == me["id"]  # made once
+    assert devices.json()["items"] == []  # on no number: every number's conversations
+    assert write.status_code == 403
+    assert unverified.json()["email"] is None  # an address the provider did not vouch for
+    assert unverified.json()["name"] == "auth0|unverified"
+    assert sorted(m.oidc_subject or "" for m in made) == ["auth0|newcomer", "auth0|unverified"]
+
+
+async def test_without_provisioning_an_unknown_subject_stays_out(
+    oidc: Platform, first_key: SigningKey
+) -> None:
+    acme = await tenants.tenant(oidc.sessions, "Acme")
+    token = first_key.token("auth0|stranger", name="Stranger", email_verified=True)
+
+    refused = await oidc.call("GET", "/api/v1/users/me", headers=bearer(token))
+    async with oidc.sessions() as session:
+        made = (await session.scalars(select(Member).where(Member.tenant_id == acme.id))).all()
+
+    assert refused.status_code == 403
+    assert made == []
+
+
+def test_provisioning_needs_oidc() -> None:
+    with pytest.raises(ValueError, match="ROUTER_OIDC_AUTO_PROVISION_TENANT_ID"):
+        make_settings(router_oidc_auto_provision_tenant_id=1)

@@ -49,6 +49,7 @@ class Endpoint:
 
 CONVERSATION = "/api/v1/conversations/{conversation_id}"
 SCHEDULE = "/api/v1/schedules/{schedule_id}"
+MEMBER_CHANNELS = "/api/v1/members/{member_id}/channels"
 A_SCHEDULE = {"channel_id": 1, "to": "15550001234", "text": "hi", "cron": "0 9 * * *"}
 ENDPOINTS = [
     Endpoint("POST", "/api/v1/tenants", OPERATOR, {"name": "Third Company"}),
@@ -62,6 +63,14 @@ ENDPOINTS = [
     Endpoint("POST", "/api/v1/members", OWNER, {"name": "Member", "role": "viewer"}),
     Endpoint("PATCH", "/api/v1/members/{member_id}", OWNER, {"name": "Member"}, on_object=True),
     Endpoint("DELETE", "/api/v1/members/{member_id}", OWNER, on_object=True),
+    Endpoint("GET", MEMBER_CHANNELS, ADMINS, on_object=True),
+    Endpoint("POST", MEMBER_CHANNELS, ADMINS, {"channel_id": 0}, on_object=True),
+    Endpoint("DELETE", MEMBER_CHANNELS + "/{channel_id}", ADMINS, on_object=True),
+    # The world's keys act as no member: 404 past the checks of who may call.
+    Endpoint("GET", "/api/v1/users/me", EVERYONE, ok=404),
+    Endpoint("GET", "/api/v1/users/me/devices", EVERYONE, ok=404),
+    Endpoint("POST", "/api/v1/users/me/devices", ADMINS, {"channel_id": 0}),
+    Endpoint("DELETE", "/api/v1/users/me/devices/{channel_id}", ADMINS),
     Endpoint("GET", "/api/v1/channels", EVERYONE),
     Endpoint("POST", "/api/v1/channels", ADMINS, {"type": "api", "name": "Web"}),
     Endpoint("GET", "/api/v1/channels/{channel_id}", EVERYONE, on_object=True),
