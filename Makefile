@@ -52,6 +52,13 @@ ASSIGNMENT_ENV := env WHATSAPP_PHONE_NUMBER_ID=123456789012345 WHATSAPP_ACCESS_T
 	WHATSAPP_WEBHOOK_VERIFY_TOKEN=assignment-verify SERVER_BASE_URL=http://127.0.0.1:8001 \
 	ROUTER_ALLOW_UNSIGNED_WEBHOOKS=true
 
+# The router's and the simulator's suites run in parallel (pytest-xdist), a file to a worker, each
+# worker on a database, a Redis database and a RabbitMQ queue of its own (router/tests/backends.py).
+# Most of their tests wait on I/O (real servers, real processes), so more workers than cores help.
+PYTEST_WORKERS ?= 4
+PYTEST_ARGS_router = -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST_ARGS_simulator = -n $(PYTEST_WORKERS) --dist loadfile
+
 # Runs $(2) inside service folder $(1), or says it is skipped when the folder is not there yet.
 in-service = if [ -f $(1)/pyproject.toml ]; then echo "==> $(1): $(2)"; (cd $(1) && $(2)); \
 	else echo "==> $(1): no $(1)/ yet, skipped"; fi
@@ -158,7 +165,7 @@ test-bootstrap: ## Check that make finds or installs uv on a new machine (no uv,
 	@tests/bootstrap.sh
 
 test-%: FORCE .uv ## Run one service's tests, e.g. make test-router
-	@$(call in-service,$*,$(UV) run --locked pytest)
+	@$(call in-service,$*,$(UV) run --locked pytest $(PYTEST_ARGS_$*) --durations=15)
 	@if [ -d $*/tests_assignment ]; then \
 		$(call in-service,$*,$(ASSIGNMENT_ENV) $(UV) run --locked pytest tests_assignment); fi
 

@@ -30,9 +30,15 @@ REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
 # RabbitMQ queue of its own name. Two checkouts testing at once on one machine name others
 # (TEST_POSTGRES_DATABASE, TEST_REDIS_DB; the queue follows the database unless TEST_RABBITMQ_QUEUE
 # names it).
-POSTGRES_DATABASE = os.environ.get("TEST_POSTGRES_DATABASE", "router_tests")
-REDIS_TEST_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
-RABBITMQ_QUEUE = os.environ.get("TEST_RABBITMQ_QUEUE", POSTGRES_DATABASE)
+# Under pytest-xdist each worker (gw0, gw1, ...) takes names of its own too: the database and the
+# queue get the worker's name, the Redis database counts down from TEST_REDIS_DB.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKER_INDEX = int(WORKER.removeprefix("gw")) if WORKER.startswith("gw") else 0
+_SUFFIX = f"_{WORKER}" if WORKER else ""
+_DATABASE = os.environ.get("TEST_POSTGRES_DATABASE", "router_tests")
+POSTGRES_DATABASE = _DATABASE + _SUFFIX
+REDIS_TEST_DB = (int(os.environ.get("TEST_REDIS_DB", "15")) - _WORKER_INDEX) % 16
+RABBITMQ_QUEUE = os.environ.get("TEST_RABBITMQ_QUEUE", _DATABASE) + _SUFFIX
 
 
 def _reachable(url: str, default_port: int) -> bool:
