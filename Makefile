@@ -159,7 +159,9 @@ test-bootstrap: ## Check that make finds or installs uv on a new machine (no uv,
 	@tests/bootstrap.sh
 
 .PHONY: test-inbox
-test-inbox: ## Run the inbox page's JavaScript unit tests (node --test router/tests/inbox)
+test-inbox: ## Run the inbox page's JavaScript unit tests (node --test router/tests/inbox, Node 20+)
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || \
+		{ echo "make test-inbox needs Node 20 or newer (its test runner's mock timers): $$(node --version)"; exit 1; }
 	node --test $(wildcard router/tests/inbox/*.test.mjs)
 
 test-%: FORCE .uv ## Run one service's tests, e.g. make test-router
