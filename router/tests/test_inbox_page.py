@@ -1,8 +1,10 @@
-"""`/inbox`: the agents' page is served as it is, and draws every icon itself (no emoji font).
+"""`/inbox`: the agents' page is served as it is (ES modules, each as JavaScript), and draws every
+icon itself (no emoji font).
 
 How it behaves in a browser is simulator/tests/e2e/test_inbox_page.py's (the three services as
 processes, Chromium)."""
 
+import mimetypes
 import re
 from pathlib import Path
 
@@ -19,31 +21,79 @@ from .conftest import make_settings, running_router
 EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
 
 
+# A module's imports of its siblings (`import { a } from "./api.js";`, over lines too).
+IMPORT = re.compile(r'^(?:import|export)\b[^;]*?\bfrom "\./([^"]+)";', re.MULTILINE | re.DOTALL)
+
+
+def page_modules() -> set[str]:
+    """The page's modules: the one index.html loads and every module it imports, transitively."""
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    todo = re.findall(r'<script type="module" src="/inbox/static/([^"]+)"', html)
+    found: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo += IMPORT.findall((STATIC / name).read_text(encoding="utf-8"))
+    return found
+
+
 async def test_the_page_and_its_files_are_served(database_url: str) -> None:
     async with running_router(make_settings(database_url=database_url)) as router:
         page = await router.client.get("/inbox")
-        script = await router.client.get("/inbox/static/inbox.js")
-        style = await router.client.get("/inbox/static/inbox.css")
+        assets = re.findall(r'(?:src|href)="(/inbox/static/[^"]+)"', page.text)
+        files = {asset: await router.client.get(asset) for asset in assets}
         slash = await router.client.get("/inbox/")
         missing = await router.client.get("/inbox/static/nothing.js")
 
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-cache"
-    for asset in re.findall(r'(?:src|href)="(/inbox/static/[^"]+)"', page.text):
-        assert asset in ("/inbox/static/inbox.js", "/inbox/static/inbox.css")
-    assert script.status_code == 200
-    assert "javascript" in script.headers["content-type"]
-    assert style.status_code == 200
-    assert style.headers["content-type"].startswith("text/css")
+    modules = page_modules()
+    assert "main.js" in modules
+    assert {a.removeprefix("/inbox/static/") for a in assets} == {"inbox.css"} | modules
+    for asset, response in files.items():
+        assert response.status_code == 200, asset
+        kind = "text/css" if asset.endswith(".css") else "text/javascript"
+        assert response.headers["content-type"].startswith(kind), asset
+        # Asked again at each load (a 304 when unchanged): never an old module beside a new one.
+        assert response.headers["cache-control"] == "no-cache", asset
     assert slash.status_code == 307
     assert slash.headers["location"] == "/inbox"
     assert missing.status_code == 404
 
 
+async def test_a_module_is_javascript_whatever_the_host_guesses(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What Python 3.11 guesses on a host with no mime.types (the slim image): the modules are
+    # served as text/javascript all the same.
+    monkeypatch.setitem(mimetypes.types_map, ".js", "application/javascript")
+    assert mimetypes.guess_type("main.js")[0] == "application/javascript"
+    async with running_router(make_settings(database_url=database_url)) as router:
+        module = await router.client.get("/inbox/static/main.js")
+
+    assert module.status_code == 200
+    assert module.headers["content-type"] == "text/javascript; charset=utf-8"
+
+
+async def test_an_unchanged_module_is_not_sent_again(database_url: str) -> None:
+    async with running_router(make_settings(database_url=database_url)) as router:
+        first = await router.client.get("/inbox/static/state.js")
+        again = await router.client.get(
+            "/inbox/static/state.js", headers={"If-None-Match": first.headers["etag"]}
+        )
+
+    assert first.status_code == 200
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["cache-control"] == "no-cache"
+
+
 def test_no_file_of_the_page_needs_an_emoji_font() -> None:
     files = sorted(Path(STATIC).iterdir())
-    assert {f.name for f in files} == {"index.html", "inbox.css", "inbox.js"}
+    # Every module is one the page loads: no dead file is left behind.
+    assert {f.name for f in files} == {"index.html", "inbox.css"} | page_modules()
     for file in files:
         found = EMOJI.findall(file.read_text(encoding="utf-8"))
         assert found == [], f"{file.name} holds {found}: draw it as an inline SVG"
