@@ -30,11 +30,12 @@ check() {
 
 # The project's files as a clone would have them (uncommitted changes included), no .venv or .tools:
 # what make and the server's tests read (those hold the server's shared files to the other
-# services' copies, in router/app and simulator/app).
+# services' copies, in router/app and simulator/app, and router/tests/hostile_bodies.py and
+# simulator/tests/hostile_bodies.py).
 copy_project() {
     mkdir -p "$1"
     git -C "$root" ls-files -z --cached --others --exclude-standard -- Makefile scripts server \
-        router/app simulator/app \
+        router/app simulator/app router/tests/hostile_bodies.py simulator/tests/hostile_bodies.py \
         | tar -C "$root" --null --files-from=- --ignore-failed-read -cf - \
         | tar -C "$1" -xf -
 }
