@@ -58,11 +58,14 @@ ASSIGNMENT_ENV := env WHATSAPP_PHONE_NUMBER_ID=123456789012345 WHATSAPP_ACCESS_T
 	WHATSAPP_WEBHOOK_VERIFY_TOKEN=assignment-verify SERVER_BASE_URL=http://127.0.0.1:8001 \
 	ROUTER_ALLOW_UNSIGNED_WEBHOOKS=true
 
-# The router's and the simulator's suites run in parallel (pytest-xdist), a file to a worker, each
-# worker on a database, a Redis database and a RabbitMQ queue of its own (router/tests/backends.py).
-# Most of their tests wait on I/O (real servers, real processes), so more workers than cores help.
+# The router's and the simulator's suites run in parallel (pytest-xdist), each worker on a
+# database, a Redis database and a RabbitMQ queue of its own (router/tests/backends.py). Most of
+# their tests wait on I/O (real servers, real processes), so more workers than cores help. The
+# router's tests are handed out one by one and idle workers take from the others (worksteal: its
+# Schemathesis file alone is minutes of one worker otherwise; a module's fixtures are made again in
+# each worker that runs some of its tests); the simulator's a file to a worker (its browser).
 PYTEST_WORKERS ?= 4
-PYTEST_ARGS_router = -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST_ARGS_router = -n $(PYTEST_WORKERS) --dist worksteal
 PYTEST_ARGS_simulator = -n $(PYTEST_WORKERS) --dist loadfile
 
 # Runs $(2) inside service folder $(1), or says it is skipped when the folder is not there yet.
