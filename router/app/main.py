@@ -26,6 +26,8 @@ from app.errors import install_error_handlers
 from app.events.bus import bus_for
 from app.events.hub import EventHub
 from app.ignore_rules.directory import IgnoreRuleDirectory
+from app.inbound.webhook import WebhookFastPath
+from app.inbound.webhook import router as webhook_router
 from app.inbox.endpoints import install_inbox
 from app.logs import RequestIdMiddleware, configure_logging
 from app.monitoring.endpoints import router as monitoring_router
@@ -44,8 +46,6 @@ from app.settings import Settings, SettingsError, load_settings
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.repository import MessageRepository
 from app.templates.catalog import TemplateCatalog
-from app.webhook import WebhookFastPath
-from app.webhook import router as webhook_router
 
 log = structlog.get_logger()
 
@@ -233,7 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Before the fast path is added, so the webhook's own answers pass no middleware of theirs.
     install_error_renderers(app)
-    app.add_middleware(WebhookFastPath, settings=settings)  # POST /webhook: app/webhook.py
+    app.add_middleware(WebhookFastPath, settings=settings)  # POST /webhook: app/inbound/webhook.py
     app.add_middleware(RequestIdMiddleware)  # added last: outside the fast path
     allow_origins(app, settings.router_cors_origins)  # outermost: preflights answered at once
     app.include_router(webhook_router)

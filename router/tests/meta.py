@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.payload import InboundMessage
+from app.inbound.payload import InboundMessage
 
 FIXTURES = Path(__file__).parent / "fixtures" / "meta"
 PHONE_NUMBER_ID = "1122334455667"

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.channels.seed import seed_default_channel
-from app.payload import InboundMessage, StatusUpdate
+from app.inbound.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.models import InboundStatus, Message, OutboundStatus, Row

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from app.payload import ParsedBody, parse_body, parse_envelope
+from app.inbound.payload import ParsedBody, parse_body, parse_envelope
 
 from .meta import BSUID, PHONE_NUMBER_ID, WA_ID, fixture, text_message
 

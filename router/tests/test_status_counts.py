@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.channels.seed import seed_default_channel
+from app.inbound.payload import InboundMessage, StatusUpdate
 from app.observability.metrics import Metrics
-from app.payload import InboundMessage, StatusUpdate
 from app.store.engine import session_factory
 from app.store.models import InboundStatus, Message, OutboundStatus
 from app.store.repository import STATUS_CHUNK, MessageRepository

@@ -21,7 +21,7 @@ from app.contacts import repository as contacts
 from app.contacts.repository import Move, Person
 from app.conversations import repository as conversations
 from app.conversations.repository import Arrival
-from app.payload import InboundMessage
+from app.inbound.payload import InboundMessage
 
 SYSTEM = "system"  # Meta's notices about a contact (a new number): not the contact writing
 

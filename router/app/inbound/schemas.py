@@ -3,8 +3,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from app.core.schemas import Input
+from app.inbound.payload import storable_text
 from app.messages.schemas import MAX_TEXT, ConversationMessage
-from app.payload import storable_text
 
 # The ids' column is 32-bit on PostgreSQL.
 LARGEST_ID = 2**31 - 1

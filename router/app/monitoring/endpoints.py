@@ -20,7 +20,7 @@ router = APIRouter(
 
 
 MonitoringDep = Annotated[Monitoring, from_state("monitoring")]
-# Meta's phone number ids are digits (a webhook's that are not are skipped: app/payload.py).
+# Meta's phone number ids are digits (a webhook's that are not are skipped: app/inbound/payload.py).
 PhoneNumberId = Annotated[str, Path(pattern=r"^[0-9]{1,64}$")]
 
 

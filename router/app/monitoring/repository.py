@@ -136,8 +136,8 @@ class MonitoringRepository:
         """The phone_number_id of the WhatsApp channel whose display number is these digits,
         however it is written ("+1 555-010-0100", "15550100100")."""
         shown: Any = Channel.display_phone_number
-        # The separators a display number is written with (app/payload.py's _DISPLAY, and "."):
-        # REPLACE is the same function in SQLite and PostgreSQL.
+        # The separators a display number is written with (app/inbound/payload.py's _DISPLAY, and
+        # "."): REPLACE is the same function in SQLite and PostgreSQL.
         for separator in " -()+.":
             shown = func.replace(shown, separator, "")
         query = (

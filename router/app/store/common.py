@@ -20,8 +20,8 @@ from app.channels.directory import ChannelDirectory
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.inbound.ingest import RecentPeople
+from app.inbound.payload import InboundMessage, StatusUpdate
 from app.observability.metrics import Metrics
-from app.payload import InboundMessage, StatusUpdate
 from app.store.batch import GroupCommit
 from app.store.models import (
     UNFINISHED_INBOUND,

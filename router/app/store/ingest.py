@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import chunked
 from app.inbound.ingest import Placement, place
-from app.payload import InboundMessage, StatusUpdate
+from app.inbound.payload import InboundMessage, StatusUpdate
 from app.store.common import (
     INBOUND,
     Ingested,

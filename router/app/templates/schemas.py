@@ -4,7 +4,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 from pywa.types.templates import TemplateLanguage
 
 from app.core.schemas import Input, UtcDateTime
-from app.payload import storable_text
+from app.inbound.payload import storable_text
 
 # Meta's template names: lowercase letters, digits and underscores, at most 512 characters.
 TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,512}$")]

@@ -32,9 +32,7 @@ from app.errors import (
     WebhookIgnored,
     error_response,
 )
-from app.observability.metrics import webhook_outcome
-from app.observability.tracing import Tracing
-from app.payload import (
+from app.inbound.payload import (
     WHATSAPP_OBJECT,
     ParsedBody,
     StatusUpdate,
@@ -43,9 +41,11 @@ from app.payload import (
     parse_envelope,
     shown,
 )
+from app.inbound.signature import SIGNATURE_HEADER, check_signature
+from app.observability.metrics import webhook_outcome
+from app.observability.tracing import Tracing
 from app.queue import JobQueue
 from app.settings import Settings
-from app.signature import SIGNATURE_HEADER, check_signature
 from app.store.batch import refused
 from app.store.repository import MessageRepository
 
