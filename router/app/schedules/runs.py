@@ -1,7 +1,7 @@
 """A run of a schedule: claimed in the store, and in the same transaction its messages stored
 (one per recipient, pending) and its next run set. Sending them is then the job of each message,
-on the path of a message of its own (app/pipeline.py): rate limit, retries, trackers, statuses,
-exactly once.
+on the path of a message of its own (app/routing/pipeline.py): rate limit, retries, trackers,
+statuses, exactly once.
 
 Exactly one run per due time, however many router processes poll: PostgreSQL locks the
 schedule's row (`FOR UPDATE SKIP LOCKED`: another process skips it), SQLite has a single writer,
