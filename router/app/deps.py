@@ -11,8 +11,8 @@ from app.core.state import from_state
 from app.errors import NotConfigured, Unauthorized
 from app.observability.metrics import Metrics
 from app.observability.tracing import Tracing
+from app.outbound.ratelimit import SendRateLimiter
 from app.queue import JobQueue
-from app.ratelimit import SendRateLimiter
 from app.settings import Settings
 from app.store.repository import MessageRepository
 

@@ -34,14 +34,14 @@ from app.monitoring.endpoints import router as monitoring_router
 from app.monitoring.service import start_monitoring
 from app.observability.exposition import install_metrics_route, multiprocess_dir, new_metrics
 from app.observability.tracing import new_tracing
+from app.outbound.ratelimit import SendRateLimiter, storage_for
+from app.outbound.sender import Sender
 from app.outbound.whatsapp_clients import whatsapp_clients
 from app.platform import include_platform_routers, platform_lifespan
 from app.queue import JobQueue, Sweeper
-from app.ratelimit import SendRateLimiter, storage_for
 from app.retries import RetryPolicy
 from app.routing.pipeline import Pipeline
 from app.schedules.scheduler import Scheduler
-from app.sender import Sender
 from app.settings import Settings, SettingsError, load_settings
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.repository import MessageRepository

@@ -7,7 +7,7 @@ from structlog.testing import capture_logs
 
 from app.errors import SendRetryable
 from app.main import create_app
-from app.ratelimit import SendRateLimiter, storage_for
+from app.outbound.ratelimit import SendRateLimiter, storage_for
 
 from .backends import fresh_rabbitmq, fresh_redis
 from .conftest import make_settings

@@ -13,9 +13,9 @@ import pytest
 import respx
 from sqlalchemy import text
 
+from app.outbound.trackers import TrackerWatch, new_tracker
 from app.store.engine import create_engine
 from app.store.models import Message, utcnow
-from app.trackers import TrackerWatch, new_tracker
 
 from .backends import fresh_postgres
 from .conftest import (

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from app.errors import SendFailed, SendRetryable
+from app.outbound.ratelimit import SendRateLimiter, storage_for
+from app.outbound.sender import Sender
 from app.outbound.whatsapp_clients import whatsapp_clients
-from app.ratelimit import SendRateLimiter, storage_for
-from app.sender import Sender
 
 from .conftest import ACCESS_TOKEN, make_settings
 from .e2e.processes import free_port

@@ -1,6 +1,6 @@
 import pytest
 
-from app.sender import MAX_TEXT_LENGTH, split_text
+from app.outbound.sender import MAX_TEXT_LENGTH, split_text
 
 
 def test_a_short_text_is_one_part() -> None:

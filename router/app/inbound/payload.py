@@ -392,8 +392,8 @@ def _status(raw: Any, metadata: Metadata) -> StatusUpdate | str:
         timestamp=status.timestamp,
         error_code=code if type(code) is int and code in INT32 else None,
         error_title=storable_text(title) if isinstance(title, str) else None,
-        # Not printable ASCII, or longer than Meta allows: not one of ours (app/trackers.py), and
-        # no reason to refuse the status.
+        # Not printable ASCII, or longer than Meta allows: not one of ours
+        # (app/outbound/trackers.py), and no reason to refuse the status.
         tracker=tracker if _is_tracker(tracker) else None,
     )
 

@@ -34,8 +34,8 @@ from app.monitoring.schemas import (
 from app.observability.circuits import CircuitView, circuit_view
 from app.observability.exposition import Exposition, QueueGauges
 from app.observability.metrics import Metrics, PrometheusMetrics
+from app.outbound.ratelimit import SendRateLimiter
 from app.queue import JobQueue
-from app.ratelimit import SendRateLimiter
 from app.settings import Settings
 from app.store.models import utcnow
 

@@ -4,7 +4,7 @@ minute, how many waited for the rate limit and how long, and how often Meta answ
 
 Per process by design: it costs a dict lookup and a few integer operations per send, and needs
 no shared store. The last second's sends across every process are read from the rate limit's own
-window instead, where that window is shared (Redis; app/ratelimit.py).
+window instead, where that window is shared (Redis; app/outbound/ratelimit.py).
 """
 
 import time

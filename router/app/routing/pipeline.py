@@ -13,8 +13,9 @@ Exactly one reply per message, across redeliveries, concurrent jobs, retries and
   unfinished message, so one contact's messages are answered in order;
 - the reply is stored as outbound parts before anything is sent, so a retry sends the same text, and
   a part the Graph API accepted (it has a wamid) is never sent again;
-- a part is sent with a tracker stored before its send starts (app/trackers.py). A crash after the
-  Graph API accepted a part and before its wamid was stored leaves the part pending with a tracker:
+- a part is sent with a tracker stored before its send starts (app/outbound/trackers.py). A crash
+  after the Graph API accepted a part and before its wamid was stored leaves the part pending with
+  a tracker:
   the resumed job waits up to `ROUTER_RESEND_WAIT_SECONDS` for a status webhook carrying that
   tracker and adopts its wamid. Only when none comes is the part sent again; that is the gap left
   (Meta offers no idempotency key to close it for good);
@@ -47,13 +48,13 @@ from app.channels.repository import NumberRoute
 from app.errors import BackendError, SendFailed, SendRetryable
 from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.observability.tracing import Tracing
+from app.outbound.sender import Sender, split_text
+from app.outbound.trackers import TrackerWatch, new_tracker
 from app.retries import RetryPolicy
 from app.routing.decide import Facts, IgnoreRuleFact, Route, decide
 from app.routing.turns import burst, joined, seconds_to_wait
-from app.sender import Sender, split_text
 from app.store.models import InboundStatus, OutboundStatus, Row, utcnow
 from app.store.repository import Claim, Ending, MessageRepository, Start
-from app.trackers import TrackerWatch, new_tracker
 
 log = structlog.get_logger()
 

@@ -102,7 +102,7 @@ class Ending:
 
 @dataclass(frozen=True, slots=True)
 class Start:
-    """A part's send is about to start, with this tracker (see app/trackers.py)."""
+    """A part's send is about to start, with this tracker (see app/outbound/trackers.py)."""
 
     part_id: int
     tracker: str

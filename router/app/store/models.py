@@ -103,7 +103,7 @@ class Message(Base):
     part: Mapped[int | None] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(128))
     # Outbound: the `biz_opaque_callback_data` this part is sent with, set before its send starts.
-    # A pending part with a tracker may have reached Meta (see app/trackers.py).
+    # A pending part with a tracker may have reached Meta (see app/outbound/trackers.py).
     tracker: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,8 +12,8 @@ from pywa_async.types.templates import TemplateLanguage
 from app.errors import SendFailed, SendRetryable
 from app.observability.metrics import Metrics
 from app.outbound.graph_session import GraphUnreachable
+from app.outbound.ratelimit import SendRateLimiter
 from app.outbound.whatsapp_clients import WhatsAppClients
-from app.ratelimit import SendRateLimiter
 
 log = structlog.get_logger()
 
@@ -78,7 +78,7 @@ class Sender:
     ) -> str:
         """Send one text (at most MAX_TEXT_LENGTH characters); return Meta's wamid for it.
 
-        Meta echoes `tracker` in every status webhook of the message (app/trackers.py).
+        Meta echoes `tracker` in every status webhook of the message (app/outbound/trackers.py).
         `access_token` is the number's own; without one, the deployment's (WHATSAPP_ACCESS_TOKEN).
         `quote`: the wamid of a message the text answers, shown quoted above it (Meta's context).
         """
