@@ -15,7 +15,7 @@ Hierarchy:
     ├── Unauthorized, NotFound, Conflict, NotConfigured   401/404/409/503: the management API
     └── StoreUnavailable         503: the database is down, so a webhook cannot be accepted safely
 
-    TransientError               worth another try later (see app/retries.py)
+    TransientError               worth another try later (see app/jobs/retries.py)
     ├── BackendError             the Server gave no reply (timeout, transport, bad answer)
     │   └── BackendUnavailable   the Server's circuit breaker is open
     └── SendRetryable            the Graph API failed in a way that passes (5xx, throttling)

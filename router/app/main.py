@@ -10,18 +10,18 @@ import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from app.agents.backend import Backend
 from app.agents.build import builder
 from app.agents.directory import AgentDirectory
 from app.agents.llm import Endpoint
 from app.api.messages import router as messages_router
-from app.backend import Backend
 from app.bodies import MAX_BODY_BYTES
 from app.channels.directory import ChannelDirectory
-from app.clients import http_client
 from app.compat.gateway import router as gateway_router
+from app.core.clients import http_client
 from app.core.cors import allow_origins
+from app.core.deps import BackendDep, QueueDep, RateLimiterDep, RepositoryDep
 from app.core.errors import install_error_renderers
-from app.deps import BackendDep, QueueDep, RateLimiterDep, RepositoryDep
 from app.errors import install_error_handlers
 from app.events.bus import bus_for
 from app.events.hub import EventHub
@@ -29,6 +29,8 @@ from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.inbound.webhook import WebhookFastPath
 from app.inbound.webhook import router as webhook_router
 from app.inbox.endpoints import install_inbox
+from app.jobs.queue import JobQueue, Sweeper
+from app.jobs.retries import RetryPolicy
 from app.logs import RequestIdMiddleware, configure_logging
 from app.monitoring.endpoints import router as monitoring_router
 from app.monitoring.service import start_monitoring
@@ -38,8 +40,6 @@ from app.outbound.ratelimit import SendRateLimiter, storage_for
 from app.outbound.sender import Sender
 from app.outbound.whatsapp_clients import whatsapp_clients
 from app.platform import include_platform_routers, platform_lifespan
-from app.queue import JobQueue, Sweeper
-from app.retries import RetryPolicy
 from app.routing.pipeline import Pipeline
 from app.schedules.scheduler import Scheduler
 from app.settings import Settings, SettingsError, load_settings

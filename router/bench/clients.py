@@ -21,8 +21,8 @@ import httpx
 import uvloop
 from pywa_async.client import WhatsApp
 
-from app.backend import Backend
-from app.clients import http_client
+from app.agents.backend import Backend
+from app.core.clients import http_client
 from app.outbound.whatsapp_clients import whatsapp_clients
 from tests.conftest import make_settings
 from tests.e2e.processes import free_port, stop, wait_healthy

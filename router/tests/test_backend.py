@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.backend import Backend
-from app.clients import http_client
+from app.agents.backend import Backend
+from app.core.clients import http_client
 from app.errors import BackendError
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app import queue as queue_module
-from app.queue import JobQueue
+from app.jobs import queue as queue_module
+from app.jobs.queue import JobQueue
 
 from .backends import fresh_rabbitmq, fresh_redis, rabbitmq_ready_messages, tcp_proxy
 

@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agents import repository
 from app.agents.audience import Screened
+from app.agents.backend import Backend
 from app.agents.base import Agent
 from app.agents.directory import Build
 from app.agents.http import HttpAgent
@@ -13,7 +14,6 @@ from app.agents.models import AgentType
 from app.agents.repository import AgentRow
 from app.agents.rule_based import RuleBasedAgent
 from app.agents.schemas import HttpConfig, LlmConfig, RuleBasedConfig
-from app.backend import Backend
 from app.observability.metrics import Metrics
 
 

@@ -1,8 +1,8 @@
 """`http`: the Server's contract at a URL, through the Backend (its timeout, circuit breakers)."""
 
+from app.agents.backend import Backend
 from app.agents.base import Turn
 from app.agents.models import AgentType
-from app.backend import Backend
 
 
 class HttpAgent:

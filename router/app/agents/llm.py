@@ -19,10 +19,10 @@ from time import perf_counter
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from app.agents.backend import Backend
 from app.agents.base import Turn
 from app.agents.models import AgentType
 from app.agents.schemas import LlmConfig
-from app.backend import Backend
 from app.errors import BackendError
 from app.observability.metrics import Metrics
 

@@ -18,8 +18,15 @@ from app.auth import keys
 from app.auth.principal import ConverseScope, principal_of_key
 from app.auth.roles import GRANTS, Permission, Role
 from app.core.db import SessionDep
+from app.core.deps import (
+    MetricsDep,
+    QueueDep,
+    RepositoryDep,
+    SettingsDep,
+    TracingDep,
+    require_admin,
+)
 from app.core.errors import Forbidden, UnreadableBody, answers
-from app.deps import MetricsDep, QueueDep, RepositoryDep, SettingsDep, TracingDep, require_admin
 from app.errors import Conflict, NotConfigured, NotFound, Unauthorized, declared
 from app.messages import service
 from app.messages.schemas import SendIn, stored_template

@@ -20,9 +20,9 @@ from app.auth import repository as api_keys
 from app.auth.jwt import JwtVerifier
 from app.auth.roles import GRANTS, LIMITED_BY_NUMBERS, Permission, Role, lesser
 from app.core.db import SessionDep
+from app.core.deps import SettingsDep
 from app.core.errors import Forbidden, Unprocessable
 from app.core.ids import ID_DIGITS
-from app.deps import SettingsDep
 from app.errors import NotFound, Unauthorized
 from app.members import repository as members
 from app.store.models import utcnow

@@ -25,8 +25,8 @@ from app.auth.principal import (
 )
 from app.auth.roles import Permission
 from app.core.db import SessionDep
+from app.core.deps import SettingsDep
 from app.core.errors import answers
-from app.deps import SettingsDep
 from app.errors import NotFound, RouterError, Unauthorized
 from app.events import tickets
 from app.events.hub import EventHub

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from app.auth.principal import PrincipalDep
 from app.auth.roles import Permission
 from app.core.db import SessionDep
+from app.core.deps import MetricsDep, QueueDep, TracingDep
 from app.core.errors import Forbidden, UnreadableBody, answers
-from app.deps import MetricsDep, QueueDep, TracingDep
 from app.errors import Conflict, NotFound, declared
 from app.inbound import service
 from app.inbound.schemas import InboundIn, InboundOut

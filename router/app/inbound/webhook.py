@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.deps import SettingsDep
+from app.core.deps import SettingsDep
 from app.errors import (
     BodyTooLarge,
     InvalidWebhookBody,
@@ -42,9 +42,9 @@ from app.inbound.payload import (
     shown,
 )
 from app.inbound.signature import SIGNATURE_HEADER, check_signature
+from app.jobs.queue import JobQueue
 from app.observability.metrics import webhook_outcome
 from app.observability.tracing import Tracing
-from app.queue import JobQueue
 from app.settings import Settings
 from app.store.batch import refused
 from app.store.repository import MessageRepository

@@ -15,8 +15,9 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.backend import Backend
+from app.agents.backend import Backend
 from app.errors import StoreUnavailable
+from app.jobs.queue import JobQueue
 from app.monitoring.heartbeat import Heartbeat
 from app.monitoring.repository import Beat, MonitoringRepository
 from app.monitoring.schemas import (
@@ -35,7 +36,6 @@ from app.observability.circuits import CircuitView, circuit_view
 from app.observability.exposition import Exposition, QueueGauges
 from app.observability.metrics import Metrics, PrometheusMetrics
 from app.outbound.ratelimit import SendRateLimiter
-from app.queue import JobQueue
 from app.settings import Settings
 from app.store.models import utcnow
 

@@ -25,7 +25,7 @@ from app.settings import redis_url_of
 
 # Connections to Redis for the limit; a send beyond them waits for one instead of failing.
 REDIS_CONNECTIONS = 32
-# A health check's wait for the store; the queue's ping waits as long (app/queue.py).
+# A health check's wait for the store; the queue's ping waits as long (app/jobs/queue.py).
 PING_TIMEOUT_SECONDS = 2.0
 
 

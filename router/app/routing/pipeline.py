@@ -47,10 +47,10 @@ from app.channels.models import NO_NUMBER
 from app.channels.repository import NumberRoute
 from app.errors import BackendError, SendFailed, SendRetryable
 from app.ignore_rules.directory import IgnoreRuleDirectory
+from app.jobs.retries import RetryPolicy
 from app.observability.tracing import Tracing
 from app.outbound.sender import Sender, split_text
 from app.outbound.trackers import TrackerWatch, new_tracker
-from app.retries import RetryPolicy
 from app.routing.decide import Facts, IgnoreRuleFact, Route, decide
 from app.routing.turns import burst, joined, seconds_to_wait
 from app.store.models import InboundStatus, OutboundStatus, Row, utcnow

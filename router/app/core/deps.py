@@ -6,13 +6,13 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import APIKeyHeader
 
-from app.backend import Backend
+from app.agents.backend import Backend
 from app.core.state import from_state
 from app.errors import NotConfigured, Unauthorized
+from app.jobs.queue import JobQueue
 from app.observability.metrics import Metrics
 from app.observability.tracing import Tracing
 from app.outbound.ratelimit import SendRateLimiter
-from app.queue import JobQueue
 from app.settings import Settings
 from app.store.repository import MessageRepository
 
