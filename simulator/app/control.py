@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from app.businesses import Business, BusinessIn, BusinessOut, BusinessTaken
 from app.delivery import TRANSPORT_ERRORS
-from app.core.deps import SimulatorDep
+from app.deps import SimulatorDep
 from app.faults import Behaviour, ForcedFailure
 from app.payloads import dumps
 from app.schemas import (

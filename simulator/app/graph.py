@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import phone_numbers
 from app.businesses import Business
-from app.core.deps import simulator_of
+from app.deps import simulator_of
 from app.errors import (
     GraphError,
     InvalidParameterError,

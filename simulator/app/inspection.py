@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from app.core.deps import SimulatorDep
+from app.deps import SimulatorDep
 from app.store import Delivery, DeliveryKind, DeliveryState, Direction, GraphRequest, Message
 
 router = APIRouter(prefix="/sim", tags=["inspection"])
