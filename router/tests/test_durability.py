@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from .backends import fresh_postgres, rabbitmq_ready_messages
+from .backends import fresh_postgres, fresh_rabbitmq, rabbitmq_ready_messages, tcp_proxy
 from .conftest import (
     APP_SECRET,
     SERVER_URL,
@@ -306,6 +306,27 @@ async def test_stats_count_messages_by_direction_and_status(router: RouterUnderT
     stats = (await router.admin("GET", "/api/v1/messages/stats")).json()
 
     assert stats == {"inbound": {"replied": 1, "ignored": 1}, "outbound": {"accepted": 1}}
+
+
+async def test_a_replay_while_the_queue_is_down_is_accepted_and_left_to_the_sweep(
+    database_url: str, graph_route: GraphApi, server_route: respx.Route
+) -> None:
+    graph_route.mock(side_effect=[meta_error(400, 131047, "Re-engagement message")])
+    shared = await fresh_rabbitmq()
+    async with tcp_proxy(shared["queue_url"], 5672) as proxy:
+        settings = make_settings(database_url=database_url, **{**shared, "queue_url": proxy.url})
+        async with running_router(settings) as router:
+            await post(router, text_message("wamid.in.late", "hi"))
+            await router.settle()
+            [failed] = await messages(router, direction="inbound", status="failed")
+            await proxy.cut()
+
+            replay = await router.admin("POST", f"/api/v1/messages/{failed['id']}/retry")
+            reopened = await messages(router, direction="inbound")
+
+    # Stored as reopened: the sweep queues it once the queue is back (it was a 500 before).
+    assert replay.status_code == 202, replay.text
+    assert [m["status"] for m in reopened] == ["received"]
 
 
 async def test_only_failed_messages_are_replayed(router: RouterUnderTest) -> None:

@@ -32,8 +32,6 @@ from app.messages import service
 from app.messages.schemas import SendIn, stored_template
 from app.store.models import Direction, OutboundStatus
 
-log = structlog.get_logger()
-
 _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="the operator's key or a tenant's key"
 )
@@ -197,11 +195,7 @@ async def send_message(
     request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
     message = await service.send(session, scope, body, request_id, tracing.traceparent())
     metrics.message_status(Direction.OUTBOUND.value, OutboundStatus.PENDING.value)
-    try:
-        await queue.enqueue(message.id)
-    except Exception:
-        # Stored already: the sweep queues it once the queue is back.
-        log.exception("message.enqueue_failed", message_id=message.id)
+    await queue.submit(message.id, by="message")
     return MessageOut.model_validate(message)
 
 
@@ -238,5 +232,5 @@ async def retry_message(
     inbound_id = await repository.reopen(message)
     if inbound_id is None:
         raise Conflict(f"message {message_id} has not failed; only failed messages are replayed")
-    await queue.enqueue(inbound_id)
+    await queue.submit(inbound_id, by="message")
     return Requeued(id=inbound_id)

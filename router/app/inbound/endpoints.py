@@ -14,8 +14,6 @@ from app.inbound.schemas import InboundIn, InboundOut
 from app.store.models import Direction, InboundStatus
 from app.tenants import repository as tenants
 
-log = structlog.get_logger()
-
 router = APIRouter(prefix="/webhooks", tags=["inbound"], responses=answers(NotFound))
 
 
@@ -47,9 +45,5 @@ async def receive_inbound(
     )
     if new:
         metrics.message_status(Direction.INBOUND.value, InboundStatus.RECEIVED.value)
-        try:
-            await queue.enqueue(received.message.id)
-        except Exception:
-            # Stored already: the sweep queues it once the queue is back.
-            log.exception("inbound.enqueue_failed", message_id=received.message.id)
+        await queue.submit(received.message.id, by="inbound")
     return received

@@ -220,11 +220,7 @@ async def _store(
         # Not a 200: that would tell Meta the messages are safe. Meta redelivers later.
         raise StoreUnavailable("the message store is unavailable; deliver again later") from None
     for message_id in ingested.queued:
-        try:
-            await queue.enqueue(message_id)
-        except Exception:
-            # Stored already; the sweep will queue it once the queue is back.
-            log.exception("webhook.enqueue_failed", message_id=message_id)
+        await queue.submit(message_id, by="webhook")
     if body.statuses and tracing.enabled:
         await _link_statuses(repository, tracing, body.statuses)
     counts = {

@@ -180,6 +180,15 @@ class JobQueue:
             self._waiting.discard(message_id)
             raise
 
+    async def submit(self, message_id: int, *, by: str) -> None:
+        """Queue the job of a message stored already, or leave it to the sweep: a queue that does
+        not take it is logged (`<by>.enqueue_failed`), never the caller's failure, since the
+        sweep queues every unfinished message again once the queue is back."""
+        try:
+            await self.enqueue(message_id)
+        except Exception:
+            log.exception(f"{by}.enqueue_failed", message_id=message_id)
+
     async def start(self, *, receive: bool = True) -> None:
         """Open the broker; with `receive`, also run this process's share of the jobs."""
         receiving = receive and not self.in_process

@@ -13,8 +13,6 @@ from app.messages import service
 from app.messages.schemas import ConversationMessage, MessageIn
 from app.store.models import Direction, OutboundStatus
 
-log = structlog.get_logger()
-
 router = APIRouter(
     prefix="/api/v1/conversations", tags=["conversations"], responses=answers(NotFound)
 )
@@ -41,9 +39,5 @@ async def write_message(
         session, scope, conversation_id, body, request_id, tracing.traceparent()
     )
     metrics.message_status(Direction.OUTBOUND.value, OutboundStatus.PENDING.value)
-    try:
-        await queue.enqueue(written.id)
-    except Exception:
-        # Stored already: the sweep queues it once the queue is back.
-        log.exception("message.enqueue_failed", message_id=written.id)
+    await queue.submit(written.id, by="message")
     return written
