@@ -1,11 +1,17 @@
+import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from .conftest import APP_SECRET, RouterUnderTest
+from app.inbound.webhook import DISCARD_IDLE_SECONDS
+from app.main import create_app
+
+from .conftest import APP_SECRET, RouterUnderTest, make_settings
 from .graph_api import GraphApi
+from .hostile_bodies import served
 from .meta import fixture, signed, text_message
 
 
@@ -203,3 +209,34 @@ async def test_an_oversized_body_sent_without_its_length_is_413(
 
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "body_too_large"
+
+
+@pytest.mark.parametrize(
+    ("declared", "waits"),
+    [(10**12, False), (2 * 1024 * 1024, True)],
+    ids=["more than is ever read", "more than it sends"],
+)
+async def test_a_body_announced_larger_than_it_comes_is_a_413_and_the_connection_closes(
+    declared: int, waits: bool
+) -> None:
+    # The client announces its length, sends 50 bytes and waits. Past what would ever be read
+    # the 413 comes at once; under it, once nothing more has come for DISCARD_IDLE_SECONDS. Either
+    # way the connection is closed after it, never held until it times out.
+    async with served(create_app(make_settings())) as (host, port):
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(
+            b"POST /webhook HTTP/1.1\r\nHost: router\r\nX-Hub-Signature-256: sha256=00\r\n"
+            b"Content-Length: %d\r\n\r\n" % declared + b"{" * 50
+        )
+        await writer.drain()
+        started = time.monotonic()
+        async with asyncio.timeout(10):  # the test's own bound: the router's must be well under
+            answer = await reader.read()  # everything until the router closes the connection
+        took = time.monotonic() - started
+        writer.close()
+
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert b'"body_too_large"' in answer
+    assert took < (DISCARD_IDLE_SECONDS + 2 if waits else 1)
+    if waits:
+        assert took >= DISCARD_IDLE_SECONDS * 0.9
