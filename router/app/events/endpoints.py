@@ -143,8 +143,10 @@ async def stream_events(
     `?last_event_id=`) the events after it are replayed from the store first (kept
     ROUTER_EVENTS_RETENTION_SECONDS), none twice. A client too slow to read is cut off: it
     reconnects with its last id. Authenticated like the API, or with `?ticket=`."""
-    since = last_event_id if last_event_id is not None else last_event_id_query
     hub = _hub(request)
+    since = last_event_id if last_event_id is not None else last_event_id_query
+    if since is None:
+        since = await hub.newest_id()
 
     async def body() -> AsyncIterator[bytes]:
         # The events there at once go out as one chunk: one write, not one per event.
@@ -220,8 +222,10 @@ async def websocket_events(
     except (RouterError, ValueError) as exc:
         await _refuse(websocket, exc)
         return
-    await websocket.accept()
     hub = _hub(websocket)
+    if since is None:
+        since = await hub.newest_id()
+    await websocket.accept()
 
     async def send() -> None:
         async for delivered in hub.stream(scope.tenant_id, since, scope.channel_ids):

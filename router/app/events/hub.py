@@ -190,6 +190,13 @@ class EventHub(EventRecorder):
                 if live:
                     yield live
 
+    async def newest_id(self) -> int:
+        """The newest event's id now. A stream asked for without `since` starts after it, so an
+        event stored once the request came is sent, even while the subscription begins after the
+        client saw the answer's headers (and wrote what made the event)."""
+        async with self._engine.connect() as connection:
+            return await repository.newest_id(connection)
+
     async def replay(self, tenant_id: int, after_id: int, limit: int) -> list[Delivered]:
         async with self._engine.connect() as connection:
             rows = await repository.after(connection, after_id, limit, tenant_id)
