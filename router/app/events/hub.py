@@ -127,8 +127,7 @@ class EventHub(EventRecorder):
         async with self._joining:
             if not self._subscribers:
                 # Not read while no one listened: start from now, not from the last one read.
-                async with self._engine.connect() as connection:
-                    self._last = max(self._last, await repository.newest_id(connection))
+                self._last = max(self._last, await self.newest_id())
             subscription = Subscription(
                 tenant_id, self._last, asyncio.Queue(self._queue_size), channel_ids=channel_ids
             )
