@@ -21,8 +21,7 @@ from app.compat.gateway import router as gateway_router
 from app.core.clients import http_client
 from app.core.cors import allow_origins
 from app.core.deps import BackendDep, QueueDep, RateLimiterDep, RepositoryDep
-from app.core.errors import install_error_renderers
-from app.errors import install_error_handlers
+from app.core.errors import install_error_handlers, install_error_renderers
 from app.events.bus import bus_for
 from app.events.hub import EventHub
 from app.ignore_rules.directory import IgnoreRuleDirectory

@@ -7,7 +7,7 @@ import pytest
 
 from app.agents.backend import Backend
 from app.core.clients import http_client
-from app.errors import BackendError
+from app.core.errors import BackendError
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 import respx
 from structlog.testing import capture_logs
 
-from app.errors import SendRetryable
+from app.core.errors import SendRetryable
 from app.main import create_app
 from app.outbound.ratelimit import SendRateLimiter, storage_for
 

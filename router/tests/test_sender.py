@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.errors import SendFailed, SendRetryable
+from app.core.errors import SendFailed, SendRetryable
 from app.outbound.ratelimit import SendRateLimiter, storage_for
 from app.outbound.sender import Sender
 from app.outbound.whatsapp_clients import whatsapp_clients

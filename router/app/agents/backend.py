@@ -14,7 +14,7 @@ from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import Context, OpenedState
 from pydantic import BaseModel, ValidationError
 
-from app.errors import BackendError, BackendUnavailable
+from app.core.errors import BackendError, BackendUnavailable
 from app.observability.metrics import Metrics
 
 log = structlog.get_logger()

@@ -9,11 +9,10 @@ from app.agents.directory import AgentDirectory
 from app.agents.schemas import AgentIn, AgentOut, AgentPatch
 from app.auth.principal import ChannelsScope, ReadScope
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
 from app.core.state import from_state
-from app.errors import Conflict, NotFound, declared
 
 # The message path keeps each channel's agents in memory: a write here is seen at once.
 DirectoryDep = Annotated[AgentDirectory, from_state("agent_directory")]

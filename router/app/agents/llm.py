@@ -23,7 +23,7 @@ from app.agents.backend import Backend
 from app.agents.base import Turn
 from app.agents.models import AgentType
 from app.agents.schemas import LlmConfig
-from app.errors import BackendError
+from app.core.errors import BackendError
 from app.observability.metrics import Metrics
 
 # (conversation id, before message id, how many) -> [(from the contact, text)], oldest first.

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents import repository
 from app.agents.models import Agent, AgentType
 from app.agents.schemas import CONFIGS, AgentIn, AgentOut, AgentPatch, AnyConfig, LlmConfig
+from app.core.errors import Conflict, NotFound
 from app.core.pagination import page_of
-from app.errors import Conflict, NotFound
 
 
 def stored_config(config: AnyConfig, keep: dict[str, Any] | None = None) -> dict[str, Any]:

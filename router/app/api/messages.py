@@ -26,8 +26,16 @@ from app.core.deps import (
     TracingDep,
     require_admin,
 )
-from app.core.errors import Forbidden, UnreadableBody, answers
-from app.errors import Conflict, NotConfigured, NotFound, Unauthorized, declared
+from app.core.errors import (
+    Conflict,
+    Forbidden,
+    NotConfigured,
+    NotFound,
+    Unauthorized,
+    UnreadableBody,
+    answers,
+    declared,
+)
 from app.messages import service
 from app.messages.schemas import SendIn, stored_template
 from app.store.models import Direction, OutboundStatus

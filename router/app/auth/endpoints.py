@@ -6,10 +6,9 @@ from app.auth import service
 from app.auth.principal import AccessScope
 from app.auth.schemas import KeyIn, KeyOut, NewKeyOut
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
-from app.errors import Conflict, NotFound, declared
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"], responses=answers(NotFound))
 

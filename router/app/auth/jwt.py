@@ -15,8 +15,7 @@ import jwt
 from jwt import PyJWKClient
 from jwt.exceptions import PyJWKClientConnectionError, PyJWKClientError, PyJWKSetError
 
-from app.core.errors import UpstreamUnreachable
-from app.errors import Unauthorized
+from app.core.errors import Unauthorized, UpstreamUnreachable
 
 # Only signatures made with the provider's private key: never a shared secret ("HS256"), never none.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]

@@ -21,9 +21,8 @@ from app.auth.jwt import JwtVerifier
 from app.auth.roles import GRANTS, LIMITED_BY_NUMBERS, Permission, Role, lesser
 from app.core.db import SessionDep
 from app.core.deps import SettingsDep
-from app.core.errors import Forbidden, Unprocessable
+from app.core.errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from app.core.ids import ID_DIGITS
-from app.errors import NotFound, Unauthorized
 from app.members import repository as members
 from app.store.models import utcnow
 from app.tenants import repository as tenants

@@ -7,8 +7,8 @@ from app.auth.models import ApiKey
 from app.auth.roles import LIMITED_BY_NUMBERS, Role, lesser
 from app.auth.schemas import KeyIn, KeyOut, NewKeyOut
 from app.channels import service as channels
+from app.core.errors import Conflict, NotFound
 from app.core.pagination import page_of
-from app.errors import Conflict, NotFound
 from app.members import repository as members
 from app.store.models import utcnow
 

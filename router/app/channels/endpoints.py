@@ -10,11 +10,10 @@ from app.channels.directory import ChannelDirectory
 from app.channels.graph import GraphNumbers
 from app.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, UpstreamFailed, answers
+from app.core.errors import Conflict, NotFound, UnreadableBody, UpstreamFailed, answers, declared
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
 from app.core.state import from_state
-from app.errors import Conflict, NotFound, declared
 
 GraphDep = Annotated[GraphNumbers, from_state("graph_numbers")]
 # The message path keeps each number's channel in memory: a write here is seen at once.

@@ -10,8 +10,8 @@ from app.channels.graph import GraphNumbers
 from app.channels.models import Channel, ChannelType
 from app.channels.schemas import ApiChannelIn, ChannelOut, ChannelPatch, WhatsAppChannelIn
 from app.core.db import commit_or_conflict
+from app.core.errors import Conflict, NotFound
 from app.core.pagination import page_of
-from app.errors import Conflict, NotFound
 
 
 def _taken(phone_number_id: str) -> str:

@@ -11,8 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.auth.principal import require_operator
-from app.core.errors import answers
-from app.errors import ErrorBody, NotFound, StoreUnavailable, declared
+from app.core.errors import ErrorBody, NotFound, StoreUnavailable, answers, declared
 from app.monitoring.endpoints import MonitoringDep
 from app.monitoring.schemas import QueueHealth, RateLimit, RateLimitHealth
 

@@ -6,10 +6,9 @@ from fastapi import APIRouter, Response
 from app.auth.principal import ChannelsScope, ReadScope
 from app.channels.schemas import ChannelOut
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
 from app.core.pagination import Page
-from app.errors import NotFound, declared
 from app.members import service
 from app.members.endpoints import ALREADY_ON
 from app.members.schemas import MemberChannelIn, UserOut

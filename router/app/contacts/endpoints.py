@@ -8,11 +8,10 @@ from app.auth.principal import ContactsScope, ReadScope
 from app.contacts import service
 from app.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
 from app.core.schemas import NO_NUL
-from app.errors import Conflict, NotFound, declared
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"], responses=answers(NotFound))
 

@@ -6,8 +6,8 @@ from app.contacts import repository
 from app.contacts.models import Contact
 from app.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from app.core.db import commit_or_conflict
+from app.core.errors import Conflict, NotFound
 from app.core.pagination import page_of
-from app.errors import Conflict, NotFound
 from app.events import service as events
 from app.events.repository import Change
 from app.events.schemas import EventType

@@ -18,10 +18,9 @@ from app.conversations.schemas import (
     TransferIn,
 )
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import MAX_ID, IdPath, IdQuery
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page, TimeIdCursor
-from app.errors import Conflict, NotFound, declared
 from app.messages.schemas import ConversationMessage
 
 router = APIRouter(

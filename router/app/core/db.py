@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.errors import Conflict
+from app.core.errors import Conflict
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -7,8 +7,8 @@ from fastapi import Depends
 from fastapi.security import APIKeyHeader
 
 from app.agents.backend import Backend
+from app.core.errors import NotConfigured, Unauthorized
 from app.core.state import from_state
-from app.errors import NotConfigured, Unauthorized
 from app.jobs.queue import JobQueue
 from app.observability.metrics import Metrics
 from app.observability.tracing import Tracing

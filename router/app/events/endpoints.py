@@ -26,8 +26,7 @@ from app.auth.principal import (
 from app.auth.roles import Permission
 from app.core.db import SessionDep
 from app.core.deps import SettingsDep
-from app.core.errors import answers
-from app.errors import NotFound, RouterError, Unauthorized
+from app.core.errors import NotFound, RouterError, Unauthorized, answers
 from app.events import tickets
 from app.events.hub import EventHub
 from app.events.schemas import Me, TicketOut

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from app.auth.principal import Principal
 from app.auth.roles import Role
-from app.errors import Unauthorized
+from app.core.errors import Unauthorized
 from app.settings import Settings
 
 TICKET_SECONDS = 60

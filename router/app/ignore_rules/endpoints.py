@@ -6,11 +6,10 @@ from fastapi import APIRouter, Response
 
 from app.auth.principal import ChannelsScope, ReadScope
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
 from app.core.state import from_state
-from app.errors import NotFound, declared
 from app.ignore_rules import service
 from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.ignore_rules.schemas import IgnoreRuleIn, IgnoreRuleOut

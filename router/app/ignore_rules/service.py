@@ -1,7 +1,7 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import NotFound
 from app.core.pagination import page_of
-from app.errors import NotFound
 from app.ignore_rules import repository
 from app.ignore_rules.models import IgnoreRule, RuleType
 from app.ignore_rules.schemas import IgnoreRuleIn, IgnoreRuleOut

@@ -7,8 +7,7 @@ from app.auth.principal import PrincipalDep
 from app.auth.roles import Permission
 from app.core.db import SessionDep
 from app.core.deps import MetricsDep, QueueDep, TracingDep
-from app.core.errors import Forbidden, UnreadableBody, answers
-from app.errors import Conflict, NotFound, declared
+from app.core.errors import Conflict, Forbidden, NotFound, UnreadableBody, answers, declared
 from app.inbound import service
 from app.inbound.schemas import InboundIn, InboundOut
 from app.store.models import Direction, InboundStatus

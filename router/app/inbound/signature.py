@@ -4,7 +4,7 @@ import re
 
 from pywa_async import utils as pywa_utils
 
-from app.errors import SignatureInvalid, SignatureMissing
+from app.core.errors import SignatureInvalid, SignatureMissing
 
 SIGNATURE_HEADER = pywa_utils.HUB_SIG
 

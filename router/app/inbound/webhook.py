@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.deps import SettingsDep
-from app.errors import (
+from app.core.errors import (
     BodyTooLarge,
     InvalidWebhookBody,
     InvalidWebhookShape,

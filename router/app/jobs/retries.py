@@ -15,7 +15,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from app.errors import TransientError
+from app.core.errors import TransientError
 from app.store.models import utcnow
 
 

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Response
 from app.auth.principal import AccessScope, ChannelsScope, ReadScope
 from app.channels.schemas import ChannelOut
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
-from app.errors import Conflict, NotFound, declared
 from app.members import service
 from app.members.schemas import MemberChannelIn, MemberIn, MemberOut, MemberPatch
 

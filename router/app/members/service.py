@@ -9,8 +9,8 @@ from app.channels import service as channels
 from app.channels.models import Channel
 from app.conversations import repository as conversations
 from app.core.db import commit_or_conflict
+from app.core.errors import Conflict, NotFound
 from app.core.pagination import page_of
-from app.errors import Conflict, NotFound
 from app.members import repository
 from app.members.models import Member
 from app.members.schemas import MemberIn, MemberOut, MemberPatch

@@ -6,9 +6,8 @@ from fastapi import APIRouter
 from app.auth.principal import ConverseScope
 from app.core.db import SessionDep
 from app.core.deps import MetricsDep, QueueDep, TracingDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
-from app.errors import Conflict, NotFound, declared
 from app.messages import service
 from app.messages.schemas import ConversationMessage, MessageIn
 from app.store.models import Direction, OutboundStatus

@@ -16,8 +16,7 @@ from app.contacts.models import Contact
 from app.conversations import repository as conversations
 from app.conversations import service as conversation_service
 from app.conversations.models import Conversation, ConversationStatus
-from app.core.errors import Forbidden, Unprocessable
-from app.errors import Conflict, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.events import service as events
 from app.events.repository import Change
 from app.events.schemas import EventType

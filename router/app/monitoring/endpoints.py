@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from app.core.deps import AdminDep
+from app.core.errors import NotConfigured, NotFound, Unauthorized, declared
 from app.core.state import from_state
-from app.errors import NotConfigured, NotFound, Unauthorized, declared
 from app.monitoring.schemas import Circuits, QueueOut, RateLimit, RateLimits
 from app.monitoring.service import Monitoring
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agents.backend import Backend
-from app.errors import StoreUnavailable
+from app.core.errors import StoreUnavailable
 from app.jobs.queue import JobQueue
 from app.monitoring.heartbeat import Heartbeat
 from app.monitoring.repository import Beat, MonitoringRepository

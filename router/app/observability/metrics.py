@@ -21,7 +21,7 @@ from typing import Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from app.errors import InvalidWebhookBody, SignatureInvalid, SignatureMissing
+from app.core.errors import InvalidWebhookBody, SignatureInvalid, SignatureMissing
 from app.store.models import Direction, InboundStatus, OutboundStatus
 
 WebhookOutcome = Literal[

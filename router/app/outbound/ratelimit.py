@@ -18,7 +18,7 @@ from limits.storage import storage_from_string
 from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import RedisError
 
-from app.errors import SendRetryable
+from app.core.errors import SendRetryable
 from app.observability.metrics import Metrics
 from app.observability.sends import SendStats
 from app.settings import redis_url_of

@@ -9,7 +9,7 @@ from pywa_async.client import WhatsApp
 from pywa_async.errors import WhatsAppError
 from pywa_async.types.templates import TemplateLanguage
 
-from app.errors import SendFailed, SendRetryable
+from app.core.errors import SendFailed, SendRetryable
 from app.observability.metrics import Metrics
 from app.outbound.graph_session import GraphUnreachable
 from app.outbound.ratelimit import SendRateLimiter

@@ -45,7 +45,7 @@ from app.agents.directory import AgentDirectory
 from app.channels.directory import ChannelDirectory
 from app.channels.models import NO_NUMBER
 from app.channels.repository import NumberRoute
-from app.errors import BackendError, SendFailed, SendRetryable
+from app.core.errors import BackendError, SendFailed, SendRetryable
 from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.jobs.retries import RetryPolicy
 from app.observability.tracing import Tracing

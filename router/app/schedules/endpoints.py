@@ -8,10 +8,9 @@ from fastapi import APIRouter, Query
 
 from app.auth.principal import ReadScope, SchedulesScope
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
-from app.errors import Conflict, NotFound, declared
 from app.schedules import service
 from app.schedules.models import ScheduleStatus
 from app.schedules.schemas import ScheduleIn, ScheduleOut, SchedulePatch

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from app.errors import RouterError
+from app.core.errors import RouterError
 from app.seed.content import AGENT, CONVERSATIONS, MEMBERS, OWNER, TENANT, WABA_ID, WEB_CHAT
 from app.seed.demo import Seeded, seed_demo
 from app.settings import database_url_from_environment

@@ -28,7 +28,7 @@ from app.contacts.schemas import ContactPatch
 from app.conversations import repository as conversations
 from app.conversations import service as conversation_service
 from app.conversations.models import ConversationStatus
-from app.errors import Conflict
+from app.core.errors import Conflict
 from app.members import repository as members
 from app.members import service as member_service
 from app.members.models import Member

@@ -6,10 +6,9 @@ from fastapi import APIRouter, Query
 
 from app.auth.principal import ReadScope
 from app.core.db import SessionDep
-from app.core.errors import UpstreamFailed, answers
+from app.core.errors import Conflict, NotFound, UpstreamFailed, answers, declared
 from app.core.ids import MAX_ID
 from app.core.state import from_state
-from app.errors import Conflict, NotFound, declared
 from app.templates import service
 from app.templates.catalog import TemplateCatalog
 from app.templates.schemas import TemplateList, TemplateOut

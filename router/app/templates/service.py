@@ -2,8 +2,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels import service as channels
 from app.channels.models import ChannelType
-from app.core.errors import Unprocessable
-from app.errors import Conflict
+from app.core.errors import Conflict, Unprocessable
 from app.templates.catalog import ChannelNumber
 
 

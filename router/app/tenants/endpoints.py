@@ -6,9 +6,8 @@ from app.auth import service as keys
 from app.auth.principal import OperatorDep
 from app.auth.schemas import KeyIn, NewKeyOut
 from app.core.db import SessionDep
-from app.core.errors import UnreadableBody, answers
+from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
-from app.errors import Conflict, NotFound, declared
 from app.tenants import repository, service
 from app.tenants.schemas import TenantIn, TenantOut
 

@@ -1,7 +1,7 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import commit_or_conflict
-from app.errors import Conflict
+from app.core.errors import Conflict
 from app.tenants import repository
 from app.tenants.models import Tenant
 

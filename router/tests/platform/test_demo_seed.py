@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth.models import ApiKey
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
-from app.errors import Conflict
+from app.core.errors import Conflict
 from app.models import Base
 from app.seed.__main__ import inbound_curl
 from app.seed.content import (
