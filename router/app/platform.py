@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from app.agents.endpoints import router as agents_router
 from app.auth.endpoints import router as api_keys_router
 from app.auth.jwt import JwtVerifier
-from app.bodies import MAX_BODY_BYTES
 from app.channels.endpoints import router as channels_router
 from app.channels.graph import GraphNumbers
 from app.channels.seed import seed_default_channel
@@ -20,6 +19,7 @@ from app.compat.conversations import router as root_conversations_router
 from app.compat.users import router as users_router
 from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
+from app.core.bodies import MAX_BODY_BYTES
 from app.events.endpoints import router as events_router
 from app.events.hub import EventHub
 from app.events.service import HUB_KEY

@@ -2,7 +2,7 @@
 
 One file kept in the Server's, the Router's and the Simulator's tests (test_bodies_shared.py holds
 the copies equal). The endpoints are read from the service's OpenAPI document, so a new endpoint is
-covered without editing a test. What every answer must be (app/bodies.py):
+covered without editing a test. What every answer must be (bodies.py):
 
 - never a 5xx;
 - a body the endpoint cannot take as JSON (another content type, or none): 415, naming the type it

@@ -6,7 +6,7 @@ import json
 import pytest
 import respx
 
-from app.logs import request_id_from
+from app.core.logs import request_id_from
 
 from .conftest import APP_SECRET, RouterUnderTest
 from .meta import signed, text_message

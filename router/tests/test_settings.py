@@ -102,7 +102,7 @@ def test_graph_api_url_defaults_to_meta() -> None:
 def test_the_verify_token_is_masked_in_access_logs() -> None:
     import logging
 
-    from app.logs import RedactQuerySecrets
+    from app.core.logs import RedactQuerySecrets
 
     record = logging.LogRecord(
         "uvicorn.access",
@@ -130,7 +130,7 @@ def test_the_verify_token_is_masked_in_access_logs() -> None:
 def test_an_events_ticket_is_masked_in_access_logs() -> None:
     import logging
 
-    from app.logs import RedactQuerySecrets
+    from app.core.logs import RedactQuerySecrets
 
     path = "/api/v1/events?ticket=wrt_eyJ0Ijo.c2lnbmF0dXJl&last_event_id=3"
     record = logging.LogRecord(

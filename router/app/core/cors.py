@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from app.auth.principal import TENANT_HEADER
-from app.logs import REQUEST_ID_HEADER
+from app.core.logs import REQUEST_ID_HEADER
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 REQUEST_ID = REQUEST_ID_HEADER.decode()

@@ -29,8 +29,8 @@ FastAPI declares by itself on every endpoint that takes a parameter.
 The platform API's own, under the same RouterError:
 
     RouterError
-    ├── UnreadableBody       400: a body that is not JSON (app/bodies.py answers it, and 413 and
-    │                        415, for every endpoint)
+    ├── UnreadableBody       400: a body that is not JSON (app/core/bodies.py answers it, and 413
+    │                        and 415, for every endpoint)
     ├── Forbidden            403: the caller's role may not do this
     ├── Unprocessable        422: a valid request the platform still cannot act on (a token the
     │                        Graph API refuses for its number, a tenant to name); a body of
@@ -53,7 +53,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import compile_path
 
-from app.bodies import AsciiJSONResponse, BodyProblem, install_body_errors
+from app.core.bodies import AsciiJSONResponse, BodyProblem, install_body_errors
 
 
 class RouterError(Exception):

@@ -7,7 +7,7 @@ process derives alike from ROUTER_EVENTS_TICKET_SECRET (else the app secret, els
 token): any process accepts
 a ticket any other made, no store is written, and changing one byte of it makes it worthless. It
 may be used until it expires (an EventSource reconnects with the same URL); the stream it opened
-then goes on. Tickets are secrets: never logged (app/logs.py masks `ticket=`).
+then goes on. Tickets are secrets: never logged (app/core/logs.py masks `ticket=`).
 """
 
 import base64

@@ -1,8 +1,8 @@
 """structlog set-up and the request-id middleware: one file, the same in every service.
 
-`server/app/logs.py`, `router/app/logs.py` and `simulator/app/logs.py` are identical byte for byte
-(a test in each service holds them so): change the three together. Three copies that drifted apart
-once cost replies: the Router read an `X-Request-ID` the Server's copy had learnt to handle.
+`server/app/logs.py`, `router/app/core/logs.py` and `simulator/app/logs.py` are identical byte for
+byte (a test in each service holds them so): change the three together. Three copies that drifted
+apart once cost replies: the Router read an `X-Request-ID` the Server's copy had learnt to handle.
 
 A caller's `X-Request-ID` is bound to every log line of its request and sent back on the response.
 The Router passes its id on to the Server, so one id follows a message across the services. With
