@@ -14,13 +14,13 @@ from app.agents.backend import Backend
 from app.agents.build import builder
 from app.agents.directory import AgentDirectory
 from app.agents.llm import Endpoint
-from app.api.messages import router as messages_router
 from app.channels.directory import ChannelDirectory
 from app.compat.gateway import router as gateway_router
 from app.core.bodies import MAX_BODY_BYTES
 from app.core.clients import http_client
 from app.core.cors import allow_origins
 from app.core.deps import BackendDep, QueueDep, RateLimiterDep, RepositoryDep
+from app.core.engine import create_engine, migrate, session_factory
 from app.core.errors import install_error_handlers, install_error_renderers
 from app.core.logs import RequestIdMiddleware, configure_logging
 from app.events.bus import bus_for
@@ -31,6 +31,8 @@ from app.inbound.webhook import router as webhook_router
 from app.inbox.endpoints import install_inbox
 from app.jobs.queue import JobQueue, Sweeper
 from app.jobs.retries import RetryPolicy
+from app.messages.management import router as messages_router
+from app.messages.store import MessageRepository
 from app.monitoring.endpoints import router as monitoring_router
 from app.monitoring.service import start_monitoring
 from app.observability.exposition import install_metrics_route, multiprocess_dir, new_metrics
@@ -42,8 +44,6 @@ from app.platform import include_platform_routers, platform_lifespan
 from app.routing.pipeline import Pipeline
 from app.schedules.scheduler import Scheduler
 from app.settings import Settings, SettingsError, load_settings
-from app.store.engine import create_engine, migrate, session_factory
-from app.store.repository import MessageRepository
 from app.templates.catalog import TemplateCatalog
 
 log = structlog.get_logger()

@@ -8,9 +8,9 @@ from app.conversations.models import Conversation, ConversationRead
 from app.events.models import EventRow
 from app.ignore_rules.models import IgnoreRule
 from app.members.models import Member
+from app.messages.models import Base, Message, StatusEvent
 from app.monitoring.models import Worker
 from app.schedules.models import Schedule, ScheduledMessage
-from app.store.models import Base, Message, StatusEvent
 from app.tenants.models import Tenant
 
 __all__ = [

@@ -21,8 +21,8 @@ def run(connection: Connection) -> None:
 
 
 async def run_from_settings() -> None:
+    from app.core.engine import create_engine, migrating
     from app.settings import database_url_from_environment
-    from app.store.engine import create_engine, migrating
 
     engine = create_engine(database_url_from_environment())
     async with migrating(engine) as connection:

@@ -24,8 +24,8 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 from app.main import create_app  # noqa: E402
+from app.messages.store import MessageRepository  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from app.store.repository import MessageRepository  # noqa: E402
 
 from . import graph_api  # noqa: E402
 from .backends import fresh_postgres, fresh_rabbitmq, fresh_redis  # noqa: E402

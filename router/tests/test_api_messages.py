@@ -8,8 +8,8 @@ import httpx
 import pytest
 import respx
 
-from app.api.messages import MessageStatus
-from app.store.models import InboundStatus, OutboundStatus
+from app.messages.management import MessageStatus
+from app.messages.models import InboundStatus, OutboundStatus
 
 from .conftest import APP_SECRET, RouterUnderTest, make_settings, running_router
 from .meta import signed, text_message

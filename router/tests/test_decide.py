@@ -29,8 +29,8 @@ def test_the_decision(facts: Facts, route: Route) -> None:
 
 
 def test_each_route_but_the_agent_names_the_status_its_message_ends_in() -> None:
+    from app.messages.models import InboundStatus
     from app.routing.pipeline import UNANSWERED
-    from app.store.models import InboundStatus
 
     assert {route for route in Route if route is not Route.AGENT} == set(UNANSWERED)
     assert {status.value for status in UNANSWERED.values()} <= {s.value for s in InboundStatus}

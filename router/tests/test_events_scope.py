@@ -15,7 +15,7 @@ import websockets
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.auth.roles import Role
-from app.store.engine import create_engine
+from app.core.engine import create_engine
 
 from .backends import fresh_postgres
 from .events_client import sse

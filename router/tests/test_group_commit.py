@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.channels.seed import seed_default_channel
+from app.core.engine import create_engine, migrate, session_factory
+from app.core.writer import GroupCommit
 from app.inbound.payload import InboundMessage, StatusUpdate
-from app.store.batch import GroupCommit
-from app.store.engine import create_engine, migrate, session_factory
-from app.store.models import InboundStatus, Message, OutboundStatus, Row
-from app.store.repository import Ending, MessageRepository
+from app.messages.models import InboundStatus, Message, OutboundStatus, Row
+from app.messages.store import Ending, MessageRepository
 from tests.backends import POSTGRES_DATABASE, POSTGRES_URL, fresh_postgres, migrated_store
 from tests.conftest import make_settings
 from tests.meta import parsed_text

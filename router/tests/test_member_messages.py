@@ -17,8 +17,8 @@ from app.auth.roles import Role
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.members.models import Member
+from app.messages.models import Message, utcnow
 from app.outbound.trackers import new_tracker
-from app.store.models import Message, utcnow
 
 from .backends import fresh_postgres
 from .conftest import (

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 
-from app.store.models import Direction, InboundStatus, OutboundStatus
+from app.messages.models import Direction, InboundStatus, OutboundStatus
 
 from .backends import fresh_postgres, fresh_redis
 from .conftest import APP_SECRET, make_settings, running_router

@@ -16,12 +16,12 @@ from purgatory.domain.model import Context
 from purgatory.typing import StateName
 from sqlalchemy import select, update
 
+from app.core.engine import create_engine, migrate
+from app.messages.models import Direction, utcnow
 from app.monitoring.models import Worker
 from app.monitoring.repository import Beat, MonitoringRepository
 from app.observability.circuits import circuit_view
 from app.observability.sends import SendStats
-from app.store.engine import create_engine, migrate
-from app.store.models import Direction, utcnow
 
 from .backends import fresh_postgres, fresh_redis
 from .conftest import APP_SECRET, SERVER_URL, RouterUnderTest, make_settings, running_router

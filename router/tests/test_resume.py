@@ -13,9 +13,9 @@ import pytest
 import respx
 from sqlalchemy import text
 
+from app.core.engine import create_engine
+from app.messages.models import Message, utcnow
 from app.outbound.trackers import TrackerWatch, new_tracker
-from app.store.engine import create_engine
-from app.store.models import Message, utcnow
 
 from .backends import fresh_postgres
 from .conftest import (

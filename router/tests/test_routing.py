@@ -18,7 +18,7 @@ from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
 from app.events.models import EventRow
-from app.store.models import Message
+from app.messages.models import Message
 from app.tenants.models import Tenant
 
 from .backends import fresh_postgres

@@ -12,10 +12,10 @@ import respx
 from sqlalchemy import update
 
 from app.conversations.models import Conversation
+from app.core.engine import create_engine
+from app.messages.models import utcnow
 from app.schedules import runs
 from app.schedules.models import Schedule
-from app.store.engine import create_engine
-from app.store.models import utcnow
 
 from .backends import fresh_postgres, fresh_redis
 from .conftest import RouterUnderTest, make_settings, running_router

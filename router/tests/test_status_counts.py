@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.channels.seed import seed_default_channel
+from app.core.engine import session_factory
 from app.inbound.payload import InboundMessage, StatusUpdate
+from app.messages.models import InboundStatus, Message, OutboundStatus
+from app.messages.store import STATUS_CHUNK, MessageRepository
 from app.observability.metrics import Metrics
-from app.store.engine import session_factory
-from app.store.models import InboundStatus, Message, OutboundStatus
-from app.store.repository import STATUS_CHUNK, MessageRepository
 
 from .backends import migrated_store
 from .conftest import make_settings

@@ -10,7 +10,7 @@ import pytest
 import respx
 from sqlalchemy import text
 
-from app.store.engine import create_engine
+from app.core.engine import create_engine
 
 from .conftest import APP_SECRET, RouterUnderTest, make_settings, running_router
 from .graph_api import GraphApi

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import IdColumn
-from app.store.models import Base, utcnow
+from app.messages.models import Base, utcnow
 
 # The priority of the `http` agent every channel starts with: others can go before or after it.
 DEFAULT_PRIORITY = 100

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.agents.models import DEFAULT_AGENT_NAME, DEFAULT_PRIORITY, Agent, AgentChannel, AgentType
 from app.channels.models import Channel
-from app.store.models import Direction, Message, utcnow
+from app.messages.models import Direction, Message, utcnow
 
 
 async def get(session: AsyncSession, tenant_id: int, agent_id: int) -> Agent | None:

@@ -4,7 +4,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import IdColumn
-from app.store.models import Base, utcnow
+from app.messages.models import Base, utcnow
 
 
 class ApiKey(Base):

@@ -24,7 +24,7 @@ from app.core.deps import SettingsDep
 from app.core.errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from app.core.ids import ID_DIGITS
 from app.members import repository as members
-from app.store.models import utcnow
+from app.messages.models import utcnow
 from app.tenants import repository as tenants
 from app.tenants.models import DEFAULT_TENANT_NAME
 

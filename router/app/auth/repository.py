@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
-from app.store.models import utcnow
+from app.messages.models import utcnow
 
 
 async def find_active(session: AsyncSession, public_id: str) -> ApiKey | None:

@@ -10,7 +10,7 @@ from app.channels import service as channels
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import page_of
 from app.members import repository as members
-from app.store.models import utcnow
+from app.messages.models import utcnow
 
 
 async def create(session: AsyncSession, tenant_id: int, body: KeyIn) -> NewKeyOut:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.channels.models import Channel, ChannelType
 from app.conversations.models import Conversation
 from app.core.db import conflict_insert
-from app.store.models import utcnow
+from app.messages.models import utcnow
 
 
 async def get(session: AsyncSession, tenant_id: int, channel_id: int) -> Channel | None:

@@ -5,7 +5,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import IdColumn
-from app.store.models import Base, utcnow
+from app.messages.models import Base, utcnow
 
 # WhatsApp's customer-service window: free-form messages only until 24 h after the contact's last.
 SERVICE_WINDOW = timedelta(hours=24)

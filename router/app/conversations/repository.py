@@ -11,7 +11,7 @@ from app.contacts.models import Contact
 from app.conversations.models import Conversation, ConversationRead, ConversationStatus
 from app.core.db import chunked, conflict_insert
 from app.members.models import Member
-from app.store.models import Message, utcnow
+from app.messages.models import Message, utcnow
 
 OPEN = ConversationStatus.OPEN.value
 

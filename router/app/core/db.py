@@ -1,6 +1,6 @@
 """The management API's database session: a plain session per request.
 
-The message path writes through the group-commit writer (`app/store/batch.py`); management
+The message path writes through the group-commit writer (`app/core/writer.py`); management
 requests are rare and each wants its own transaction, so they get an ordinary session.
 """
 

@@ -10,11 +10,11 @@ from app.agents.backend import Backend
 from app.core.errors import NotConfigured, Unauthorized
 from app.core.state import from_state
 from app.jobs.queue import JobQueue
+from app.messages.store import MessageRepository
 from app.observability.metrics import Metrics
 from app.observability.tracing import Tracing
 from app.outbound.ratelimit import SendRateLimiter
 from app.settings import Settings
-from app.store.repository import MessageRepository
 
 SettingsDep = Annotated[Settings, from_state("settings")]
 RepositoryDep = Annotated[MessageRepository, from_state("repository")]

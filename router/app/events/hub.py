@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from app.events import repository
 from app.events.bus import Bus
 from app.events.service import Delivered, materialize
-from app.store.models import utcnow
+from app.messages.models import utcnow
 
 log = structlog.get_logger()
 
@@ -38,7 +38,7 @@ PRUNE_BATCH = 5000
 
 
 class EventRecorder:
-    """Stores the message path's events in its group-commit rounds (app/store/batch.py), and
+    """Stores the message path's events in its group-commit rounds (app/core/writer.py), and
     tells no one: for a repository without a hub (tools, some tests)."""
 
     async def record(self, connection: AsyncConnection, objects: dict[str, list[int]]) -> None:

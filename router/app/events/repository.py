@@ -24,7 +24,7 @@ from app.conversations.models import Conversation
 from app.core.db import chunked
 from app.events.models import EventRow
 from app.members.models import Member
-from app.store.models import Message
+from app.messages.models import Message
 
 # Any constant of our own: the key of the one lock that orders event ids.
 EVENTS_LOCK = 0x6576656E7473  # "events"

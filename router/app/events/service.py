@@ -16,7 +16,7 @@ from app.events import repository
 from app.events.encoding import conversation_json, message_json
 from app.events.repository import Change, StoredEvent
 from app.events.schemas import EventType
-from app.store.models import utcnow
+from app.messages.models import utcnow
 
 MESSAGE_TYPES = frozenset({EventType.MESSAGE_CREATED.value, EventType.MESSAGE_STATUS.value})
 CONVERSATION_TYPES = frozenset(

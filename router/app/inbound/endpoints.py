@@ -10,7 +10,7 @@ from app.core.deps import MetricsDep, QueueDep, TracingDep
 from app.core.errors import Conflict, Forbidden, NotFound, UnreadableBody, answers, declared
 from app.inbound import service
 from app.inbound.schemas import InboundIn, InboundOut
-from app.store.models import Direction, InboundStatus
+from app.messages.models import Direction, InboundStatus
 from app.tenants import repository as tenants
 
 router = APIRouter(prefix="/webhooks", tags=["inbound"], responses=answers(NotFound))

@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from app.channels.models import Channel
-from app.store.models import MAX_TRACKER_LENGTH, Message, StatusEvent
+from app.messages.models import MAX_TRACKER_LENGTH, Message, StatusEvent
 
 WHATSAPP_OBJECT = "whatsapp_business_account"
 

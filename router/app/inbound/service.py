@@ -21,9 +21,9 @@ from app.events import service as events
 from app.events.repository import Change
 from app.events.schemas import EventType
 from app.inbound.schemas import InboundIn, InboundOut
+from app.messages.models import Direction, InboundStatus, Message, Sender, utcnow
 from app.messages.repository import Row
 from app.messages.schemas import ConversationMessage
-from app.store.models import Direction, InboundStatus, Message, Sender, utcnow
 
 _PHONE = re.compile(r"\+?([0-9]{1,64})")
 

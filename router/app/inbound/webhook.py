@@ -33,6 +33,7 @@ from app.core.errors import (
     WebhookIgnored,
     error_response,
 )
+from app.core.writer import refused
 from app.inbound.payload import (
     WHATSAPP_OBJECT,
     ParsedBody,
@@ -44,11 +45,10 @@ from app.inbound.payload import (
 )
 from app.inbound.signature import SIGNATURE_HEADER, check_signature
 from app.jobs.queue import JobQueue
+from app.messages.store import MessageRepository
 from app.observability.metrics import webhook_outcome
 from app.observability.tracing import Tracing
 from app.settings import Settings
-from app.store.batch import refused
-from app.store.repository import MessageRepository
 
 log = structlog.get_logger()
 

@@ -16,7 +16,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from app.core.errors import TransientError
-from app.store.models import utcnow
+from app.messages.models import utcnow
 
 
 class stop_when_older(stop_base):

@@ -7,7 +7,7 @@ from app.auth.roles import Role
 from app.channels.models import Channel
 from app.core.db import conflict_insert
 from app.members.models import Member, MemberChannel
-from app.store.models import utcnow
+from app.messages.models import utcnow
 
 
 async def get(session: AsyncSession, tenant_id: int, member_id: int) -> Member | None:

@@ -14,7 +14,7 @@ from app.core.pagination import page_of
 from app.members import repository
 from app.members.models import Member
 from app.members.schemas import MemberIn, MemberOut, MemberPatch
-from app.store.models import utcnow
+from app.messages.models import utcnow
 from app.tenants import repository as tenants
 
 TAKEN = "a member of this tenant already has this email or subject"

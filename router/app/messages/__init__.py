@@ -1,2 +1,3 @@
-"""Messages as a conversation shows them (the `messages` table is the message path's:
-app/store/)."""
+"""Messages: the `messages` table and its enums (models.py), the repositories of the message path
+composed in store.py, the management API (management.py) and a conversation's messages
+(endpoints.py, service.py, repository.py)."""

@@ -9,8 +9,8 @@ from app.core.deps import MetricsDep, QueueDep, TracingDep
 from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
 from app.messages import service
+from app.messages.models import Direction, OutboundStatus
 from app.messages.schemas import ConversationMessage, MessageIn
-from app.store.models import Direction, OutboundStatus
 
 router = APIRouter(
     prefix="/api/v1/conversations", tags=["conversations"], responses=answers(NotFound)

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.conversations.models import ConversationRead
 from app.core.db import chunked
 from app.members.models import Member
-from app.store.models import Direction, Message
+from app.messages.models import Direction, Message
 
 
 @dataclass(frozen=True, slots=True)

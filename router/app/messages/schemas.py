@@ -17,8 +17,8 @@ from app.conversations.models import BOT_NAME
 from app.core.ids import IdField
 from app.core.schemas import Input, UtcDateTime
 from app.inbound.payload import storable_text
+from app.messages.models import Direction, Sender
 from app.messages.repository import Row
-from app.store.models import Direction, Sender
 from app.templates.schemas import TemplateIn
 
 

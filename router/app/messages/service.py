@@ -22,9 +22,9 @@ from app.events.repository import Change
 from app.events.schemas import EventType
 from app.members import repository as members
 from app.members.models import Member
+from app.messages.models import Direction, Message, OutboundStatus, Sender, utcnow
 from app.messages.repository import Row
 from app.messages.schemas import ConversationMessage, MessageIn, SendIn
-from app.store.models import Direction, Message, OutboundStatus, Sender, utcnow
 
 # Who may write as another member of the tenant: an integration writing for an agent.
 WRITES_FOR_OTHERS = frozenset({Role.OWNER, Role.ADMIN})

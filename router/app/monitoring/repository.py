@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.channels.models import Channel, ChannelType
 from app.core.db import conflict_insert
+from app.messages.models import UNFINISHED_INBOUND, Direction, Message, OutboundStatus, utcnow
 from app.monitoring.models import Worker
-from app.store.models import UNFINISHED_INBOUND, Direction, Message, OutboundStatus, utcnow
 
 # A worker's row is kept this long after its last heartbeat, then removed by the others'.
 FORGET_AFTER = timedelta(days=1)

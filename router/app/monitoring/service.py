@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.agents.backend import Backend
 from app.core.errors import StoreUnavailable
 from app.jobs.queue import JobQueue
+from app.messages.models import utcnow
 from app.monitoring.heartbeat import Heartbeat
 from app.monitoring.repository import Beat, MonitoringRepository
 from app.monitoring.schemas import (
@@ -37,7 +38,6 @@ from app.observability.exposition import Exposition, QueueGauges
 from app.observability.metrics import Metrics, PrometheusMetrics
 from app.outbound.ratelimit import SendRateLimiter
 from app.settings import Settings
-from app.store.models import utcnow
 
 log = structlog.get_logger()
 

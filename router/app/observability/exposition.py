@@ -36,11 +36,11 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from app.core.errors import Unauthorized, error_response
+from app.messages.models import utcnow
 from app.monitoring.repository import QueueCounts
 from app.observability.circuits import CircuitView
 from app.observability.metrics import Metrics, PrometheusMetrics
 from app.settings import Settings, SettingsError
-from app.store.models import utcnow
 
 log = structlog.get_logger()
 

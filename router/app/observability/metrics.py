@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from app.core.errors import InvalidWebhookBody, SignatureInvalid, SignatureMissing
-from app.store.models import Direction, InboundStatus, OutboundStatus
+from app.messages.models import Direction, InboundStatus, OutboundStatus
 
 WebhookOutcome = Literal[
     "accepted", "duplicate", "unsigned", "bad_signature", "malformed", "unavailable"

@@ -37,9 +37,9 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.messages.models import Row
 from app.observability.tracing import Tracing
 from app.settings import Settings
-from app.store.models import Row
 
 W3C = TraceContextTextMapPropagator()
 # Requests not worth a span: probes and scrapes, several a minute each.

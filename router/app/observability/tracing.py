@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from app.messages.models import Row
     from app.settings import Settings
-    from app.store.models import Row
 
 
 class Tracing:

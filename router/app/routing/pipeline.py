@@ -48,13 +48,13 @@ from app.channels.repository import NumberRoute
 from app.core.errors import BackendError, SendFailed, SendRetryable
 from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.jobs.retries import RetryPolicy
+from app.messages.models import InboundStatus, OutboundStatus, Row, utcnow
+from app.messages.store import Claim, Ending, MessageRepository, Start
 from app.observability.tracing import Tracing
 from app.outbound.sender import Sender, split_text
 from app.outbound.trackers import TrackerWatch, new_tracker
 from app.routing.decide import Facts, IgnoreRuleFact, Route, decide
 from app.routing.turns import burst, joined, seconds_to_wait
-from app.store.models import InboundStatus, OutboundStatus, Row, utcnow
-from app.store.repository import Claim, Ending, MessageRepository, Start
 
 log = structlog.get_logger()
 

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import IdColumn
-from app.store.models import Base, utcnow
+from app.messages.models import Base, utcnow
 
 
 class ScheduleStatus(StrEnum):

@@ -10,8 +10,8 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.contacts.models import Contact
+from app.messages.models import Message
 from app.schedules.models import Schedule, ScheduledMessage, ScheduleStatus
-from app.store.models import Message
 
 ACTIVE = ScheduleStatus.ACTIVE.value
 schedules: Table = Schedule.__table__  # type: ignore[assignment]

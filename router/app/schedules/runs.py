@@ -28,8 +28,8 @@ from app.contacts.models import Contact
 from app.conversations import repository as conversations
 from app.conversations.models import SERVICE_WINDOW, Conversation
 from app.events.hub import EventRecorder
+from app.messages.models import Direction, Message, OutboundStatus, Sender, utcnow
 from app.schedules import repository, timing
-from app.store.models import Direction, Message, OutboundStatus, Sender, utcnow
 
 log = structlog.get_logger()
 

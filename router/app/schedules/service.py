@@ -12,10 +12,10 @@ from app.contacts import repository as contacts
 from app.contacts.repository import Person
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import page_of
+from app.messages.models import utcnow
 from app.schedules import repository, timing
 from app.schedules.models import Schedule, ScheduleStatus
 from app.schedules.schemas import ScheduledMessageOut, ScheduleIn, ScheduleOut, SchedulePatch
-from app.store.models import utcnow
 from app.templates.schemas import TemplateIn
 
 # The messages an item shows: those of its most recent runs.

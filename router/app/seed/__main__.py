@@ -11,11 +11,11 @@ import json
 import sys
 from typing import Any
 
+from app.core.engine import create_engine, migrate, session_factory
 from app.core.errors import RouterError
 from app.seed.content import AGENT, CONVERSATIONS, MEMBERS, OWNER, TENANT, WABA_ID, WEB_CHAT
 from app.seed.demo import Seeded, seed_demo
 from app.settings import database_url_from_environment
-from app.store.engine import create_engine, migrate, session_factory
 
 
 async def run(url: str) -> Seeded:

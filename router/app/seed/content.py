@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app.auth.roles import Role
-from app.store.models import OutboundStatus, Sender
+from app.messages.models import OutboundStatus, Sender
 
 TENANT = "Demo company"
 WABA_ID = "2345678909876543210"  # one WhatsApp Business Account holds both numbers

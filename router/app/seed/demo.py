@@ -33,6 +33,7 @@ from app.members import repository as members
 from app.members import service as member_service
 from app.members.models import Member
 from app.members.schemas import MemberIn
+from app.messages.models import Direction, InboundStatus, Message, Sender, utcnow
 from app.seed import repository
 from app.seed.content import (
     AGENT,
@@ -49,7 +50,6 @@ from app.seed.content import (
     DemoConversation,
     DemoMember,
 )
-from app.store.models import Direction, InboundStatus, Message, Sender, utcnow
 from app.tenants import repository as tenants
 from app.tenants import service as tenant_service
 

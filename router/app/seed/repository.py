@@ -7,7 +7,7 @@ from app.auth.models import ApiKey
 from app.channels.models import Channel, ChannelType
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
-from app.store.models import Message
+from app.messages.models import Message
 
 
 async def wamid_known(session: AsyncSession, wamid: str) -> bool:

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 from pywa_async.errors import WhatsAppError
 
 from app.core.errors import Unprocessable, UpstreamFailed, UpstreamUnreachable
+from app.messages.models import utcnow
 from app.outbound.graph_session import GraphUnreachable
 from app.outbound.whatsapp_clients import WhatsAppClients
-from app.store.models import utcnow
 
 log = structlog.get_logger()
 

@@ -4,7 +4,7 @@ from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.ids import IdColumn
-from app.store.models import Base, utcnow
+from app.messages.models import Base, utcnow
 
 # The tenant the env's number (WHATSAPP_PHONE_NUMBER_ID) and the messages stored before the
 # platform existed belong to.

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from app.core.engine import create_engine, session_factory
+from app.messages.models import utcnow
 from app.schedules.models import Schedule
-from app.store.engine import create_engine, session_factory
-from app.store.models import utcnow
 
 from ..backends import POSTGRES_DATABASE, fresh_postgres, fresh_redis
 from ..factories import contacts, conversations

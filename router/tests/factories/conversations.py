@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from app.conversations.models import Conversation, ConversationStatus
-from app.store.models import Direction, InboundStatus, Message, OutboundStatus, Sender, utcnow
+from app.messages.models import Direction, InboundStatus, Message, OutboundStatus, Sender, utcnow
 
 from .store import Sessions, add
 

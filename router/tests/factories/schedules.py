@@ -1,7 +1,7 @@
 from datetime import timedelta
 
+from app.messages.models import utcnow
 from app.schedules.models import Schedule, ScheduleStatus
-from app.store.models import utcnow
 
 from .store import Sessions, add
 

@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from app.agents.models import Agent
 from app.auth.roles import Role
-from app.store.models import Message
+from app.messages.models import Message
 
 from ..backends import fresh_postgres
 from ..conftest import (

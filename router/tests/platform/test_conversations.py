@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from app.auth.roles import Role
 from app.conversations.models import Conversation, ConversationStatus
 from app.conversations.repository import continue_or_open
-from app.store.models import Sender
+from app.messages.models import Sender
 
 from ..backends import migrated_store
 from ..factories import channels, contacts, conversations, tenants

@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth.models import ApiKey
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
+from app.core.engine import session_factory
 from app.core.errors import Conflict
+from app.messages.models import Message, utcnow
 from app.models import Base
 from app.seed.__main__ import inbound_curl
 from app.seed.content import (
@@ -35,8 +37,6 @@ from app.seed.content import (
     WEB_CHAT,
 )
 from app.seed.demo import Seeded, seed_demo
-from app.store.engine import session_factory
-from app.store.models import Message, utcnow
 
 from ..backends import migrated_store
 from ..conftest import make_settings, running_router

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.auth.roles import Role
 from app.channels.models import Channel, ChannelType
 from app.contacts.models import Contact
-from app.store.models import Message
+from app.messages.models import Message
 
 from ..backends import fresh_postgres
 from ..conftest import ADMIN_KEY, RouterUnderTest, make_settings, running_router

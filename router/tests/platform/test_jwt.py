@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.auth.roles import Role
+from app.core.engine import create_engine, migrate
 from app.members.models import Member
-from app.store.engine import create_engine, migrate
 
 from ..conftest import make_settings, running_router
 from ..factories import tenants

@@ -5,7 +5,7 @@ from typing import Any
 
 from app.auth.roles import Role
 from app.conversations.models import Conversation
-from app.store.models import InboundStatus, Message
+from app.messages.models import InboundStatus, Message
 
 from ..conftest import ADMIN_KEY, make_settings, running_router
 from ..factories import channels, contacts, conversations

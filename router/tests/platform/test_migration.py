@@ -14,8 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, DateTime, column, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.engine import alembic_config, create_engine, migrating
 from app.models import Base
-from app.store.engine import alembic_config, create_engine, migrating
 
 from ..backends import fresh_postgres
 from ..conftest import ADMIN_KEY, make_settings, running_router

@@ -3,7 +3,7 @@
 from typing import Any
 
 from app.auth.roles import Role
-from app.store.models import Sender
+from app.messages.models import Sender
 
 from ..factories import contacts, conversations, tenants
 from .conftest import Platform, World

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.store.common import (
+from app.messages.common import (
     COLUMNS,
     HELD,
     INBOUND,
@@ -29,7 +29,7 @@ from app.store.common import (
     messages,
     row_of,
 )
-from app.store.models import (
+from app.messages.models import (
     UNFINISHED_INBOUND,
     Direction,
     InboundStatus,

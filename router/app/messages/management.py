@@ -37,8 +37,8 @@ from app.core.errors import (
     declared,
 )
 from app.messages import service
+from app.messages.models import Direction, OutboundStatus
 from app.messages.schemas import SendIn, stored_template
-from app.store.models import Direction, OutboundStatus
 
 _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="the operator's key or a tenant's key"
@@ -89,7 +89,7 @@ router = APIRouter(
 MessageId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 BeforeId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 
-# Every status of either direction (app.store.models; a test holds them equal).
+# Every status of either direction (app.messages.models; a test holds them equal).
 MessageStatus = Literal[
     "received",
     "processing",

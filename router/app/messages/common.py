@@ -19,11 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app.channels.directory import ChannelDirectory
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
+from app.core.writer import GroupCommit
 from app.inbound.ingest import RecentPeople
 from app.inbound.payload import InboundMessage, StatusUpdate
-from app.observability.metrics import Metrics
-from app.store.batch import GroupCommit
-from app.store.models import (
+from app.messages.models import (
     UNFINISHED_INBOUND,
     Direction,
     InboundStatus,
@@ -32,6 +31,7 @@ from app.store.models import (
     Row,
     StatusEvent,
 )
+from app.observability.metrics import Metrics
 
 messages: Table = Message.__table__  # type: ignore[assignment]
 events: Table = StatusEvent.__table__  # type: ignore[assignment]

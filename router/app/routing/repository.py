@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.routing.turns import MAX_TURN_MESSAGES, Waiting
-from app.store.common import (
+from app.messages.common import (
     COLUMNS,
     INBOUND,
     Claim,
@@ -18,7 +17,8 @@ from app.store.common import (
     claim_of,
     messages,
 )
-from app.store.models import UNFINISHED_INBOUND, InboundStatus, Row, utcnow
+from app.messages.models import UNFINISHED_INBOUND, InboundStatus, Row, utcnow
+from app.routing.turns import MAX_TURN_MESSAGES, Waiting
 
 
 class TurnWrites(RepositoryBase):

@@ -13,20 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.core.db import chunked
 from app.inbound.ingest import Placement, place
 from app.inbound.payload import InboundMessage, StatusUpdate
-from app.store.common import (
+from app.messages.common import (
     INBOUND,
     Ingested,
     Webhook,
     events,
     messages,
 )
-from app.store.models import (
+from app.messages.models import (
     Direction,
     InboundStatus,
     Sender,
     utcnow,
 )
-from app.store.statuses import StatusWrites
+from app.statuses.repository import StatusWrites
 
 
 class WebhookIngest(StatusWrites):

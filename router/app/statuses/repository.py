@@ -13,14 +13,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import chunked
-from app.store.common import (
+from app.messages.common import (
     OUTBOUND,
     STATUS_CHUNK,
     RepositoryBase,
     events,
     messages,
 )
-from app.store.models import (
+from app.messages.models import (
     OUTBOUND_RANK,
     Direction,
     OutboundStatus,

@@ -13,14 +13,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.store.common import (
+from app.messages.common import (
     INBOUND,
     OUTBOUND,
     Page,
     RepositoryBase,
     messages,
 )
-from app.store.models import (
+from app.messages.models import (
     UNFINISHED_INBOUND,
     Direction,
     InboundStatus,

@@ -18,11 +18,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.channels.directory import ChannelDirectory
+from app.core.writer import EventSink, GroupCommit
 from app.events.hub import EventRecorder
 from app.inbound.ingest import RecentPeople
-from app.observability.metrics import Metrics
-from app.store.batch import EventSink, GroupCommit
-from app.store.common import (
+from app.inbound.repository import WebhookIngest
+from app.jobs.leases import JobLeases
+from app.messages.common import (
     CHANNEL_CACHE_SECONDS,
     STATUS_CHUNK,
     Claim,
@@ -31,11 +32,10 @@ from app.store.common import (
     Page,
     Start,
 )
-from app.store.ingest import WebhookIngest
-from app.store.leases import JobLeases
-from app.store.reads import ManagementReads
-from app.store.replies import ReplyWrites
-from app.store.turns import TurnWrites
+from app.messages.reads import ManagementReads
+from app.observability.metrics import Metrics
+from app.outbound.repository import ReplyWrites
+from app.routing.repository import TurnWrites
 
 __all__ = [
     "STATUS_CHUNK",

@@ -13,7 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.conversations import repository as conversations
-from app.store.common import (
+from app.messages.common import (
     COLUMNS,
     INBOUND,
     OUTBOUND,
@@ -25,7 +25,7 @@ from app.store.common import (
     messages,
     row_of,
 )
-from app.store.models import (
+from app.messages.models import (
     UNFINISHED_INBOUND,
     Direction,
     InboundStatus,
@@ -34,7 +34,7 @@ from app.store.models import (
     Sender,
     utcnow,
 )
-from app.store.statuses import StatusWrites
+from app.statuses.repository import StatusWrites
 
 
 class ReplyWrites(StatusWrites):

@@ -1,0 +1,1 @@
+"""Status webhooks: outbound messages move forwards with them, never back."""
