@@ -203,10 +203,12 @@ bench: .uv ## Benchmark the router with real processes: ack latency, replies/s, 
 .PHONY: lint
 lint: $(addprefix lint-,$(SERVICES)) lint-deploy lint-docker lint-inbox lint-docs ## Lint everything: ruff and mypy per service, hadolint, dclint, Biome, the docs site
 
-lint-%: FORCE .uv ## Lint one service: ruff check, ruff format --check, mypy
+lint-%: FORCE .uv ## Lint one service: ruff check, ruff format --check, mypy; import-linter where it has contracts
 	@$(call in-service,$*,$(UV) run --locked ruff check .)
 	@$(call in-service,$*,$(UV) run --locked ruff format --check .)
 	@$(call in-service,$*,$(UV) run --locked mypy app tests $$(test -d bench && echo bench))
+	@if grep -q '^\[tool.importlinter\]' $*/pyproject.toml 2>/dev/null; then \
+		$(call in-service,$*,$(UV) run --locked lint-imports --no-cache); fi
 
 # deploy/ is a uv project for its tests only: no app/ to type-check.
 .PHONY: lint-deploy

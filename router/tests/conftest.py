@@ -1,6 +1,5 @@
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,23 +12,15 @@ import respx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-# app.main builds the module-level app from the environment at import; give it enough to start.
-# Tests build their own apps from explicit settings below.
-for _name, _value in {
-    "WHATSAPP_PHONE_NUMBER_ID": "1122334455667",
-    "WHATSAPP_ACCESS_TOKEN": "import-token",
-    "WHATSAPP_WEBHOOK_VERIFY_TOKEN": "import-verify",
-    "WHATSAPP_APP_SECRET": "import-secret",
-}.items():
-    os.environ.setdefault(_name, _value)
+from app.core.state import STATE_KEY
+from app.lifespan import State
+from app.main import create_app
+from app.messages.store import MessageRepository
+from app.settings import Settings
 
-from app.main import create_app  # noqa: E402
-from app.messages.store import MessageRepository  # noqa: E402
-from app.settings import Settings  # noqa: E402
-
-from . import graph_api  # noqa: E402
-from .backends import fresh_postgres, fresh_rabbitmq, fresh_redis  # noqa: E402
-from .meta import PHONE_NUMBER_ID  # noqa: E402
+from . import graph_api
+from .backends import fresh_postgres, fresh_rabbitmq, fresh_redis
+from .meta import PHONE_NUMBER_ID
 
 APP_SECRET = "test-app-secret"
 ACCESS_TOKEN = "test-access-token"
@@ -76,17 +67,17 @@ def _with_state(app: ASGIApp, state: dict[str, Any]) -> ASGIApp:
 @dataclass
 class RouterUnderTest:
     client: httpx.AsyncClient
-    state: dict[str, Any]
+    state: State
 
     async def settle(self, timeout: float = 15) -> None:
         """Wait until no job runs here and no message in the store is unfinished."""
         async with asyncio.timeout(timeout):
-            while self.state["queue"].busy or await self.repository.unfinished():
+            while self.state.queue.busy or await self.repository.leases.unfinished():
                 await asyncio.sleep(0.01)
 
     @property
     def repository(self) -> MessageRepository:
-        repository: MessageRepository = self.state["repository"]
+        repository: MessageRepository = self.state.repository
         return repository
 
     async def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -98,10 +89,10 @@ class RouterUnderTest:
 async def running_router(settings: Settings) -> AsyncIterator[RouterUnderTest]:
     app: FastAPI = create_app(settings)
     async with app.router.lifespan_context(app) as lifespan_state:
-        state = dict(lifespan_state or {})
-        transport = httpx.ASGITransport(app=_with_state(app, state))
+        assert lifespan_state is not None
+        transport = httpx.ASGITransport(app=_with_state(app, dict(lifespan_state)))
         async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
-            yield RouterUnderTest(client, state)
+            yield RouterUnderTest(client, lifespan_state[STATE_KEY])
 
 
 @pytest.fixture

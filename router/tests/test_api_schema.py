@@ -142,7 +142,7 @@ async def _seed(settings: Settings, first_tenant: int) -> str:
                 )
                 assert api_channel.status_code == 201, api_channel.text
                 channels = {DEFAULT_TENANT: 1, FUZZ_TENANT: api_channel.json()["id"]}
-                sessions: Sessions = router.state["sessions"]
+                sessions: Sessions = router.state.sessions
                 for tenant in sorted(channels, key=lambda t: t != first_tenant):
                     await _seed_objects(sessions, tenant, channels[tenant])
     finally:

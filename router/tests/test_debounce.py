@@ -89,20 +89,20 @@ async def test_a_turn_formed_before_a_restart_is_answered_once_and_later_ones_wa
     settings = make_settings(database_url=database, router_lease_seconds=0.5)
     async with running_router(settings) as router:
         await debounce(router, WINDOW_MS)
-        await router.state["sweeper"].stop()
+        await router.state.sweeper.stop()
         repository = router.repository
-        ids = await repository.store_webhook(
+        ids = await repository.inbound.store_webhook(
             [parsed_text(f"wamid.formed.{n}", text) for n, text in enumerate(BURST)], [], "r"
         )
         # A job took the first message, waited, wrote the turn, and its router died there.
-        claim = await repository.claim(ids[0], 0.5)
+        claim = await repository.leases.claim(ids[0], 0.5)
         assert claim is not None
-        last = await repository.form_turn(claim.message, ids, 0.5)
+        last = await repository.turns.form_turn(claim.message, ids, 0.5)
         assert last is not None
         assert last.message.id == ids[-1]
-        assert await repository.form_turn(claim.message, ids, 0.5) is None  # written once
+        assert await repository.turns.form_turn(claim.message, ids, 0.5) is None  # written once
         # Sent after the turn was written: the next turn.
-        [later] = await repository.store_webhook(
+        [later] = await repository.inbound.store_webhook(
             [parsed_text("wamid.formed.3", "and a chair")], [], "r"
         )
 

@@ -233,19 +233,19 @@ async def test_unfinished_work_in_the_store_resumes_at_start(
 ) -> None:
     # Messages accepted by a router that died before queueing them: only the store has them.
     async with running_router(make_settings(**backends)) as router:
-        await router.state["sweeper"].stop()
+        await router.state.sweeper.stop()
         repository = router.repository
         pending = [
             parsed_text(f"wamid.orphan{i}", f"orphan {i}", wa_id=f"1555090000{i}") for i in range(3)
         ]
-        await repository.store_webhook(pending, [], "before-the-crash")
+        await repository.inbound.store_webhook(pending, [], "before-the-crash")
         # And one claimed by a worker that then died: its lease is still running.
-        [claimed_id] = await repository.store_webhook(
+        [claimed_id] = await repository.inbound.store_webhook(
             [parsed_text("wamid.claimed", "claimed", wa_id="15550909999")],
             [],
             "before-the-crash",
         )
-        assert await repository.claim(claimed_id, lease_seconds=0.5) is not None
+        assert await repository.leases.claim(claimed_id, lease_seconds=0.5) is not None
         assert graph_route.call_count == 0
 
     async with running_router(make_settings(**backends, router_sweep_seconds=0.1)) as router:

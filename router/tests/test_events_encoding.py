@@ -172,7 +172,7 @@ async def test_every_event_is_written_as_the_event_model_writes_it(
         [conversation] = (await router.admin("GET", "/api/v1/conversations")).json()["items"]
         closed = await router.admin("POST", f"/api/v1/conversations/{conversation['id']}/close")
         assert closed.status_code == 200, closed.text
-        hub: EventHub = router.state["events"]
+        hub: EventHub = router.state.events
         events = await hub.replay(TENANT, 0, 500)
         # The objects as the API returns them, now: the events read after the last change
         # carry the same.

@@ -59,7 +59,7 @@ async def test_concurrent_webhooks_share_transactions_and_each_gets_its_ids(
 
     # 200 webhooks at once; every tenth is a redelivery of the one before it.
     bodies = [[inbound(n - 1 if n % 10 == 9 else n)] for n in range(200)]
-    results = await asyncio.gather(*(repository.store_webhook(b, [], "r") for b in bodies))
+    results = await asyncio.gather(*(repository.inbound.store_webhook(b, [], "r") for b in bodies))
     await repository.aclose()
 
     new = [ids for ids in results if ids]
@@ -74,7 +74,7 @@ async def test_concurrent_webhooks_share_transactions_and_each_gets_its_ids(
 async def test_ids_follow_the_order_of_arrival_within_a_round(engine: AsyncEngine) -> None:
     repository = MessageRepository(engine, session_factory(engine))
     same_contact = [inbound(n, contact="15550000001") for n in range(5)]
-    ids = await repository.store_webhook(same_contact, [], "r")
+    ids = await repository.inbound.store_webhook(same_contact, [], "r")
     await repository.aclose()
     async with engine.connect() as connection:
         rows = await connection.execute(
@@ -86,7 +86,7 @@ async def test_ids_follow_the_order_of_arrival_within_a_round(engine: AsyncEngin
 
 async def test_a_body_carrying_one_wamid_twice_stores_it_once(engine: AsyncEngine) -> None:
     repository = MessageRepository(engine, session_factory(engine))
-    ids = await repository.store_webhook([inbound(1), inbound(2), inbound(1)], [], "r")
+    ids = await repository.inbound.store_webhook([inbound(1), inbound(2), inbound(1)], [], "r")
     await repository.aclose()
     assert len(ids) == 2
     async with engine.connect() as connection:
@@ -98,10 +98,10 @@ async def test_a_status_for_a_message_stored_in_the_same_round_is_applied(
     engine: AsyncEngine,
 ) -> None:
     repository = MessageRepository(engine, session_factory(engine))
-    [inbound_id] = await repository.store_webhook([inbound(1)], [], "r")
-    claim = await repository.claim(inbound_id, 30)
+    [inbound_id] = await repository.inbound.store_webhook([inbound(1)], [], "r")
+    claim = await repository.leases.claim(inbound_id, 30)
     assert claim is not None
-    [part] = await repository.add_replies(claim.message, ["hi"], "1.0.t")
+    [part] = await repository.replies.add_replies(claim.message, ["hi"], "1.0.t")
     read = StatusUpdate(
         wamid="wamid.out.1",
         status="read",
@@ -113,7 +113,8 @@ async def test_a_status_for_a_message_stored_in_the_same_round_is_applied(
     )
     # The status arrives while the Graph API's answer is still being stored.
     await asyncio.gather(
-        repository.store_webhook([], [read], "r"), repository.accept(part.id, "wamid.out.1")
+        repository.inbound.store_webhook([], [read], "r"),
+        repository.replies.accept(part.id, "wamid.out.1"),
     )
     await repository.aclose()
     async with engine.connect() as connection:
@@ -183,19 +184,19 @@ async def test_a_webhook_that_cannot_be_stored_fails_no_job_of_its_round(
     """A value the payload reader should have stopped reaches the store (here, a lone surrogate:
     the driver cannot encode it). Only that webhook fails; the jobs' writes of its round commit."""
     repository = MessageRepository(engine, session_factory(engine))
-    ids = await repository.store_webhook([inbound(1), inbound(2), inbound(3)], [], "r")
-    claims = [await repository.claim(id_, 30) for id_ in ids]
+    ids = await repository.inbound.store_webhook([inbound(1), inbound(2), inbound(3)], [], "r")
+    claims = [await repository.leases.claim(id_, 30) for id_ in ids]
     assert all(claims)
     first, second, third = (claim.message for claim in claims if claim is not None)
-    [part] = await repository.add_replies(second, ["reply to 2"], "2.0.t")
+    [part] = await repository.replies.add_replies(second, ["reply to 2"], "2.0.t")
     poisoned = dataclasses.replace(inbound(4), text="x\ud800")
 
     outcomes = await asyncio.gather(
-        repository.store_webhook([poisoned], [], "r"),
-        repository.store_webhook([inbound(5)], [], "r"),
-        repository.add_replies(first, ["reply to 1"], "1.0.t"),
-        repository.accept(part.id, "wamid.out.2", Ending(second, InboundStatus.REPLIED)),
-        repository.finish(Ending(third, InboundStatus.IGNORED)),
+        repository.inbound.store_webhook([poisoned], [], "r"),
+        repository.inbound.store_webhook([inbound(5)], [], "r"),
+        repository.replies.add_replies(first, ["reply to 1"], "1.0.t"),
+        repository.replies.accept(part.id, "wamid.out.2", Ending(second, InboundStatus.REPLIED)),
+        repository.replies.finish(Ending(third, InboundStatus.IGNORED)),
         return_exceptions=True,
     )
     await repository.aclose()
@@ -254,7 +255,9 @@ async def test_a_connection_the_database_dropped_costs_no_write() -> None:
     await seed_default_channel(engine, make_settings(whatsapp_phone_number_id="123"))
     repository = MessageRepository(engine, session_factory(engine))
     try:
-        assert await repository.store_webhook([inbound(1)], [], "r")  # a pooled connection now
+        assert await repository.inbound.store_webhook(
+            [inbound(1)], [], "r"
+        )  # a pooled connection now
         # The server drops every connection to the database (a restart, a failover, an idle cut).
         admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
         try:
@@ -266,7 +269,7 @@ async def test_a_connection_the_database_dropped_costs_no_write() -> None:
         finally:
             await admin.close()
 
-        assert await repository.store_webhook([inbound(2)], [], "r")
+        assert await repository.inbound.store_webhook([inbound(2)], [], "r")
     finally:
         await repository.aclose()
         await engine.dispose()
@@ -283,8 +286,8 @@ async def test_a_round_of_more_messages_than_one_statement_may_bind_is_stored(
     ]
     repository = MessageRepository(engine, session_factory(engine))
 
-    ids = await repository.store_webhook(many, [], "r")
-    again = await repository.store_webhook(many[:10], [], "r")
+    ids = await repository.inbound.store_webhook(many, [], "r")
+    again = await repository.inbound.store_webhook(many[:10], [], "r")
     await repository.aclose()
 
     assert (len(ids), again) == (17_000, [])

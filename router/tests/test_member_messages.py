@@ -50,7 +50,7 @@ class Talk:
 
     @property
     def sessions(self) -> Sessions:
-        sessions: Sessions = self.router.state["sessions"]
+        sessions: Sessions = self.router.state.sessions
         return sessions
 
     async def write(self, text: str, key: str | None = None, **fields: Any) -> httpx.Response:
@@ -78,7 +78,7 @@ async def talk_on(settings: dict[str, Any]) -> AsyncIterator[Talk]:
     async with running_router(make_settings(**settings)) as router:
         await post(router, text_message("wamid.in.hello", "hello"))
         await router.settle()
-        sessions: Sessions = router.state["sessions"]
+        sessions: Sessions = router.state.sessions
         async with sessions() as session:
             inbound = await session.scalar(select(Message).where(Message.wamid == "wamid.in.hello"))
         assert inbound is not None
@@ -296,8 +296,8 @@ async def test_a_message_stored_and_never_queued_is_sent_by_the_next_start(
     settings = {"database_url": store_url}
     async for talk in talk_on(settings):
         # A router that died between storing the message and queueing it (or lost its queue).
-        await talk.router.state["sweeper"].stop()
-        talk.router.state["queue"].enqueue = _lost
+        await talk.router.state.sweeper.stop()
+        talk.router.state.queue.enqueue = _lost  # type: ignore[method-assign]
         written = (await talk.write("written before the crash")).json()
     assert graph_route.call_count == 1
 
@@ -317,7 +317,7 @@ async def test_a_send_meta_accepted_before_a_crash_is_adopted_not_sent_again(
 ) -> None:
     settings = {"database_url": store_url, "router_resend_wait_seconds": 30}
     async for talk in talk_on(settings):
-        await talk.router.state["sweeper"].stop()
+        await talk.router.state.sweeper.stop()
         graph_route.mock(side_effect=[STALL])  # accepted by Meta; the answer never comes back
         written = (await talk.write("hi again")).json()
         message_id: int = written["id"]
@@ -331,7 +331,7 @@ async def test_a_send_meta_accepted_before_a_crash_is_adopted_not_sent_again(
         for status in ("sent", "delivered"):
             await post(router, status_update("wamid.out.meta", status, tracker=tracker))
         await router.settle()
-        async with router.state["sessions"]() as session:
+        async with router.state.sessions() as session:
             stored = await session.get(Message, written["id"])
 
     assert graph_route.call_count == sends  # never sent a second time
@@ -348,8 +348,8 @@ async def test_a_contact_blocked_before_the_job_runs_is_not_written_to(
 ) -> None:
     settings = {"database_url": store_url}
     async for talk in talk_on(settings):
-        await talk.router.state["sweeper"].stop()
-        talk.router.state["queue"].enqueue = _lost
+        await talk.router.state.sweeper.stop()
+        talk.router.state.queue.enqueue = _lost  # type: ignore[method-assign]
         written = (await talk.write("one more thing")).json()
         async with talk.sessions() as session:
             await session.execute(update(Contact).values(is_blocked=True))
@@ -357,7 +357,7 @@ async def test_a_contact_blocked_before_the_job_runs_is_not_written_to(
 
     async with running_router(make_settings(**settings)) as router:
         await router.settle()
-        async with router.state["sessions"]() as session:
+        async with router.state.sessions() as session:
             stored = await session.get(Message, written["id"])
 
     assert graph_route.call_count == 1  # the bot's reply to "hello" only

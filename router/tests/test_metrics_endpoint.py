@@ -24,7 +24,7 @@ async def test_metrics_off_is_a_404_and_records_nothing(
         accepted = await router.client.post("/webhook", content=body, headers=headers)
         await router.settle()
         response = await router.client.get("/metrics")
-        metrics = router.state["metrics"]
+        metrics = router.state.metrics
 
     assert accepted.status_code == 200
     assert graph_route.call_count == 1  # the message path is the same
@@ -66,7 +66,7 @@ async def test_openmetrics_is_answered_to_a_scraper_that_asks_for_it(database_ur
         response = await router.client.get(
             "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
         )
-        metrics = router.state["metrics"]
+        metrics = router.state.metrics
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/openmetrics-text")

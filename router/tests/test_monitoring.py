@@ -64,7 +64,7 @@ async def test_a_webhook_router_and_a_worker_router_each_count_their_part(
         waiting = await monitoring(web, "/queue")
 
         async with running_router(make_settings(**shared)) as worker:
-            worker_id = worker.state["monitoring"].process.id
+            worker_id = worker.state.monitoring.process.id
 
             async def listed() -> bool:
                 workers = (await monitoring(web, "/queue"))["workers"]

@@ -101,7 +101,7 @@ async def test_a_worker_dying_after_a_refused_send_never_ends_the_message_replie
 
 
 async def _job_ran(router: RouterUnderTest, send: GraphApi) -> bool:
-    return send.called and not router.state["queue"].busy
+    return send.called and not router.state.queue.busy
 
 
 async def test_a_resumed_message_whose_part_failed_ends_failed(
@@ -112,13 +112,13 @@ async def test_a_resumed_message_whose_part_failed_ends_failed(
     # What a worker that died between the two writes of an earlier version left behind: the
     # message unfinished, its only part refused by the Graph API.
     async with running_router(settings) as router, sql(url) as run:
-        await router.state["sweeper"].stop()
-        [inbound_id] = await router.repository.store_webhook(
+        await router.state.sweeper.stop()
+        [inbound_id] = await router.repository.inbound.store_webhook(
             [parsed_text("wamid.in.left")], [], "r"
         )
-        claim = await router.repository.claim(inbound_id, lease_seconds=0.2)
+        claim = await router.repository.leases.claim(inbound_id, lease_seconds=0.2)
         assert claim is not None
-        [part] = await router.repository.add_replies(claim.message, ["re: hi"], "1.0.t")
+        [part] = await router.repository.replies.add_replies(claim.message, ["re: hi"], "1.0.t")
         await run(
             "UPDATE messages SET status = 'failed', error_code = 131047,"
             " error_title = 'Re-engagement message' WHERE id = :id",
@@ -140,18 +140,18 @@ async def crashed_mid_send(router: RouterUnderTest, wamid: str) -> tuple[int, st
     """What a router killed while the Graph API answered a send leaves behind: the message claimed,
     its reply stored with the tracker it went out with, no wamid. Returns the message's id and the
     tracker."""
-    await router.state["sweeper"].stop()
-    [inbound_id] = await router.repository.store_webhook([parsed_text(wamid)], [], "r")
-    claim = await router.repository.claim(inbound_id, lease_seconds=0.3)
+    await router.state.sweeper.stop()
+    [inbound_id] = await router.repository.inbound.store_webhook([parsed_text(wamid)], [], "r")
+    claim = await router.repository.leases.claim(inbound_id, lease_seconds=0.3)
     assert claim is not None
     tracker = new_tracker(inbound_id, 0)
-    await router.repository.add_replies(claim.message, ["re: hi"], tracker)
+    await router.repository.replies.add_replies(claim.message, ["re: hi"], tracker)
     return inbound_id, tracker
 
 
 async def waiting_for_a_status(router: RouterUnderTest, inbound_id: int) -> bool:
     """The resumed job holds the message for the whole wait, well past an ordinary lease."""
-    message = await router.repository.get(inbound_id)
+    message = await router.repository.reads.get(inbound_id)
     assert message is not None
     held_until = message.lease_until or utcnow()
     return message.status == "processing" and held_until > utcnow() + timedelta(seconds=10)
@@ -229,7 +229,9 @@ async def test_a_timed_out_send_that_reached_meta_is_not_retried(
 
 
 async def outbound_parts(router: RouterUnderTest) -> list[Message]:
-    page = await router.repository.page(status=None, direction="outbound", limit=10, before_id=None)
+    page = await router.repository.reads.page(
+        status=None, direction="outbound", limit=10, before_id=None
+    )
     return sorted(page.items, key=lambda m: m.part or 0)
 
 
@@ -297,7 +299,7 @@ async def test_a_status_webhook_keeps_the_tracker_it_carries(router: RouterUnder
 
     # A tracker that cannot be one of ours costs the status nothing.
     assert [(a.status_code, a.json()["statuses"]) for a in answers] == [(200, 1)] * 3
-    found = await router.repository.wamids_for_trackers(["12.0.abc", "x" * 513, "12"])
+    found = await router.repository.statuses.wamids_for_trackers(["12.0.abc", "x" * 513, "12"])
     assert found == {"12.0.abc": "wamid.a"}
 
 

@@ -57,7 +57,7 @@ class Platform:
 
     @property
     def sessions(self) -> Sessions:
-        sessions: Sessions = self.router.state["sessions"]
+        sessions: Sessions = self.router.state.sessions
         return sessions
 
     async def post(self, payload: Any) -> httpx.Response:
@@ -91,7 +91,7 @@ class Platform:
 
 async def on_platform(settings: dict[str, str]) -> AsyncIterator[Platform]:
     async with running_router(make_settings(**settings)) as router:
-        sessions: Sessions = router.state["sessions"]
+        sessions: Sessions = router.state.sessions
         acme = await tenants.tenant(sessions, "Acme")
         channel = await channels.channel(sessions, acme.id, ACME_NUMBER, token=ACME_TOKEN)
         yield Platform(router, acme, channel)

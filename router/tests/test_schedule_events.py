@@ -39,8 +39,8 @@ async def test_a_scheduled_message_reaches_a_subscriber_as_it_is_stored(
     router: RouterUnderTest,
 ) -> None:
     # A number that never wrote: the run opens its conversation, and a template goes out.
-    contact = await contacts.contact(router.state["sessions"], TENANT, wa_id="15550100901")
-    hub: EventHub = router.state["events"]
+    contact = await contacts.contact(router.state.sessions, TENANT, wa_id="15550100901")
+    hub: EventHub = router.state.events
     async with hub.subscribe(TENANT) as subscription:
         created = await router.admin(
             "POST",

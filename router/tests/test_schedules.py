@@ -53,7 +53,7 @@ async def api(
 
 
 def sessions_of(router: RouterUnderTest) -> Sessions:
-    sessions: Sessions = router.state["sessions"]
+    sessions: Sessions = router.state.sessions
     return sessions
 
 
@@ -129,9 +129,7 @@ async def test_a_message_due_in_two_seconds_is_sent_once(
     assert datetime.fromisoformat(done["last_run_at"]) >= due
     assert (message["contact_id"], message["wamid"]) == (contact_id, "wamid.sent1")
     # Nothing is due any more, however often the store is asked.
-    assert (
-        await runs.run_due(router.state["repository"]._engine, utcnow() + timedelta(days=1)) == []
-    )
+    assert await runs.run_due(router.state.repository._engine, utcnow() + timedelta(days=1)) == []
     stored = (await router.admin("GET", f"/api/v1/messages/{message['id']}")).json()
     assert (stored["direction"], stored["status"], stored["text"]) == (
         "outbound",
@@ -327,7 +325,7 @@ async def test_change_and_cancel(router: RouterUnderTest, graph_route: GraphApi)
     assert again.json()["status"] == "cancelled"
     assert patched.status_code == 409
     assert [s["id"] for s in listed.json()["items"]] == [schedule_id]
-    engine = router.state["repository"]._engine
+    engine = router.state.repository._engine
     assert await runs.run_due(engine, datetime(2031, 1, 1)) == []
     assert not graph_route.called
 
@@ -357,5 +355,5 @@ async def test_only_routers_that_run_jobs_poll_for_schedules(
         running_router(make_settings(**shared, router_process_jobs=False)) as web,
         running_router(make_settings(**shared)) as worker,
     ):
-        assert not web.state["scheduler"].running
-        assert worker.state["scheduler"].running
+        assert not web.state.scheduler.running
+        assert worker.state.scheduler.running

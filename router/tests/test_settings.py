@@ -259,7 +259,7 @@ async def test_the_router_starts_with_the_gateways_names_alone(
         store = await router.client.get(
             "/rate-limit/health", headers={"X-API-Key": "gateway-operator-key"}
         )
-        queue_kind = router.state["queue"].kind
+        queue_kind = router.state.queue.kind
 
     assert settings.whatsapp_app_secret is not None
     assert settings.whatsapp_app_secret.get_secret_value() == "gateway-webhook-secret"

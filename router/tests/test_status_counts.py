@@ -60,13 +60,13 @@ def status(wamid: str, name: str, code: int | None = None) -> StatusUpdate:
 
 async def accepted_replies(repository: MessageRepository, count: int) -> list[str]:
     """`count` replies the Graph API accepted: their wamids."""
-    ids = await repository.store_webhook([inbound(n) for n in range(count)], [], "r")
+    ids = await repository.inbound.store_webhook([inbound(n) for n in range(count)], [], "r")
     wamids = []
     for n, id_ in enumerate(ids):
-        claim = await repository.claim(id_, 30)
+        claim = await repository.leases.claim(id_, 30)
         assert claim is not None
-        [part] = await repository.add_replies(claim.message, ["hi"], f"{id_}.0.t")
-        await repository.accept(part.id, f"wamid.out.{n}")
+        [part] = await repository.replies.add_replies(claim.message, ["hi"], f"{id_}.0.t")
+        await repository.replies.accept(part.id, f"wamid.out.{n}")
         wamids.append(f"wamid.out.{n}")
     return wamids
 
@@ -86,7 +86,7 @@ async def test_statuses_count_only_the_messages_they_move(engine: AsyncEngine) -
     metrics.moves.clear()
 
     # Meta batches: one body, out of order, with a repeat and a wamid that is not ours.
-    await repository.store_webhook(
+    await repository.inbound.store_webhook(
         [],
         [
             status(first, "read"),
@@ -102,7 +102,7 @@ async def test_statuses_count_only_the_messages_they_move(engine: AsyncEngine) -
     in_one_body = metrics.moves.copy()
     metrics.moves.clear()
     # Delivered again, and late ones: nothing moves any more.
-    await repository.store_webhook(
+    await repository.inbound.store_webhook(
         [], [status(second, "delivered"), status(second, "sent"), status(first, "failed", 1)], "r"
     )
     await repository.aclose()
@@ -125,7 +125,7 @@ async def test_statuses_beyond_one_statement_are_all_counted(engine: AsyncEngine
     metrics.moves.clear()
     # More wamids than one statement takes, most of them nobody's.
     strangers = [f"wamid.stranger.{n}" for n in range(STATUS_CHUNK + 10)]
-    await repository.store_webhook(
+    await repository.inbound.store_webhook(
         [], [status(wamid, "sent") for wamid in [*strangers, *wamids]], "r"
     )
     await repository.aclose()
@@ -138,15 +138,15 @@ async def test_a_round_run_again_in_halves_counts_what_it_stored_once(
 ) -> None:
     metrics = Recorded()
     repository = MessageRepository(engine, session_factory(engine), metrics=metrics)
-    [id_] = await repository.store_webhook([inbound(0)], [], "r")
-    claim = await repository.claim(id_, 30)
+    [id_] = await repository.inbound.store_webhook([inbound(0)], [], "r")
+    claim = await repository.leases.claim(id_, 30)
     assert claim is not None
     metrics.moves.clear()
     # In the round with the webhooks, a reply the driver cannot encode (a lone surrogate): its
     # write fails after theirs ran, and the round is run again in halves.
     outcomes = await asyncio.gather(
-        *(repository.store_webhook([inbound(n)], [], "r") for n in range(1, 11)),
-        repository.add_replies(claim.message, ["x\ud800"], "t"),
+        *(repository.inbound.store_webhook([inbound(n)], [], "r") for n in range(1, 11)),
+        repository.replies.add_replies(claim.message, ["x\ud800"], "t"),
         return_exceptions=True,
     )
     await repository.aclose()

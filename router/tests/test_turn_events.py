@@ -29,7 +29,7 @@ async def test_each_message_a_turn_ends_is_a_status_event(
             "PATCH", f"/api/v1/channels/{channel['id']}", json={"debounce_ms": WINDOW_MS}
         )
         assert patched.status_code == 200, patched.text
-        hub: EventHub = router.state["events"]
+        hub: EventHub = router.state.events
         async with hub.subscribe(TENANT) as subscription:
             for wamid, text in zip(wamids, BURST, strict=True):
                 await post(router, text_message(wamid, text))

@@ -257,7 +257,7 @@ async def check(fuzzed: Fuzzed, run: Run) -> None:
         assert replies[sender] == (
             f"I received your message: '{text}' and here is a random number: 7"
         )
-    counts = await router.repository.counts()
+    counts = await router.repository.reads.counts()
     assert "failed" not in counts["inbound"], counts
     assert "failed" not in counts["outbound"], counts
 

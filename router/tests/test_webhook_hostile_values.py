@@ -73,7 +73,7 @@ async def test_hostile_values_beside_valid_messages(
         response = await post(router, body)
         await router.settle()
         rows = await stored(router)
-        valid = await router.repository.get(
+        valid = await router.repository.reads.get(
             next(r["id"] for r in rows if r["wamid"] == "wamid.valid")
         )
 

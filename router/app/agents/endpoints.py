@@ -1,21 +1,17 @@
 """`/api/v1/agents`: who answers a channel's messages (admins write, every role reads)."""
 
-from typing import Annotated
-
 from fastapi import APIRouter, Response
 
 from app.agents import service
-from app.agents.directory import AgentDirectory
 from app.agents.schemas import AgentIn, AgentOut, AgentPatch
 from app.auth.principal import ChannelsScope, ReadScope
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
-from app.core.state import from_state
+from app.lifespan import AgentDirectoryDep
 
 # The message path keeps each channel's agents in memory: a write here is seen at once.
-DirectoryDep = Annotated[AgentDirectory, from_state("agent_directory")]
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"], responses=answers(NotFound))
 
@@ -34,7 +30,7 @@ async def list_agents(
 
 @router.post("", status_code=201, responses=declared(UnreadableBody))
 async def create_agent(
-    body: AgentIn, scope: ChannelsScope, session: SessionDep, directory: DirectoryDep
+    body: AgentIn, scope: ChannelsScope, session: SessionDep, directory: AgentDirectoryDep
 ) -> AgentOut:
     """Add an agent to channels: they ask it in priority order, smallest first.
 
@@ -56,7 +52,7 @@ async def update_agent(
     body: AgentPatch,
     scope: ChannelsScope,
     session: SessionDep,
-    directory: DirectoryDep,
+    directory: AgentDirectoryDep,
 ) -> AgentOut:
     """Rename, reconfigure, move or reorder an agent. An llm's config without api_key keeps the
     one stored; a config of another agent type is a 409."""
@@ -67,7 +63,7 @@ async def update_agent(
 
 @router.delete("/{agent_id}", status_code=204)
 async def delete_agent(
-    agent_id: IdPath, scope: ChannelsScope, session: SessionDep, directory: DirectoryDep
+    agent_id: IdPath, scope: ChannelsScope, session: SessionDep, directory: AgentDirectoryDep
 ) -> Response:
     """Delete an agent: its channels no longer ask it."""
     await service.delete(session, scope.tenant_id, agent_id)

@@ -6,11 +6,10 @@ this 403 (whatever the object: it reveals nothing); an object of another tenant 
 
 import hmac
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import keys
 from app.auth import repository as api_keys
 from app.auth.jwt import JwtVerifier
-from app.auth.roles import GRANTS, LIMITED_BY_NUMBERS, Permission, Role, lesser
+from app.auth.operator import is_operator
+from app.auth.roles import LIMITED_BY_NUMBERS, Permission, Role, lesser
+from app.auth.scope import Principal, Scope
 from app.core.db import SessionDep
-from app.core.deps import SettingsDep
 from app.core.errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from app.core.ids import ID_DIGITS
+from app.lifespan import JwtVerifierDep, SettingsDep
 from app.members import repository as members
 from app.messages.models import utcnow
 from app.tenants import repository as tenants
@@ -56,42 +57,6 @@ TenantHeader = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    tenant_id: (
-        int | None
-    )  # None: the operator, who names a tenant with X-Tenant-ID (or not: default)
-    role: Role | None  # None: the operator
-    member_id: int | None = None  # the member the caller acts as
-    api_key_id: int | None = None
-    # The numbers (channel ids) whose conversations, messages and events the caller sees; None:
-    # every number. See `channels_seen`.
-    channel_ids: frozenset[int] | None = None
-
-    @property
-    def is_operator(self) -> bool:
-        return self.tenant_id is None
-
-    def may(self, permission: Permission) -> bool:
-        return self.role is None or permission in GRANTS[self.role]
-
-    def sees(self, channel_id: int | None) -> bool:
-        return self.channel_ids is None or channel_id in self.channel_ids
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """The tenant a request acts in, and who acts."""
-
-    tenant_id: int
-    principal: Principal
-
-    @property
-    def channel_ids(self) -> frozenset[int] | None:
-        """The numbers the caller sees in the tenant; None: all of them."""
-        return self.principal.channel_ids
-
-
 async def channels_seen(
     session: AsyncSession, role: Role, member_id: int | None, key_channels: list[int] | None
 ) -> frozenset[int] | None:
@@ -107,9 +72,9 @@ async def channels_seen(
 
 
 async def get_principal(
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    verifier: JwtVerifierDep,
     tenant: TenantHeader = None,
     api_key: Annotated[str | None, Depends(_api_key)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
@@ -118,16 +83,10 @@ async def get_principal(
         # Two credentials could name two callers: which one acts would be a guess.
         raise Unauthorized("send one credential: an X-API-Key or an Authorization: Bearer token")
     if api_key is not None:
-        operator = settings.router_admin_api_key
-        if (
-            operator
-            and operator.get_secret_value()
-            and hmac.compare_digest(api_key.encode(), operator.get_secret_value().encode())
-        ):
+        if is_operator(settings, api_key):
             return Principal(tenant_id=None, role=None)
         return await _tenant_key(session, api_key)
     if bearer is not None:
-        verifier: JwtVerifier | None = request.state.jwt
         if verifier is None:
             raise Unauthorized("bearer tokens are not accepted here: OIDC is not configured")
         provision = settings.router_oidc_auto_provision_tenant_id

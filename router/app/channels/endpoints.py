@@ -1,23 +1,17 @@
 """`/api/v1/channels`: the tenant's WhatsApp numbers (admins write, every role reads)."""
 
-from typing import Annotated
-
 from fastapi import APIRouter, Response
 
 from app.auth.principal import ChannelsScope, ReadScope
 from app.channels import service
-from app.channels.directory import ChannelDirectory
-from app.channels.graph import GraphNumbers
 from app.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, UnreadableBody, UpstreamFailed, answers, declared
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
-from app.core.state import from_state
+from app.lifespan import ChannelDirectoryDep, GraphNumbersDep
 
-GraphDep = Annotated[GraphNumbers, from_state("graph_numbers")]
 # The message path keeps each number's channel in memory: a write here is seen at once.
-DirectoryDep = Annotated[ChannelDirectory, from_state("channel_directory")]
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"], responses=answers(NotFound))
 
@@ -39,8 +33,8 @@ async def create_channel(
     body: ChannelIn,
     scope: ChannelsScope,
     session: SessionDep,
-    graph: GraphDep,
-    directory: DirectoryDep,
+    graph: GraphNumbersDep,
+    directory: ChannelDirectoryDep,
 ) -> ChannelOut:
     """Add a WhatsApp number (its token is checked with the Graph API first) or an api channel.
 
@@ -62,8 +56,8 @@ async def update_channel(
     body: ChannelPatch,
     scope: ChannelsScope,
     session: SessionDep,
-    graph: GraphDep,
-    directory: DirectoryDep,
+    graph: GraphNumbersDep,
+    directory: ChannelDirectoryDep,
 ) -> ChannelOut:
     """Rename a channel, or give it a new token (checked with the Graph API first)."""
     channel = await service.update(session, scope.tenant_id, channel_id, body, graph)
@@ -73,7 +67,7 @@ async def update_channel(
 
 @router.delete("/{channel_id}", status_code=204, responses=declared(Conflict))
 async def delete_channel(
-    channel_id: IdPath, scope: ChannelsScope, session: SessionDep, directory: DirectoryDep
+    channel_id: IdPath, scope: ChannelsScope, session: SessionDep, directory: ChannelDirectoryDep
 ) -> Response:
     """Delete a channel that has no conversations."""
     await service.delete(session, scope.tenant_id, channel_id)

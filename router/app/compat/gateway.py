@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from app.auth.principal import require_operator
 from app.core.errors import ErrorBody, NotFound, StoreUnavailable, answers, declared
-from app.monitoring.endpoints import MonitoringDep
+from app.lifespan import MonitoringDep
 from app.monitoring.schemas import QueueHealth, RateLimit, RateLimitHealth
 
 router = APIRouter(

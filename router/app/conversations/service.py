@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Scope
 from app.auth.roles import Role, can_own_conversations
+from app.auth.scope import Scope
 from app.conversations import repository
 from app.conversations.models import DEFAULT_AGENT_NAME, Conversation, ConversationStatus
 from app.conversations.repository import Filters, Row

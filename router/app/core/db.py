@@ -7,16 +7,19 @@ requests are rare and each wants its own transaction, so they get an ordinary se
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import Conflict
+from app.core.state import lifespan_state
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessions: async_sessionmaker[Any] = request.state.sessions
+async def get_session(
+    state: Annotated[Any, Depends(lifespan_state)],
+) -> AsyncIterator[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = state.sessions
     async with sessions() as session:
         yield session
 

@@ -1,18 +1,19 @@
-"""What the lifespan opened, for an endpoint: `Annotated[Settings, from_state("settings")]`."""
+"""Where a request finds what the lifespan opened: `request.state.lifespan`, a `State`
+(`app/lifespan.py`, which also has the typed dependencies endpoints use)."""
 
 from typing import Any
 
-from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+STATE_KEY = "lifespan"
 
 
-def from_state(name: str) -> Any:
-    """A dependency answering the request state's `name` (the lifespan's state, `app/main.py`).
+def state_of(connection: HTTPConnection) -> Any:
+    """The lifespan's `State`, for the few places below app/lifespan.py that need it."""
+    return getattr(connection.state, STATE_KEY)
 
-    Typed by the `Annotated` it stands in. Async: FastAPI runs a plain `def` dependency in a
-    thread pool, a hop each request would pay for."""
 
-    async def get(request: Request) -> Any:
-        return getattr(request.state, name)
-
-    get.__name__ = f"get_{name}"
-    return Depends(get)
+async def lifespan_state(connection: HTTPConnection) -> Any:
+    """`state_of` as a dependency. Async: FastAPI runs a plain `def` dependency in a thread pool,
+    a hop each request would pay for."""
+    return state_of(connection)

@@ -4,34 +4,23 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
+from fastapi import APIRouter, Depends, Header, Query, WebSocket
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.sse import format_sse_event
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
-from app.auth.principal import (
-    Principal,
-    ReadScope,
-    Scope,
-    TenantHeader,
-    _api_key,
-    _bearer,
-    get_principal,
-    scope_of,
-)
+from app.auth.principal import ReadScope, TenantHeader, _api_key, _bearer, get_principal, scope_of
 from app.auth.roles import Permission
+from app.auth.scope import Principal, Scope
 from app.core.db import SessionDep
-from app.core.deps import SettingsDep
 from app.core.errors import NotFound, RouterError, Unauthorized, answers
 from app.events import tickets
-from app.events.hub import EventHub
 from app.events.schemas import Me, TicketOut
+from app.lifespan import SettingsDep, State, StateDep
 from app.members import repository as members
-from app.settings import Settings
 from app.tenants import repository as tenants
 
 router = APIRouter(prefix="/api/v1", tags=["events"], responses=answers(NotFound))
@@ -64,8 +53,7 @@ def _auth_of(principal: Principal) -> Literal["api_key", "jwt", "operator"]:
 
 
 async def _caller(
-    connection: Request,
-    settings: Settings,
+    state: State,
     ticket: str | None,
     tenant: int | None,
     api_key: str | None,
@@ -76,33 +64,26 @@ async def _caller(
     if ticket is not None:
         if api_key is not None or bearer is not None:
             raise Unauthorized("send one credential: a ticket, an X-API-Key or a bearer token")
-        tenant_id, principal = tickets.verify(tickets.signing_key(settings), ticket)
+        tenant_id, principal = tickets.verify(tickets.signing_key(state.settings), ticket)
         return Scope(tenant_id, principal)
-    sessions: async_sessionmaker = connection.state.sessions  # type: ignore[type-arg]
-    async with sessions() as session:
-        principal = await get_principal(connection, session, settings, tenant, api_key, bearer)
+    async with state.sessions() as session:
+        principal = await get_principal(session, state.settings, state.jwt, tenant, api_key, bearer)
         scope = await scope_of(principal, session, tenant, Permission.READ)
         await session.commit()
     return scope
 
 
 async def _stream_scope(
-    request: Request,
-    settings: SettingsDep,
+    state: StateDep,
     ticket: TicketQuery = None,
     tenant: TenantHeader = None,
     api_key: Annotated[str | None, Depends(_api_key)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Scope:
-    return await _caller(request, settings, ticket, tenant, api_key, bearer)
+    return await _caller(state, ticket, tenant, api_key, bearer)
 
 
 StreamScope = Annotated[Scope, Depends(_stream_scope)]
-
-
-def _hub(connection: Request | WebSocket) -> EventHub:
-    hub: EventHub = connection.state.events
-    return hub
 
 
 # What FastAPI's own SSE streams declare for an event; the stream below writes the same format.
@@ -132,7 +113,7 @@ class EventStream(StreamingResponse):
     responses={200: {"content": {"text/event-stream": {"itemSchema": _SSE_ITEM}}}},
 )
 async def stream_events(
-    request: Request,
+    state: StateDep,
     scope: StreamScope,
     last_event_id: EventIdHeader = None,
     last_event_id_query: Annotated[EventIdQuery, Query(alias="last_event_id")] = None,
@@ -142,7 +123,7 @@ async def stream_events(
     `?last_event_id=`) the events after it are replayed from the store first (kept
     ROUTER_EVENTS_RETENTION_SECONDS), none twice. A client too slow to read is cut off: it
     reconnects with its last id. Authenticated like the API, or with `?ticket=`."""
-    hub = _hub(request)
+    hub = state.events
     since = last_event_id if last_event_id is not None else last_event_id_query
     if since is None:
         since = await hub.newest_id()
@@ -197,12 +178,12 @@ async def who_am_i(scope: ReadScope, session: SessionDep) -> Me:
 @router.websocket("/ws")
 async def websocket_events(
     websocket: WebSocket,
+    state: StateDep,
     ticket: TicketQuery = None,
     since: EventIdQuery = None,
 ) -> None:
     """The tenant's events over a WebSocket, one JSON text frame each; `?since=<id>` replays the
     events after it first. `?ticket=` (browsers) or X-API-Key / Authorization headers."""
-    settings: Settings = websocket.state.settings
     authorization = websocket.headers.get("authorization")
     bearer = None
     if authorization and authorization.lower().startswith("bearer "):
@@ -211,8 +192,7 @@ async def websocket_events(
     try:
         tenant = int(tenant_header) if tenant_header else None
         scope = await _caller(
-            cast(Request, websocket),
-            settings,
+            state,
             ticket,
             tenant,
             websocket.headers.get("x-api-key"),
@@ -221,7 +201,7 @@ async def websocket_events(
     except (RouterError, ValueError) as exc:
         await _refuse(websocket, exc)
         return
-    hub = _hub(websocket)
+    hub = state.events
     if since is None:
         since = await hub.newest_id()
     await websocket.accept()

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.auth.principal import Principal
 from app.auth.roles import Role
+from app.auth.scope import Principal
 from app.core.errors import Unauthorized
 from app.settings import Settings
 

@@ -1,7 +1,5 @@
 """`/api/v1/ignore-rules`: messages no agent answers (admins write, every role reads)."""
 
-from typing import Annotated
-
 from fastapi import APIRouter, Response
 
 from app.auth.principal import ChannelsScope, ReadScope
@@ -9,13 +7,11 @@ from app.core.db import SessionDep
 from app.core.errors import NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
 from app.core.pagination import DEFAULT_LIMIT, IdCursor, LimitQuery, Page
-from app.core.state import from_state
 from app.ignore_rules import service
-from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.ignore_rules.schemas import IgnoreRuleIn, IgnoreRuleOut
+from app.lifespan import IgnoreRulesDep
 
 # The message path keeps each tenant's rules in memory: a write here is seen at once.
-DirectoryDep = Annotated[IgnoreRuleDirectory, from_state("ignore_rules")]
 
 router = APIRouter(
     prefix="/api/v1/ignore-rules", tags=["ignore rules"], responses=answers(NotFound)
@@ -36,7 +32,7 @@ async def list_ignore_rules(
 
 @router.post("", status_code=201, responses=declared(UnreadableBody))
 async def create_ignore_rule(
-    body: IgnoreRuleIn, scope: ChannelsScope, session: SessionDep, directory: DirectoryDep
+    body: IgnoreRuleIn, scope: ChannelsScope, session: SessionDep, directory: IgnoreRulesDep
 ) -> IgnoreRuleOut:
     """Keep matching inbound messages as `ignored` (with this rule's id), answered by no agent.
 
@@ -48,7 +44,7 @@ async def create_ignore_rule(
 
 @router.delete("/{rule_id}", status_code=204)
 async def delete_ignore_rule(
-    rule_id: IdPath, scope: ChannelsScope, session: SessionDep, directory: DirectoryDep
+    rule_id: IdPath, scope: ChannelsScope, session: SessionDep, directory: IgnoreRulesDep
 ) -> Response:
     """Delete a rule: messages it kept stay `ignored`, with its id."""
     await service.delete(session, scope.tenant_id, rule_id)

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 from app.auth.principal import PrincipalDep
 from app.auth.roles import Permission
 from app.core.db import SessionDep
-from app.core.deps import MetricsDep, QueueDep, TracingDep
 from app.core.errors import Conflict, Forbidden, NotFound, UnreadableBody, answers, declared
 from app.inbound import service
 from app.inbound.schemas import InboundIn, InboundOut
+from app.lifespan import MetricsDep, QueueDep, TracingDep
 from app.messages.models import Direction, InboundStatus
 from app.tenants import repository as tenants
 

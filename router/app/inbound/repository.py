@@ -16,6 +16,8 @@ from app.inbound.payload import InboundMessage, StatusUpdate
 from app.messages.common import (
     INBOUND,
     Ingested,
+    RepositoryBase,
+    Shared,
     Webhook,
     events,
     messages,
@@ -26,11 +28,16 @@ from app.messages.models import (
     Sender,
     utcnow,
 )
-from app.statuses.repository import StatusWrites
+from app.statuses.repository import StatusRepository
 
 
-class WebhookIngest(StatusWrites):
-    def _build_ingest(self, dialect: Any) -> None:
+class InboundRepository(RepositoryBase):
+    """A webhook's writes: new messages placed in their conversations, and its statuses."""
+
+    def __init__(self, shared: Shared, statuses: StatusRepository) -> None:
+        super().__init__(shared)
+        self._statuses = statuses
+        dialect = shared.dialect
         c = messages.c
         self._insert_inbound = (
             dialect.insert(messages)
@@ -128,7 +135,7 @@ class WebhookIngest(StatusWrites):
                     for s in statuses
                 ],
             )
-            await self._apply_statuses(
+            await self._statuses.apply(
                 connection, [(s.wamid, s.status, s.error_code, s.error_title) for s in statuses]
             )
         results = []

@@ -10,7 +10,7 @@ handshake, rare, is an ordinary FastAPI route.
 import asyncio
 import hmac
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from time import perf_counter
 from typing import Annotated, Any
 
@@ -22,7 +22,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.deps import SettingsDep
 from app.core.errors import (
     BodyTooLarge,
     InvalidWebhookBody,
@@ -33,6 +32,7 @@ from app.core.errors import (
     WebhookIgnored,
     error_response,
 )
+from app.core.state import STATE_KEY
 from app.core.writer import refused
 from app.inbound.payload import (
     WHATSAPP_OBJECT,
@@ -45,6 +45,7 @@ from app.inbound.payload import (
 )
 from app.inbound.signature import SIGNATURE_HEADER, check_signature
 from app.jobs.queue import JobQueue
+from app.lifespan import SettingsDep, State
 from app.messages.store import MessageRepository
 from app.observability.metrics import webhook_outcome
 from app.observability.tracing import Tracing
@@ -105,8 +106,8 @@ class WebhookFastPath:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
-        state: dict[str, Any] = scope.get("state") or {}
-        metrics = state.get("metrics")
+        state: State | None = (scope.get("state") or {}).get(STATE_KEY)
+        metrics = state.metrics if state is not None else None
         response: Response
         answer: dict[str, Any] | RouterError
         try:
@@ -171,10 +172,10 @@ async def _discard(chunks: AsyncIterator[bytes], discarded: int) -> None:
         discarded += len(chunk)
 
 
-async def accept(request: Request, settings: Settings, state: Mapping[str, Any]) -> dict[str, Any]:
+async def accept(request: Request, settings: Settings, state: State | None) -> dict[str, Any]:
     """Accept a webhook delivery from Meta: messages and statuses are stored, replies queued.
-    `state` is the lifespan's: the store and the queue are taken from it once there is something to
-    store."""
+    `state` is the lifespan's (None: it never ran): the store and the queue are taken from it once
+    there is something to store."""
     raw = await _read_body(request)
     if settings.whatsapp_app_secret is not None:
         check_signature(
@@ -210,10 +211,10 @@ async def accept(request: Request, settings: Settings, state: Mapping[str, Any])
     if not body.messages and not body.statuses:
         counts = {"messages": 0, "duplicates": 0, "statuses": 0, "skipped": len(body.skipped)}
         return {"status": "ok", **counts}
-    if "repository" not in state:
+    if state is None:
         # An app whose lifespan never ran has no store: Meta delivers again once it has one.
         raise StoreUnavailable("the router has not started: there is no store to keep them in")
-    return await _store(body, state["repository"], state["queue"], state.get("tracing"))
+    return await _store(body, state.repository, state.queue, state.tracing)
 
 
 async def _store(
@@ -226,7 +227,7 @@ async def _store(
     try:
         # With traces on, each new message keeps this request's trace context: its job, in
         # whichever process, continues this trace.
-        ingested = await repository.ingest(
+        ingested = await repository.inbound.ingest(
             body.messages, body.statuses, str(request_id), tracing.traceparent()
         )
     except (SQLAlchemyError, OSError, ValueError, ArithmeticError) as exc:
@@ -260,7 +261,7 @@ async def _link_statuses(
 ) -> None:
     """A span for the statuses, linked to the trace of each message they report on (traces on)."""
     try:
-        traceparents = await repository.traceparents([s.wamid for s in statuses])
+        traceparents = await repository.statuses.traceparents([s.wamid for s in statuses])
     except SQLAlchemyError:
         log.warning("webhook.status_traces_unread")  # stored already: only the links are lost
         return

@@ -1,7 +1,6 @@
 """Job leases: a worker takes a contact's next message, holds it, gives it back."""
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -23,6 +22,7 @@ from app.messages.common import (
     UNFINISHED,
     Claim,
     RepositoryBase,
+    Shared,
     after,
     claim_facts,
     claim_of,
@@ -39,8 +39,11 @@ from app.messages.models import (
 )
 
 
-class JobLeases(RepositoryBase):
-    def _build_leases(self, dialect: Any) -> None:
+class LeaseRepository(RepositoryBase):
+    """Job leases: a message claimed, held, released; what a restart resumes."""
+
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
         c = messages.c
         earlier = messages.alias("earlier")
         # Read in the claim itself: a handover or a block counts from the very next message.

@@ -1,10 +1,13 @@
 """How transient failures are retried: exponential backoff with full jitter, bounded in attempts
-and in the message's age (tenacity does the waiting)."""
+and in the message's age (tenacity does the waiting); `Attempts` runs a job's call so, keeping the
+message's lease while it waits."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
+import structlog
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -16,7 +19,12 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from app.core.errors import TransientError
-from app.messages.models import utcnow
+from app.jobs.leases import LeaseRepository
+from app.messages.models import Row, utcnow
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
 
 
 class stop_when_older(stop_base):
@@ -49,3 +57,32 @@ class RetryPolicy:
             before_sleep=before_sleep,
             reraise=True,
         )
+
+
+class Attempts:
+    """A job's calls that may fail for a while (the Server, an agent, the Graph API): retried by
+    the policy, each wait counted on the message and covered by its lease, so no other worker
+    takes the message over meanwhile."""
+
+    def __init__(self, policy: RetryPolicy, leases: LeaseRepository, lease_seconds: float) -> None:
+        self._policy = policy
+        self._leases = leases
+        self._lease_seconds = lease_seconds
+
+    async def run(self, message: Row, call: Callable[[], Awaitable[T]]) -> T:
+        async def before_sleep(state: RetryCallState) -> None:
+            wait = state.next_action.sleep if state.next_action else 0.0
+            error = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "message.retrying",
+                attempt=state.attempt_number,
+                wait=round(wait, 2),
+                reason=str(error),
+            )
+            await self._leases.count_attempt(message.id)
+            await self._leases.extend_lease(message.id, wait + self._lease_seconds)
+
+        async for attempt in self._policy.retrying(message.created_at, before_sleep):
+            with attempt:
+                return await call()
+        raise AssertionError("unreachable: tenacity re-raises the last error")

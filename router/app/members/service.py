@@ -3,8 +3,8 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository as api_keys
-from app.auth.principal import Scope
 from app.auth.roles import Role
+from app.auth.scope import Scope
 from app.channels import service as channels
 from app.channels.models import Channel
 from app.conversations import repository as conversations

@@ -1,5 +1,5 @@
-"""What the message repository's parts share: the tables, the conditions, the results they
-hand back, and the base every part builds on (see repository.py)."""
+"""What the message path's repositories share: the tables, the conditions, the results they
+hand back, and the base each builds on (composed in store.py)."""
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -12,8 +12,8 @@ from sqlalchemy import (
     bindparam,
     or_,
     select,
-    text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.channels.directory import ChannelDirectory
@@ -173,36 +173,60 @@ def after(now: datetime, seconds: float) -> datetime:
     return now + timedelta(seconds=seconds)
 
 
-class RepositoryBase:
-    """The engine, the group-commit writer and what every part of the repository uses."""
+class Shared:
+    """What every repository of the message path shares: the engine, the group-commit writer, the
+    channel directory, the metrics, and the statements more than one of them runs."""
 
-    _engine: AsyncEngine
-    _sessions: async_sessionmaker[AsyncSession]
-    _writer: GroupCommit
-    _metrics: Metrics
-    directory: ChannelDirectory
-    _recent: RecentPeople
+    writer: GroupCommit  # made by MessageRepository once the repositories' write kinds exist
 
-    def _build_shared(self, dialect: Any) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        directory: ChannelDirectory,
+        metrics: Metrics,
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.directory = directory
+        self.metrics = metrics
+        self.recent = RecentPeople()
+        self.dialect: Any = postgresql if engine.dialect.name == "postgresql" else sqlite
         c = messages.c
-        self._select_replies = (
+        self.select_replies = (
             select(*COLUMNS)
             .where(c.reply_to_id.in_(bindparam("b_ids", expanding=True)))
             .order_by(c.reply_to_id, c.part)
         )
 
-    def _count(self, direction: str, status: str, count: int = 1) -> None:
+    def count(self, direction: str, status: str, count: int = 1) -> None:
         """router_messages_total: `count` messages moved into `status` once this round commits."""
-        self._writer.after_commit(self._metrics.message_status, direction, status, count)
+        self.writer.after_commit(self.metrics.message_status, direction, status, count)
 
-    async def ping(self) -> None:
-        async with self._engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
-    async def aclose(self) -> None:
-        """Commit the writes already asked for; call before disposing of the engine."""
-        await self._writer.aclose()
-
-    async def _each(self, connection: AsyncConnection, writes: list[Write]) -> list[Any]:
+    async def each(self, connection: AsyncConnection, writes: list[Write]) -> list[Any]:
         """Writes too rare to deserve a statement of their own kind: one after the other."""
         return [await write(connection) for write in writes]
+
+
+class RepositoryBase:
+    """A repository of the message path: its statements are built once, with bind parameters, in
+    its `__init__`; its writes go through the shared group-commit writer."""
+
+    def __init__(self, shared: Shared) -> None:
+        self._shared = shared
+        self._engine = shared.engine
+        self._sessions = shared.sessions
+        self._metrics = shared.metrics
+        self._recent = shared.recent
+        self._select_replies = shared.select_replies
+        self.directory = shared.directory
+        # The writer tells its kinds of write apart by their handler: every repository's one-off
+        # writes are the same kind.
+        self._each = shared.each
+
+    @property
+    def _writer(self) -> GroupCommit:
+        return self._shared.writer
+
+    def _count(self, direction: str, status: str, count: int = 1) -> None:
+        self._shared.count(direction, status, count)

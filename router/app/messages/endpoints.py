@@ -5,9 +5,9 @@ from fastapi import APIRouter
 
 from app.auth.principal import ConverseScope
 from app.core.db import SessionDep
-from app.core.deps import MetricsDep, QueueDep, TracingDep
 from app.core.errors import Conflict, NotFound, UnreadableBody, answers, declared
 from app.core.ids import IdPath
+from app.lifespan import MetricsDep, QueueDep, TracingDep
 from app.messages import service
 from app.messages.models import Direction, OutboundStatus
 from app.messages.schemas import ConversationMessage, MessageIn

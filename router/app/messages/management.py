@@ -4,7 +4,6 @@ The operator's key (ROUTER_ADMIN_API_KEY) sees every message; a tenant's key (`w
 its tenant's only, and replays them with an agent's role or more.
 """
 
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -15,17 +14,10 @@ from fastapi.security import APIKeyHeader
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.auth import keys
+from app.auth.operator import is_operator, require_admin
 from app.auth.principal import ConverseScope, principal_of_key
 from app.auth.roles import GRANTS, Permission, Role
 from app.core.db import SessionDep
-from app.core.deps import (
-    MetricsDep,
-    QueueDep,
-    RepositoryDep,
-    SettingsDep,
-    TracingDep,
-    require_admin,
-)
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -36,6 +28,7 @@ from app.core.errors import (
     answers,
     declared,
 )
+from app.lifespan import MetricsDep, QueueDep, RepositoryDep, SettingsDep, TracingDep
 from app.messages import service
 from app.messages.models import Direction, OutboundStatus
 from app.messages.schemas import SendIn, stored_template
@@ -62,14 +55,11 @@ async def viewer(
     session: SessionDep,
     api_key: Annotated[str | None, Depends(_api_key)] = None,
 ) -> Viewer:
-    operator = settings.router_admin_api_key
-    is_operator = (
-        api_key is not None
-        and operator is not None
-        and bool(operator.get_secret_value())
-        and hmac.compare_digest(api_key.encode(), operator.get_secret_value().encode())
-    )
-    if not is_operator and api_key is not None and keys.parse(api_key) is not None:
+    if (
+        not is_operator(settings, api_key)
+        and api_key is not None
+        and keys.parse(api_key) is not None
+    ):
         principal = await principal_of_key(session, api_key)
         return Viewer(principal.tenant_id, principal.role, principal.channel_ids)
     await require_admin(settings, api_key)  # the operator's key, as before tenants existed
@@ -172,7 +162,7 @@ async def list_messages(
     before_id: BeforeId = None,
 ) -> MessagePage:
     """List messages, newest first; `status=failed` lists the dead letters."""
-    page = await repository.page(
+    page = await repository.reads.page(
         status=status,
         direction=direction.value if direction else None,
         limit=limit,
@@ -210,7 +200,7 @@ async def send_message(
 @router.get("/stats")
 async def message_stats(repository: RepositoryDep, seen_by: ViewerDep) -> dict[str, dict[str, int]]:
     """How many messages stand in each status, inbound and outbound."""
-    return await repository.counts(seen_by.tenant_id, seen_by.channel_ids)
+    return await repository.reads.counts(seen_by.tenant_id, seen_by.channel_ids)
 
 
 @router.get("/{message_id}", responses=declared(NotFound))
@@ -218,7 +208,7 @@ async def get_message(
     message_id: MessageId, repository: RepositoryDep, seen_by: ViewerDep
 ) -> MessageOut:
     """One message, with its status, Meta's error and the attempts made."""
-    message = await repository.get(message_id, seen_by.tenant_id, seen_by.channel_ids)
+    message = await repository.reads.get(message_id, seen_by.tenant_id, seen_by.channel_ids)
     if message is None:
         raise NotFound(f"no message {message_id}")
     return MessageOut.model_validate(message)
@@ -234,10 +224,10 @@ async def retry_message(
     a member's message. A tenant's key needs an agent's role or more."""
     if not seen_by.may(Permission.CONVERSE):
         raise Forbidden(f"the role {seen_by.role} may not replay messages")
-    message = await repository.get(message_id, seen_by.tenant_id, seen_by.channel_ids)
+    message = await repository.reads.get(message_id, seen_by.tenant_id, seen_by.channel_ids)
     if message is None:
         raise NotFound(f"no message {message_id}")
-    inbound_id = await repository.reopen(message)
+    inbound_id = await repository.reads.reopen(message)
     if inbound_id is None:
         raise Conflict(f"message {message_id} has not failed; only failed messages are replayed")
     await queue.submit(inbound_id, by="message")

@@ -33,6 +33,8 @@ S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 class ManagementReads(RepositoryBase):
+    """The management API's reads (counts, pages, one message) and its retry."""
+
     async def counts(
         self, tenant_id: int | None = None, channel_ids: frozenset[int] | None = None
     ) -> dict[str, dict[str, int]]:

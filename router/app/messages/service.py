@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Scope
 from app.auth.roles import Role, can_own_conversations
+from app.auth.scope import Scope
 from app.channels import service as channels
 from app.channels.models import NO_NUMBER, Channel, ChannelType
 from app.contacts import repository as contacts

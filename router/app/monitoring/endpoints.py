@@ -5,11 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from app.core.deps import AdminDep
+from app.auth.operator import AdminDep
 from app.core.errors import NotConfigured, NotFound, Unauthorized, declared
-from app.core.state import from_state
+from app.lifespan import MonitoringDep
 from app.monitoring.schemas import Circuits, QueueOut, RateLimit, RateLimits
-from app.monitoring.service import Monitoring
 
 router = APIRouter(
     prefix="/api/v1/monitoring",
@@ -19,7 +18,6 @@ router = APIRouter(
 )
 
 
-MonitoringDep = Annotated[Monitoring, from_state("monitoring")]
 # Meta's phone number ids are digits (a webhook's that are not are skipped: app/inbound/payload.py).
 PhoneNumberId = Annotated[str, Path(pattern=r"^[0-9]{1,64}$")]
 

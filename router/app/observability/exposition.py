@@ -36,6 +36,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from app.core.errors import Unauthorized, error_response
+from app.core.state import state_of
 from app.messages.models import utcnow
 from app.monitoring.repository import QueueCounts
 from app.observability.circuits import CircuitView
@@ -166,6 +167,6 @@ def install_metrics_route(app: FastAPI, settings: Settings) -> None:
             )
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        exposition: Exposition = request.state.exposition
+        exposition: Exposition = state_of(request).monitoring.exposition
         body, content_type = await exposition.render(request.headers.get("accept", ""))
         return Response(body, headers={"Content-Type": content_type})

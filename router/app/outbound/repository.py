@@ -1,7 +1,6 @@
 """A job's writes: reply parts stored before they are sent, accepted and failed sends, endings."""
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import (
     bindparam,
@@ -20,6 +19,8 @@ from app.messages.common import (
     OWN,
     Accepted,
     Ending,
+    RepositoryBase,
+    Shared,
     Start,
     events,
     messages,
@@ -34,11 +35,16 @@ from app.messages.models import (
     Sender,
     utcnow,
 )
-from app.statuses.repository import StatusWrites
+from app.statuses.repository import StatusRepository
 
 
-class ReplyWrites(StatusWrites):
-    def _build_replies(self, dialect: Any) -> None:
+class ReplyRepository(RepositoryBase):
+    """A job's writes: reply parts, accepted and failed sends, how a message ended."""
+
+    def __init__(self, shared: Shared, statuses: StatusRepository) -> None:
+        super().__init__(shared)
+        self._statuses = statuses
+        dialect = shared.dialect
         c = messages.c
         self._insert_replies = (
             dialect.insert(messages)
@@ -265,7 +271,7 @@ class ReplyWrites(StatusWrites):
         early = await connection.execute(
             self._early_events, {"b_wamids": [a.wamid for a in accepted]}
         )
-        await self._apply_statuses(connection, [tuple(row) for row in early.all()])
+        await self._statuses.apply(connection, [tuple(row) for row in early.all()])
         starts = [a.then for a in accepted if a.then is not None]
         if starts:
             await self._start_sends(connection, starts)

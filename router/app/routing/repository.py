@@ -2,7 +2,6 @@
 written once, in one transaction, by the job that holds its first message."""
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,6 +11,7 @@ from app.messages.common import (
     INBOUND,
     Claim,
     RepositoryBase,
+    Shared,
     after,
     claim_facts,
     claim_of,
@@ -21,8 +21,11 @@ from app.messages.models import UNFINISHED_INBOUND, InboundStatus, Row, utcnow
 from app.routing.turns import MAX_TURN_MESSAGES, Waiting
 
 
-class TurnWrites(RepositoryBase):
-    def _build_turns(self, dialect: Any) -> None:
+class TurnRepository(RepositoryBase):
+    """Burst debounce's turns: a contact's burst, read and written once as one turn."""
+
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
         c = messages.c
         of_contact = (
             c.direction == INBOUND,

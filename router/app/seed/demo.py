@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as api_keys
-from app.auth.principal import Principal, Scope
 from app.auth.roles import Role
 from app.auth.schemas import KeyIn
+from app.auth.scope import Principal, Scope
 from app.channels import repository as channels
 from app.channels import service as channel_service
 from app.channels.models import Channel, ChannelType

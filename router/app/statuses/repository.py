@@ -17,6 +17,7 @@ from app.messages.common import (
     OUTBOUND,
     STATUS_CHUNK,
     RepositoryBase,
+    Shared,
     events,
     messages,
 )
@@ -45,8 +46,11 @@ def _threshold(status: str) -> int | None:
     return OUTBOUND_RANK[new]
 
 
-class StatusWrites(RepositoryBase):
-    def _build_statuses(self, dialect: Any) -> None:
+class StatusRepository(RepositoryBase):
+    """Status webhooks applied to outbound messages; the trackers' sends found again."""
+
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
         c = messages.c
         moves_up = and_(
             c.wamid.in_(bindparam("b_wamids", expanding=True)),
@@ -81,7 +85,7 @@ class StatusWrites(RepositoryBase):
             c.traceparent.is_not(None),
         )
 
-    async def _apply_statuses(
+    async def apply(
         self,
         connection: AsyncConnection,
         statuses: Sequence[tuple[str, str, int | None, str | None]],

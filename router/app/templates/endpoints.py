@@ -8,12 +8,9 @@ from app.auth.principal import ReadScope
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, UpstreamFailed, answers, declared
 from app.core.ids import MAX_ID
-from app.core.state import from_state
+from app.lifespan import TemplatesDep
 from app.templates import service
-from app.templates.catalog import TemplateCatalog
 from app.templates.schemas import TemplateList, TemplateOut
-
-CatalogDep = Annotated[TemplateCatalog, from_state("templates")]
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"], responses=answers(NotFound))
 
@@ -22,7 +19,7 @@ router = APIRouter(prefix="/api/v1/templates", tags=["templates"], responses=ans
 async def list_templates(
     scope: ReadScope,
     session: SessionDep,
-    catalog: CatalogDep,
+    catalog: TemplatesDep,
     channel_id: Annotated[int, Query(ge=1, le=MAX_ID)],
     refresh: bool = False,
 ) -> TemplateList:

@@ -54,7 +54,7 @@ def closed_port() -> int:
 
 
 def sessions_of(router: RouterUnderTest) -> Sessions:
-    sessions: Sessions = router.state["sessions"]
+    sessions: Sessions = router.state.sessions
     return sessions
 
 

@@ -187,7 +187,7 @@ def test_the_router_refuses_to_start_without_its_secrets(tmp_path: Path) -> None
         if os.environ.get(name):
             env[name] = os.environ[name]
     result = subprocess.run(
-        [uv(), "run", "--locked", "python", "-c", "import app.main"],
+        [uv(), "run", "--locked", "python", "-c", "from app.main import app"],
         cwd=REPO_ROOT / "router",
         env=env,
         capture_output=True,

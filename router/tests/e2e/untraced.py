@@ -10,7 +10,7 @@ import sys
 
 import httpx
 
-from app.main import app
+from app.main import create_app
 
 from ..meta import signed, text_message
 
@@ -26,6 +26,7 @@ TRACING_MODULES = (
 
 
 async def main() -> None:
+    app = create_app()
     secret = os.environ["WHATSAPP_APP_SECRET"]
     key = {"X-API-Key": os.environ["ROUTER_ADMIN_API_KEY"]}
     async with app.router.lifespan_context(app) as state:

@@ -27,7 +27,7 @@ class Platform:
 
     @property
     def sessions(self) -> Sessions:
-        sessions: Sessions = self.router.state["sessions"]
+        sessions: Sessions = self.router.state.sessions
         return sessions
 
     async def call(

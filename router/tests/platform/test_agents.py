@@ -231,7 +231,7 @@ class Bot:
         await self.router.settle()
 
     async def message(self, wamid: str) -> Message:
-        async with self.router.state["sessions"]() as session:
+        async with self.router.state.sessions() as session:
             found: Message | None = await session.scalar(
                 select(Message).where(Message.wamid == wamid)
             )
@@ -240,7 +240,7 @@ class Bot:
 
     async def reply_to(self, wamid: str) -> Message | None:
         inbound = await self.message(wamid)
-        async with self.router.state["sessions"]() as session:
+        async with self.router.state.sessions() as session:
             found: Message | None = await session.scalar(
                 select(Message).where(Message.reply_to_id == inbound.id)
             )

@@ -64,7 +64,7 @@ async def test_every_write_of_the_api_stores_its_event(
         ("contact.updated", conversation.contact_id),
     ]
     # Replayed, each event carries its object as the API returns it now.
-    hub: EventHub = platform.router.state["events"]
+    hub: EventHub = platform.router.state.events
     replayed = [e.json for e in await hub.replay(world.tenant, 0, 100)]
     shown_conversation = (await platform.call("GET", c, owner)).json()
     shown_contact = (await platform.call("GET", contact, owner)).json()

@@ -41,7 +41,7 @@ class Site:
 
     @property
     def sessions(self) -> Sessions:
-        sessions: Sessions = self.router.state["sessions"]
+        sessions: Sessions = self.router.state.sessions
         return sessions
 
     async def send(
@@ -80,7 +80,7 @@ async def site(
 ) -> AsyncIterator[Site]:
     url = await fresh_postgres() if request.param == "postgresql" else database_url
     async with running_router(make_settings(database_url=url)) as router:
-        s: Sessions = router.state["sessions"]
+        s: Sessions = router.state.sessions
         tenant = await tenants.tenant(s, "Acme")
         channel = await add(s, Channel(tenant_id=tenant.id, type=ChannelType.API.value, name="Web"))
         await channels.first_agent(s, tenant.id, channel.id)
