@@ -5,10 +5,11 @@ from app.auth.models import ApiKey
 from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation, ConversationRead
+from app.core.db import Base
 from app.events.models import EventRow
 from app.ignore_rules.models import IgnoreRule
 from app.members.models import Member
-from app.messages.models import Base, Message, StatusEvent
+from app.messages.models import Message, StatusEvent
 from app.monitoring.models import Worker
 from app.schedules.models import Schedule, ScheduledMessage
 from app.tenants.models import Tenant

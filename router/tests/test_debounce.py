@@ -1,13 +1,20 @@
 """Burst debounce in the router: a contact's burst is one turn, one call to the agent with the texts
 joined, one reply quoting the last message; the turn is in the store, so a restart after it was
-formed answers the same turn once, and a replay answers the whole turn again."""
+formed answers the same turn once, and a replay answers the whole turn again.
+
+Time is the test's (app/core/clock.py's ManualClock): a job that waits for its burst to end waits
+until the test moves time past the window, so nothing here waits a window out for real."""
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import respx
+
+from app.core import clock
+from app.core.clock import ManualClock
 
 from .backends import fresh_postgres
 from .conftest import SERVER_URL, RouterUnderTest, make_settings, running_router, server_reply
@@ -16,7 +23,22 @@ from .meta import parsed_text, text_message
 from .test_durability import messages, post
 
 BURST = ["I'd like to book a table", "for four people", "tomorrow at 8?"]
-WINDOW_MS = 1500  # wide enough for a busy machine to post three webhooks within it
+WINDOW_MS = 1500
+
+
+@pytest.fixture(autouse=True)
+def manual() -> Iterator[ManualClock]:
+    with clock.use(ManualClock()) as manual:
+        assert isinstance(manual, ManualClock)
+        yield manual
+
+
+async def window_ends(manual: ManualClock, seconds: float = WINDOW_MS / 1000) -> None:
+    """Once a job waits for its contact's burst to end, move time to the end of the window."""
+    async with asyncio.timeout(10):
+        while not manual.sleeping:
+            await asyncio.sleep(0.005)
+    await manual.advance(seconds)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -45,13 +67,14 @@ def by_wamid(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 async def test_a_burst_is_answered_once_as_one_turn(
-    backends: dict[str, str], server_route: respx.Route, graph_route: GraphApi
+    backends: dict[str, str], server_route: respx.Route, graph_route: GraphApi, manual: ManualClock
 ) -> None:
     wamids = [f"wamid.turn.{n}" for n in range(len(BURST))]
     async with running_router(make_settings(**backends)) as router:
         await debounce(router, WINDOW_MS)
         for wamid, text in zip(wamids, BURST, strict=True):
             await post(router, text_message(wamid, text))
+        await window_ends(manual)
         await router.settle()
         stored = by_wamid(await messages(router))
 
@@ -67,13 +90,16 @@ async def test_a_burst_is_answered_once_as_one_turn(
 
 
 async def test_messages_further_apart_than_the_window_are_turns_of_their_own(
-    database: str, server_route: respx.Route, graph_route: GraphApi
+    database: str, server_route: respx.Route, graph_route: GraphApi, manual: ManualClock
 ) -> None:
     async with running_router(make_settings(database_url=database)) as router:
         await debounce(router, WINDOW_MS)
         await post(router, text_message("wamid.apart.1", "hello"))
+        await window_ends(manual)
         await router.settle()
+        await manual.advance(0.5)  # the next message comes later than the window after it
         await post(router, text_message("wamid.apart.2", "are you there?"))
+        await window_ends(manual)
         await router.settle()
 
     assert asked(server_route) == ["hello", "are you there?"]
@@ -84,7 +110,7 @@ async def test_messages_further_apart_than_the_window_are_turns_of_their_own(
 
 
 async def test_a_turn_formed_before_a_restart_is_answered_once_and_later_ones_wait(
-    database: str, server_route: respx.Route, graph_route: GraphApi
+    database: str, server_route: respx.Route, graph_route: GraphApi, manual: ManualClock
 ) -> None:
     settings = make_settings(database_url=database, router_lease_seconds=0.5)
     async with running_router(settings) as router:
@@ -106,7 +132,9 @@ async def test_a_turn_formed_before_a_restart_is_answered_once_and_later_ones_wa
             [parsed_text("wamid.formed.3", "and a chair")], [], "r"
         )
 
+    await manual.advance(1)  # the dead router's lease runs out
     async with running_router(settings) as router:
+        await window_ends(manual)  # the later message's own turn
         await router.settle()
         stored = by_wamid(await messages(router))
 
@@ -119,7 +147,7 @@ async def test_a_turn_formed_before_a_restart_is_answered_once_and_later_ones_wa
 
 
 async def test_a_failed_turn_is_replayed_as_the_whole_turn(
-    database: str, mock_http: respx.MockRouter, graph_route: GraphApi
+    database: str, mock_http: respx.MockRouter, graph_route: GraphApi, manual: ManualClock
 ) -> None:
     down = mock_http.post(f"{SERVER_URL}/process").respond(503)
     wamids = [f"wamid.replay.{n}" for n in range(len(BURST))]
@@ -127,6 +155,7 @@ async def test_a_failed_turn_is_replayed_as_the_whole_turn(
         await debounce(router, WINDOW_MS)
         for wamid, text in zip(wamids, BURST, strict=True):
             await post(router, text_message(wamid, text))
+        await window_ends(manual)
         await router.settle()
         failed = by_wamid(await messages(router))[wamids[-1]]
         assert failed["status"] == "failed"
@@ -143,20 +172,20 @@ async def test_a_failed_turn_is_replayed_as_the_whole_turn(
 
 
 async def test_a_conversation_handed_over_during_the_wait_gets_no_reply(
-    database: str, server_route: respx.Route, graph_route: GraphApi
+    database: str, server_route: respx.Route, graph_route: GraphApi, manual: ManualClock
 ) -> None:
     async with running_router(make_settings(database_url=database)) as router:
-        # Wide: the handover below must land within the wait even on a slow, busy machine.
-        await debounce(router, 5000)
+        await debounce(router, WINDOW_MS)
         await post(router, text_message("wamid.handed.0", "hello"))
         await post(router, text_message("wamid.handed.1", "anyone?"))
         async with asyncio.timeout(5):  # the first message's job waits for the burst to end
-            while by_wamid(await messages(router))["wamid.handed.0"]["status"] != "processing":
-                await asyncio.sleep(0.01)
+            while not manual.sleeping:
+                await asyncio.sleep(0.005)
         [conversation] = (await router.admin("GET", "/api/v1/conversations")).json()["items"]
         toggled = await router.admin(
             "POST", f"/api/v1/conversations/{conversation['id']}/transfer-toggle"
         )
+        await window_ends(manual)
         await router.settle()
         stored = by_wamid(await messages(router))
 

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from app.core.clock import utcnow
 from app.core.engine import create_engine, migrate
 from app.events import hub as hub_module
 from app.events import repository
 from app.events.bus import LocalBus
 from app.events.hub import EventHub
 from app.events.repository import Change
-from app.messages.models import utcnow
 
 from .factories.contacts import contact
 from .factories.store import Sessions

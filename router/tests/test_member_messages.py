@@ -16,8 +16,9 @@ from sqlalchemy import select, update
 from app.auth.roles import Role
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
+from app.core.clock import utcnow
 from app.members.models import Member
-from app.messages.models import Message, utcnow
+from app.messages.models import Message
 from app.outbound.trackers import new_tracker
 
 from .backends import fresh_postgres

@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.db import Base
 from app.core.engine import alembic_config, create_engine, migrate
-from app.messages.models import Base
 
 from .backends import fresh_postgres
 

@@ -16,8 +16,9 @@ from purgatory.domain.model import Context
 from purgatory.typing import StateName
 from sqlalchemy import select, update
 
+from app.core.clock import utcnow
 from app.core.engine import create_engine, migrate
-from app.messages.models import Direction, utcnow
+from app.messages.models import Direction
 from app.monitoring.models import Worker
 from app.monitoring.repository import Beat, MonitoringRepository
 from app.observability.circuits import circuit_view

@@ -13,8 +13,9 @@ import pytest
 import respx
 from sqlalchemy import text
 
+from app.core.clock import utcnow
 from app.core.engine import create_engine
-from app.messages.models import Message, utcnow
+from app.messages.models import Message
 from app.outbound.trackers import TrackerWatch, new_tracker
 
 from .backends import fresh_postgres

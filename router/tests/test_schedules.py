@@ -12,8 +12,8 @@ import respx
 from sqlalchemy import update
 
 from app.conversations.models import Conversation
+from app.core.clock import utcnow
 from app.core.engine import create_engine
-from app.messages.models import utcnow
 from app.schedules import runs
 from app.schedules.models import Schedule
 

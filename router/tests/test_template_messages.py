@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from app.auth.roles import Role
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
-from app.messages.models import Message, utcnow
+from app.core.clock import utcnow
+from app.messages.models import Message
 
 from .backends import fresh_postgres
 from .conftest import ACCESS_TOKEN, ADMIN_KEY

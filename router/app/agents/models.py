@@ -5,8 +5,9 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.clock import utcnow
+from app.core.db import Base
 from app.core.ids import IdColumn
-from app.messages.models import Base, utcnow
 
 # The priority of the `http` agent every channel starts with: others can go before or after it.
 DEFAULT_PRIORITY = 100

@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.agents.models import DEFAULT_AGENT_NAME, DEFAULT_PRIORITY, Agent, AgentChannel, AgentType
 from app.channels.models import Channel
-from app.messages.models import Direction, Message, utcnow
+from app.core.clock import utcnow
+from app.messages.models import Direction, Message
 
 
 async def get(session: AsyncSession, tenant_id: int, agent_id: int) -> Agent | None:

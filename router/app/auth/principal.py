@@ -20,12 +20,12 @@ from app.auth.jwt import JwtVerifier
 from app.auth.operator import is_operator
 from app.auth.roles import LIMITED_BY_NUMBERS, Permission, Role, lesser
 from app.auth.scope import Principal, Scope
+from app.core.clock import utcnow
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from app.core.ids import ID_DIGITS
 from app.lifespan import JwtVerifierDep, SettingsDep
 from app.members import repository as members
-from app.messages.models import utcnow
 from app.tenants import repository as tenants
 from app.tenants.models import DEFAULT_TENANT_NAME
 

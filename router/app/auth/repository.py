@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
-from app.messages.models import utcnow
+from app.core.clock import utcnow
 
 
 async def find_active(session: AsyncSession, public_id: str) -> ApiKey | None:

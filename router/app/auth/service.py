@@ -7,10 +7,10 @@ from app.auth.models import ApiKey
 from app.auth.roles import LIMITED_BY_NUMBERS, Role, lesser
 from app.auth.schemas import KeyIn, KeyOut, NewKeyOut
 from app.channels import service as channels
+from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import page_of
 from app.members import repository as members
-from app.messages.models import utcnow
 
 
 async def create(session: AsyncSession, tenant_id: int, body: KeyIn) -> NewKeyOut:

@@ -4,8 +4,9 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.clock import utcnow
+from app.core.db import Base
 from app.core.ids import IdColumn
-from app.messages.models import Base, utcnow
 
 # The `phone_number_id` an api channel's messages are stored with: it has no number, and they go
 # through no Graph API (stored is delivered: the integration reads them from the conversation).

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.channels.models import Channel, ChannelType
 from app.conversations.models import Conversation
+from app.core.clock import utcnow
 from app.core.db import conflict_insert
-from app.messages.models import utcnow
 
 
 async def get(session: AsyncSession, tenant_id: int, channel_id: int) -> Channel | None:

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agents.repository import add_default_agent
 from app.channels import repository
+from app.core.clock import utcnow
 from app.core.db import conflict_insert
-from app.messages.models import utcnow
 from app.settings import Settings
 from app.tenants.models import DEFAULT_TENANT_NAME, Tenant
 

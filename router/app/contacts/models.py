@@ -10,8 +10,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.clock import utcnow
+from app.core.db import Base
 from app.core.ids import IdColumn
-from app.messages.models import Base, utcnow
 
 
 class Contact(Base):

@@ -4,8 +4,9 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.clock import utcnow
+from app.core.db import Base
 from app.core.ids import IdColumn
-from app.messages.models import Base, utcnow
 
 # WhatsApp's customer-service window: free-form messages only until 24 h after the contact's last.
 SERVICE_WINDOW = timedelta(hours=24)

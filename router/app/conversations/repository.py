@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.channels.models import Channel
 from app.contacts.models import Contact
 from app.conversations.models import Conversation, ConversationRead, ConversationStatus
+from app.core.clock import utcnow
 from app.core.db import chunked, conflict_insert
 from app.members.models import Member
-from app.messages.models import Message, utcnow
+from app.messages.models import Message
 
 OPEN = ConversationStatus.OPEN.value
 

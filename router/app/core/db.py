@@ -11,9 +11,14 @@ from fastapi import Depends
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase
 
 from app.core.errors import Conflict
 from app.core.state import lifespan_state
+
+
+class Base(DeclarativeBase):
+    """Every table's base: the messages' and each domain package's own."""
 
 
 async def get_session(

@@ -22,10 +22,10 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from app.core.clock import utcnow
 from app.events import repository
 from app.events.bus import Bus
 from app.events.service import Delivered, materialize
-from app.messages.models import utcnow
 
 log = structlog.get_logger()
 

@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.messages.models import Base
+from app.core.db import Base
 
 # SQLite's INTEGER PRIMARY KEY is its rowid (64-bit); PostgreSQL's BIGINT identity.
 EventId = BigInteger().with_variant(Integer(), "sqlite")

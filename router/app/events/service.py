@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.contacts.schemas import ContactOut
+from app.core.clock import utcnow
 from app.core.schemas import with_offset
 from app.events import repository
 from app.events.encoding import conversation_json, message_json
 from app.events.repository import Change, StoredEvent
 from app.events.schemas import EventType
-from app.messages.models import utcnow
 
 MESSAGE_TYPES = frozenset({EventType.MESSAGE_CREATED.value, EventType.MESSAGE_STATUS.value})
 CONVERSATION_TYPES = frozenset(

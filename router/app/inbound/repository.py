@@ -10,6 +10,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.clock import utcnow
 from app.core.db import chunked
 from app.inbound.ingest import Placement, place
 from app.inbound.payload import InboundMessage, StatusUpdate
@@ -22,12 +23,7 @@ from app.messages.common import (
     events,
     messages,
 )
-from app.messages.models import (
-    Direction,
-    InboundStatus,
-    Sender,
-    utcnow,
-)
+from app.messages.models import Direction, InboundStatus, Sender
 from app.statuses.repository import StatusRepository
 
 

@@ -16,12 +16,13 @@ from app.contacts.models import Contact
 from app.contacts.repository import Person
 from app.conversations import repository as conversations
 from app.conversations.repository import Arrival
+from app.core.clock import utcnow
 from app.core.db import conflict_insert
 from app.events import service as events
 from app.events.repository import Change
 from app.events.schemas import EventType
 from app.inbound.schemas import InboundIn, InboundOut
-from app.messages.models import Direction, InboundStatus, Message, Sender, utcnow
+from app.messages.models import Direction, InboundStatus, Message, Sender
 from app.messages.repository import Row
 from app.messages.schemas import ConversationMessage
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.clock import utcnow
 from app.messages.common import (
     COLUMNS,
     HELD,
@@ -35,7 +36,6 @@ from app.messages.models import (
     InboundStatus,
     Message,
     OutboundStatus,
-    utcnow,
 )
 
 

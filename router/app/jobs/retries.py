@@ -18,9 +18,10 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from app.core.clock import utcnow
 from app.core.errors import TransientError
 from app.jobs.leases import LeaseRepository
-from app.messages.models import Row, utcnow
+from app.messages.models import Row
 
 log = structlog.get_logger()
 

@@ -3,8 +3,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.clock import utcnow
+from app.core.db import Base
 from app.core.ids import IdColumn
-from app.messages.models import Base, utcnow
 
 
 class Member(Base):

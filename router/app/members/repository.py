@@ -5,9 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
 from app.channels.models import Channel
+from app.core.clock import utcnow
 from app.core.db import conflict_insert
 from app.members.models import Member, MemberChannel
-from app.messages.models import utcnow
 
 
 async def get(session: AsyncSession, tenant_id: int, member_id: int) -> Member | None:

@@ -8,13 +8,13 @@ from app.auth.scope import Scope
 from app.channels import service as channels
 from app.channels.models import Channel
 from app.conversations import repository as conversations
+from app.core.clock import utcnow
 from app.core.db import commit_or_conflict
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import page_of
 from app.members import repository
 from app.members.models import Member
 from app.members.schemas import MemberIn, MemberOut, MemberPatch
-from app.messages.models import utcnow
 from app.tenants import repository as tenants
 
 TAKEN = "a member of this tenant already has this email or subject"

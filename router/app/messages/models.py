@@ -5,20 +5,14 @@ domain packages on the same `Base`; `app.models` imports them all.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    """Naive UTC: both SQLite and PostgreSQL compare these the same way."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    pass
+from app.core.clock import utcnow
+from app.core.db import Base
 
 
 class Direction(StrEnum):

@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.clock import utcnow
 from app.messages.common import (
     INBOUND,
     OUTBOUND,
@@ -26,7 +27,6 @@ from app.messages.models import (
     InboundStatus,
     Message,
     OutboundStatus,
-    utcnow,
 )
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])

@@ -16,13 +16,14 @@ from app.contacts.models import Contact
 from app.conversations import repository as conversations
 from app.conversations import service as conversation_service
 from app.conversations.models import Conversation, ConversationStatus
+from app.core.clock import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.events import service as events
 from app.events.repository import Change
 from app.events.schemas import EventType
 from app.members import repository as members
 from app.members.models import Member
-from app.messages.models import Direction, Message, OutboundStatus, Sender, utcnow
+from app.messages.models import Direction, Message, OutboundStatus, Sender
 from app.messages.repository import Row
 from app.messages.schemas import ConversationMessage, MessageIn, SendIn
 

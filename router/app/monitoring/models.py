@@ -4,7 +4,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.messages.models import Base
+from app.core.db import Base
 
 
 class Worker(Base):

@@ -12,8 +12,9 @@ from sqlalchemy import and_, case, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.channels.models import Channel, ChannelType
+from app.core.clock import utcnow
 from app.core.db import conflict_insert
-from app.messages.models import UNFINISHED_INBOUND, Direction, Message, OutboundStatus, utcnow
+from app.messages.models import UNFINISHED_INBOUND, Direction, Message, OutboundStatus
 from app.monitoring.models import Worker
 
 # A worker's row is kept this long after its last heartbeat, then removed by the others'.

@@ -16,9 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agents.backend import Backend
+from app.core.clock import utcnow
 from app.core.errors import StoreUnavailable
 from app.jobs.queue import JobQueue
-from app.messages.models import utcnow
 from app.monitoring.heartbeat import Heartbeat
 from app.monitoring.repository import Beat, MonitoringRepository
 from app.monitoring.schemas import (

@@ -35,9 +35,9 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from app.core.clock import utcnow
 from app.core.errors import Unauthorized, error_response
 from app.core.state import state_of
-from app.messages.models import utcnow
 from app.monitoring.repository import QueueCounts
 from app.observability.circuits import CircuitView
 from app.observability.metrics import Metrics, PrometheusMetrics

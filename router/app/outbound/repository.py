@@ -12,6 +12,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.conversations import repository as conversations
+from app.core.clock import utcnow
 from app.messages.common import (
     COLUMNS,
     INBOUND,
@@ -33,7 +34,6 @@ from app.messages.models import (
     OutboundStatus,
     Row,
     Sender,
-    utcnow,
 )
 from app.statuses.repository import StatusRepository
 

@@ -1,13 +1,13 @@
 """Burst debounce: the job holding a contact's first message waits until the burst is complete
 (app/routing/turns.py says when), then writes it to the store as one turn."""
 
-import asyncio
 from datetime import timedelta
 
 import structlog
 
+from app.core import clock
+from app.core.clock import utcnow
 from app.jobs.leases import LeaseRepository
-from app.messages.models import utcnow
 from app.messages.store import Claim
 from app.routing.repository import TurnRepository
 from app.routing.turns import burst, joined, seconds_to_wait
@@ -36,7 +36,7 @@ class Gatherer:
                 break
             # Keep the message ours while we wait, so no other worker takes it over.
             await self._leases.extend_lease(head.id, wait + self._lease_seconds)
-            await asyncio.sleep(wait)
+            await clock.sleep(wait)
         last = await self._turns.form_turn(head, [m.id for m in turn], self._lease_seconds)
         if last is None:
             log.warning("message.turn_taken")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.clock import utcnow
 from app.messages.common import (
     COLUMNS,
     INBOUND,
@@ -17,7 +18,7 @@ from app.messages.common import (
     claim_of,
     messages,
 )
-from app.messages.models import UNFINISHED_INBOUND, InboundStatus, Row, utcnow
+from app.messages.models import UNFINISHED_INBOUND, InboundStatus, Row
 from app.routing.turns import MAX_TURN_MESSAGES, Waiting
 
 

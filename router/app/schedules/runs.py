@@ -27,8 +27,9 @@ from app.channels.models import NO_NUMBER, Channel, ChannelType
 from app.contacts.models import Contact
 from app.conversations import repository as conversations
 from app.conversations.models import SERVICE_WINDOW, Conversation
+from app.core.clock import utcnow
 from app.events.hub import EventRecorder
-from app.messages.models import Direction, Message, OutboundStatus, Sender, utcnow
+from app.messages.models import Direction, Message, OutboundStatus, Sender
 from app.schedules import repository, timing
 
 log = structlog.get_logger()

@@ -10,9 +10,9 @@ from app.channels import repository as channels
 from app.channels.models import Channel, ChannelType
 from app.contacts import repository as contacts
 from app.contacts.repository import Person
+from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import page_of
-from app.messages.models import utcnow
 from app.schedules import repository, timing
 from app.schedules.models import Schedule, ScheduleStatus
 from app.schedules.schemas import ScheduledMessageOut, ScheduleIn, ScheduleOut, SchedulePatch

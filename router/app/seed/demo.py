@@ -28,12 +28,13 @@ from app.contacts.schemas import ContactPatch
 from app.conversations import repository as conversations
 from app.conversations import service as conversation_service
 from app.conversations.models import ConversationStatus
+from app.core.clock import utcnow
 from app.core.errors import Conflict
 from app.members import repository as members
 from app.members import service as member_service
 from app.members.models import Member
 from app.members.schemas import MemberIn
-from app.messages.models import Direction, InboundStatus, Message, Sender, utcnow
+from app.messages.models import Direction, InboundStatus, Message, Sender
 from app.seed import repository
 from app.seed.content import (
     AGENT,

@@ -12,6 +12,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.clock import utcnow
 from app.core.db import chunked
 from app.messages.common import (
     OUTBOUND,
@@ -21,12 +22,7 @@ from app.messages.common import (
     events,
     messages,
 )
-from app.messages.models import (
-    OUTBOUND_RANK,
-    Direction,
-    OutboundStatus,
-    utcnow,
-)
+from app.messages.models import OUTBOUND_RANK, Direction, OutboundStatus
 
 _RANK = case(
     *((messages.c.status == status.value, rank) for status, rank in OUTBOUND_RANK.items()),

@@ -16,8 +16,8 @@ import structlog
 from pydantic import SecretStr
 from pywa_async.errors import WhatsAppError
 
+from app.core.clock import utcnow
 from app.core.errors import Unprocessable, UpstreamFailed, UpstreamUnreachable
-from app.messages.models import utcnow
 from app.outbound.graph_session import GraphUnreachable
 from app.outbound.whatsapp_clients import WhatsAppClients
 

@@ -3,8 +3,9 @@ from datetime import datetime
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.clock import utcnow
+from app.core.db import Base
 from app.core.ids import IdColumn
-from app.messages.models import Base, utcnow
 
 # The tenant the env's number (WHATSAPP_PHONE_NUMBER_ID) and the messages stored before the
 # platform existed belong to.

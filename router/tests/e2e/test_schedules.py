@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from app.core.clock import utcnow
 from app.core.engine import create_engine, session_factory
-from app.messages.models import utcnow
 from app.schedules.models import Schedule
 
 from ..backends import POSTGRES_DATABASE, fresh_postgres, fresh_redis

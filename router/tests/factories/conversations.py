@@ -1,7 +1,8 @@
 from datetime import datetime
 
 from app.conversations.models import Conversation, ConversationStatus
-from app.messages.models import Direction, InboundStatus, Message, OutboundStatus, Sender, utcnow
+from app.core.clock import utcnow
+from app.messages.models import Direction, InboundStatus, Message, OutboundStatus, Sender
 
 from .store import Sessions, add
 

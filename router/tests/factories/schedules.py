@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from app.messages.models import utcnow
+from app.core.clock import utcnow
 from app.schedules.models import Schedule, ScheduleStatus
 
 from .store import Sessions, add

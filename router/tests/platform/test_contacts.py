@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth.roles import Role
 from app.contacts.models import Contact
 from app.contacts.repository import resolve
-from app.messages.models import utcnow
+from app.core.clock import utcnow
 from app.tenants.models import Tenant
 
 from ..backends import migrated_store

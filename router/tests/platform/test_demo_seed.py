@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth.models import ApiKey
 from app.contacts.models import Contact
 from app.conversations.models import Conversation
+from app.core.clock import utcnow
 from app.core.engine import session_factory
 from app.core.errors import Conflict
-from app.messages.models import Message, utcnow
+from app.messages.models import Message
 from app.models import Base
 from app.seed.__main__ import inbound_curl
 from app.seed.content import (

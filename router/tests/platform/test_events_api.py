@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 
 from app.auth.roles import Role
+from app.core.clock import utcnow
 from app.events.hub import EventHub
 from app.events.models import EventRow
-from app.messages.models import utcnow
 
 from ..factories import conversations
 from ..graph_api import GraphApi

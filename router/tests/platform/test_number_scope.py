@@ -12,7 +12,7 @@ import respx
 
 from app.auth.roles import Role
 from app.conversations.models import Conversation
-from app.messages.models import utcnow
+from app.core.clock import utcnow
 
 from ..backends import fresh_postgres
 from ..conftest import make_settings, running_router

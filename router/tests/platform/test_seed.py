@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.channels.models import Channel
 from app.channels.seed import seed_default_channel
-from app.messages.models import utcnow
+from app.core.clock import utcnow
 from app.tenants.models import Tenant
 
 from ..backends import migrated_store
