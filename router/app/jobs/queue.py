@@ -27,6 +27,7 @@ from taskiq.api import run_receiver_task
 from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
 from taskiq_redis import RedisStreamBroker
 
+from app.jobs.periodic import Periodic
 from app.settings import amqp_url_of, redis_url_of
 
 log = structlog.get_logger()
@@ -259,8 +260,13 @@ class Sweeper:
     ) -> None:
         self._find = find
         self._enqueue = enqueue
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            "sweeper",
+            self.sweep,
+            interval,
+            lambda _: log.exception("sweep.failed"),
+            wait_first=True,  # a start sweeps at once by itself (app/lifespan.py)
+        )
 
     async def sweep(self, *, everything_unheld: bool = False) -> int:
         ids = await self._find(everything_unheld)
@@ -270,19 +276,8 @@ class Sweeper:
             log.info("sweep.requeued", messages=len(ids))
         return len(ids)
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("sweep.failed")
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()

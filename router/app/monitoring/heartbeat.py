@@ -6,12 +6,11 @@ One small upsert per interval and process; a worker that stops cleanly removes i
 dies leaves it to age out of the list (a minute) and of the table (a day).
 """
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import structlog
 
+from app.jobs.periodic import Periodic
 from app.monitoring.repository import Beat, MonitoringRepository
 
 log = structlog.get_logger()
@@ -26,8 +25,7 @@ class Heartbeat:
     ) -> None:
         self._repository = repository
         self._describe = describe
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("heartbeat", self.beat, interval, _beat_failed)
         self._worker_id: str | None = None
 
     async def beat(self) -> None:
@@ -35,27 +33,20 @@ class Heartbeat:
         self._worker_id = beat.id
         await self._repository.beat(beat)
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.beat()
-            except Exception as exc:
-                # The store is down, say: the worker drops out of the list until it is back.
-                log.warning("heartbeat.failed", error=type(exc).__name__)
-            await asyncio.sleep(self._interval)
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="heartbeat")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is None:
+        if not self._loop.running:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._loop.stop()
         if self._worker_id is not None:
             try:
                 await self._repository.forget(self._worker_id)
             except Exception as exc:
                 log.warning("heartbeat.forget_failed", error=type(exc).__name__)
+
+
+def _beat_failed(exc: Exception) -> None:
+    # The store is down, say: the worker drops out of the list until it is back.
+    log.warning("heartbeat.failed", error=type(exc).__name__)

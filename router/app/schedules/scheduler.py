@@ -3,14 +3,13 @@ that polls the store every ROUTER_SCHEDULER_INTERVAL_SECONDS for due schedules, 
 runs.py; up to runs.BATCH a poll) and queues their messages. Off the webhook's path; one
 indexed query when nothing is due."""
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.events.hub import EventRecorder
+from app.jobs.periodic import Periodic
 from app.schedules.runs import run_due
 
 log = structlog.get_logger()
@@ -27,8 +26,7 @@ class Scheduler:
         self._engine = engine
         self._events = events
         self._enqueue = enqueue
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("scheduler", self.poll, interval, _poll_failed)
 
     async def poll(self) -> int:
         """Run what is due now; return how many messages were queued."""
@@ -42,26 +40,17 @@ class Scheduler:
                 log.exception("schedule.enqueue_failed", message_id=message_id)
         return queued
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.poll()
-            except Exception as exc:
-                # The store is down, say: the schedules stay due until it is back.
-                log.warning("scheduler.poll_failed", error=type(exc).__name__)
-            await asyncio.sleep(self._interval)
-
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._loop.running
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="scheduler")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._loop.stop()
+
+
+def _poll_failed(exc: Exception) -> None:
+    # The store is down, say: the schedules stay due until it is back.
+    log.warning("scheduler.poll_failed", error=type(exc).__name__)
