@@ -32,6 +32,7 @@ from app.events.service import HUB_KEY
 from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.jobs.queue import JobQueue, Sweeper
 from app.jobs.retries import RetryPolicy
+from app.jobs.scheduler import Scheduler
 from app.messages.store import MessageRepository
 from app.monitoring.service import Monitoring, start_monitoring
 from app.observability.exposition import new_metrics
@@ -41,7 +42,6 @@ from app.outbound.ratelimit import SendRateLimiter, storage_for
 from app.outbound.sender import Sender
 from app.outbound.whatsapp_clients import WhatsAppClients, whatsapp_clients
 from app.routing.pipeline import Pipeline
-from app.schedules.scheduler import Scheduler
 from app.settings import Settings
 from app.templates.catalog import TemplateCatalog
 
