@@ -98,3 +98,18 @@ async def test_timestamps_carry_their_utc_offset(seeded: RouterUnderTest) -> Non
             assert message[field].endswith("Z")
             assert stamp.utcoffset() == timedelta(0)
             assert before - stamp < timedelta(minutes=1)
+
+
+async def test_the_list_pages_as_every_list_does_and_by_its_first_names(
+    seeded: RouterUnderTest,
+) -> None:
+    first = (await listed(seeded, limit=1)).json()
+    by_cursor = (await listed(seeded, limit=1, cursor=first["next"])).json()
+    by_before_id = (await listed(seeded, limit=1, before_id=first["next_before_id"])).json()
+
+    newest, oldest = (await listed(seeded)).json()["items"]
+    assert first["items"] == [newest]
+    assert first["next"] == str(newest["id"])
+    assert first["next_before_id"] == newest["id"]
+    assert by_cursor == by_before_id == {"items": [oldest], "next": None, "next_before_id": None}
+    assert (await listed(seeded, cursor="x1")).status_code == 422

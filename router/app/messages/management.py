@@ -28,6 +28,7 @@ from app.core.errors import (
     answers,
     declared,
 )
+from app.core.pagination import IdCursor, Page
 from app.lifespan import MetricsDep, QueueDep, RepositoryDep, SettingsDep, TracingDep
 from app.messages import service
 from app.messages.models import Direction, OutboundStatus
@@ -77,7 +78,9 @@ router = APIRouter(
 # The API's ids are int64 whatever the store: an id beyond that is a 422, one within it that no row
 # has (even one the store's column could never hold) a 404.
 MessageId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-BeforeId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+BeforeId = Annotated[
+    int | None, Query(ge=1, le=2**63 - 1, deprecated=True, description="deprecated: `cursor`")
+]
 
 # Every status of either direction (app.messages.models; a test holds them equal).
 MessageStatus = Literal[
@@ -142,9 +145,13 @@ class MessageOut(BaseModel):
     updated_at: UtcDateTime
 
 
-class MessagePage(BaseModel):
-    items: list[MessageOut]
-    next_before_id: int | None
+class MessagePage(Page[MessageOut]):
+    """The one page shape (`items`, `next`), and the name this list had first."""
+
+    next_before_id: int | None = Field(
+        deprecated=True,
+        description="deprecated: `next` as a number; pass `cursor` (or `before_id`) back",
+    )
 
 
 class Requeued(BaseModel):
@@ -159,20 +166,25 @@ async def list_messages(
     status: Annotated[MessageStatus | None, Query()] = None,
     direction: Annotated[Direction | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: IdCursor | None = None,
     before_id: BeforeId = None,
 ) -> MessagePage:
-    """List messages, newest first; `status=failed` lists the dead letters."""
+    """List messages, newest first; `status=failed` lists the dead letters. Pages as every list
+    does: pass `next` back as `cursor` (`before_id` and `next_before_id` are the same, by their
+    first names)."""
     page = await repository.reads.page(
         status=status,
         direction=direction.value if direction else None,
         limit=limit,
-        before_id=before_id,
+        before_id=cursor if cursor is not None else before_id,
         tenant_id=seen_by.tenant_id,
         channel_ids=seen_by.channel_ids,
     )
+    following = page.next_before_id
     return MessagePage(
         items=[MessageOut.model_validate(m) for m in page.items],
-        next_before_id=page.next_before_id,
+        next=None if following is None else str(following),
+        next_before_id=following,
     )
 
 
