@@ -39,7 +39,7 @@ from app.observability.exposition import new_metrics
 from app.observability.metrics import Metrics
 from app.observability.tracing import Tracing
 from app.outbound.ratelimit import SendRateLimiter, storage_for
-from app.outbound.sender import Sender
+from app.outbound.sender import GraphSender
 from app.outbound.whatsapp_clients import WhatsAppClients, whatsapp_clients
 from app.routing.pipeline import Pipeline
 from app.settings import Settings
@@ -157,7 +157,7 @@ def lifespan_of(
             limiter = SendRateLimiter(
                 storage_for(settings.rate_limit_url), settings.whatsapp_messages_per_second, metrics
             )
-            sender = Sender(clients, limiter, settings.whatsapp_access_token, metrics)
+            sender = GraphSender(clients, limiter, settings.whatsapp_access_token, metrics)
             pipeline = Pipeline(
                 repository,
                 agents,

@@ -20,7 +20,7 @@ from app.channels.seed import seed_default_channel
 from app.core.engine import create_engine, migrate, session_factory
 from app.core.writer import GroupCommit
 from app.inbound.payload import InboundMessage, StatusUpdate
-from app.messages.models import InboundStatus, Message, OutboundStatus, Row
+from app.messages.models import InboundStatus, Message, MessageRow, OutboundStatus
 from app.messages.store import Ending, MessageRepository
 from tests.backends import POSTGRES_DATABASE, POSTGRES_URL, fresh_postgres, migrated_store
 from tests.conftest import make_settings
@@ -245,7 +245,9 @@ async def test_a_writer_for_an_unreachable_database_fails_its_callers(tmp_path: 
 
 
 def test_a_worker_row_has_exactly_the_table_columns() -> None:
-    assert [f.name for f in dataclasses.fields(Row)] == [c.key for c in Message.__table__.columns]
+    assert [f.name for f in dataclasses.fields(MessageRow)] == [
+        c.key for c in Message.__table__.columns
+    ]
 
 
 async def test_a_connection_the_database_dropped_costs_no_write() -> None:

@@ -1,4 +1,4 @@
-"""The Sender's reading of the Graph API's answers, over the real client path to a real server."""
+"""GraphSender's reading of the Graph API's answers, over the real client path to a real server."""
 
 import json
 import time
@@ -11,7 +11,7 @@ import pytest
 
 from app.core.errors import SendFailed, SendRetryable
 from app.outbound.ratelimit import SendRateLimiter, storage_for
-from app.outbound.sender import Sender
+from app.outbound.sender import GraphSender
 from app.outbound.whatsapp_clients import whatsapp_clients
 
 from .conftest import ACCESS_TOKEN, make_settings
@@ -21,23 +21,23 @@ from .meta import PHONE_NUMBER_ID, WA_ID
 
 
 @asynccontextmanager
-async def sender_with(**settings: Any) -> AsyncIterator[Sender]:
+async def sender_with(**settings: Any) -> AsyncIterator[GraphSender]:
     configured = make_settings(**settings)
     limiter = SendRateLimiter(storage_for("memory://"), 1000)
     try:
         async with whatsapp_clients(configured) as clients:
-            yield Sender(clients, limiter, configured.whatsapp_access_token)
+            yield GraphSender(clients, limiter, configured.whatsapp_access_token)
     finally:
         await limiter.aclose()
 
 
 @pytest.fixture
-async def sender(graph_route: GraphApi) -> AsyncIterator[Sender]:
+async def sender(graph_route: GraphApi) -> AsyncIterator[GraphSender]:
     async with sender_with(whatsapp_send_timeout_seconds=0.5) as under_test:
         yield under_test
 
 
-async def test_a_send_returns_metas_wamid(sender: Sender, graph_route: GraphApi) -> None:
+async def test_a_send_returns_metas_wamid(sender: GraphSender, graph_route: GraphApi) -> None:
     graph_route.mock(return_value=accepted("wamid.out.1"))
 
     assert await sender.send_text(PHONE_NUMBER_ID, WA_ID, "hi", "tracker.1") == "wamid.out.1"
@@ -45,7 +45,7 @@ async def test_a_send_returns_metas_wamid(sender: Sender, graph_route: GraphApi)
 
 
 async def test_a_numbers_own_token_is_used_when_given(
-    sender: Sender, graph_route: GraphApi
+    sender: GraphSender, graph_route: GraphApi
 ) -> None:
     await sender.send_text("2223334445", WA_ID, "hi", "tracker.1", access_token="channel-token")
 
@@ -54,7 +54,9 @@ async def test_a_numbers_own_token_is_used_when_given(
     assert request.headers["authorization"] == "Bearer channel-token"
 
 
-async def test_a_quote_goes_out_as_metas_context(sender: Sender, graph_route: GraphApi) -> None:
+async def test_a_quote_goes_out_as_metas_context(
+    sender: GraphSender, graph_route: GraphApi
+) -> None:
     graph_route.mock(return_value=accepted("wamid.out.2"))
 
     await sender.send_text(PHONE_NUMBER_ID, WA_ID, "hi", "tracker.1", quote="wamid.in.3")
@@ -78,7 +80,7 @@ async def test_a_quote_goes_out_as_metas_context(sender: Sender, graph_route: Gr
     ids=["500", "503-text", "130429", "131056", "131000", "is_transient"],
 )
 async def test_what_passes_is_retryable(
-    sender: Sender, graph_route: GraphApi, answer: Answer
+    sender: GraphSender, graph_route: GraphApi, answer: Answer
 ) -> None:
     graph_route.mock(side_effect=[answer])
 
@@ -96,7 +98,7 @@ async def test_what_passes_is_retryable(
     ],
 )
 async def test_metas_final_word_fails_with_its_code_and_title(
-    sender: Sender, graph_route: GraphApi, status: int, code: int, title: str
+    sender: GraphSender, graph_route: GraphApi, status: int, code: int, title: str
 ) -> None:
     graph_route.mock(return_value=meta_error(status, code, title))
 
@@ -107,7 +109,7 @@ async def test_metas_final_word_fails_with_its_code_and_title(
 
 
 async def test_a_timeout_is_retryable_within_the_setting(
-    sender: Sender, graph_route: GraphApi
+    sender: GraphSender, graph_route: GraphApi
 ) -> None:
     graph_route.mock(side_effect=[STALL])
     started = time.monotonic()

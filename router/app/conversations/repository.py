@@ -18,7 +18,7 @@ OPEN = ConversationStatus.OPEN.value
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class ConversationRow:
     conversation: Conversation
     contact: Contact
     owner: Member | None
@@ -53,10 +53,10 @@ async def get(
     tenant_id: int,
     conversation_id: int,
     channel_ids: frozenset[int] | None = None,
-) -> Row | None:
+) -> ConversationRow | None:
     query = _rows(tenant_id, channel_ids).where(Conversation.id == conversation_id)
     found = (await session.execute(query)).first()
-    return Row(*found) if found else None
+    return ConversationRow(*found) if found else None
 
 
 async def page(
@@ -66,7 +66,7 @@ async def page(
     after: tuple[datetime, int] | None,
     limit: int,
     channel_ids: frozenset[int] | None = None,
-) -> list[Row]:
+) -> list[ConversationRow]:
     """Newest activity first."""
     c = Conversation
     query = (
@@ -87,7 +87,7 @@ async def page(
     if after is not None:
         at, id_ = after
         query = query.where(or_(c.last_message_at < at, and_(c.last_message_at == at, c.id < id_)))
-    return [Row(*found) for found in (await session.execute(query)).all()]
+    return [ConversationRow(*found) for found in (await session.execute(query)).all()]
 
 
 async def channel_of(session: AsyncSession, conversation: Conversation) -> Channel:

@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 from app.channels.models import Channel, ChannelType
 from app.contacts.schemas import ContactSummary
 from app.conversations.models import BOT_NAME, ConversationStatus
-from app.conversations.repository import Row
+from app.conversations.repository import ConversationRow
 from app.core.ids import IdField
 from app.core.schemas import Input, Output, UtcDateTime
 from app.members.models import Member
@@ -52,7 +52,7 @@ class ConversationItem(BaseModel):
     owner_id: int | None = Field(description="`owner.id` again: the member's id, null for the bot")
 
     @classmethod
-    def of(cls, row: Row) -> "ConversationItem":
+    def of(cls, row: ConversationRow) -> "ConversationItem":
         c = row.conversation
         return cls(
             id=c.id,
@@ -89,7 +89,7 @@ class ConversationOut(ConversationItem):
     channel: ChannelSummary
 
     @classmethod
-    def with_channel(cls, row: Row, channel: Channel) -> "ConversationOut":
+    def with_channel(cls, row: ConversationRow, channel: Channel) -> "ConversationOut":
         item = ConversationItem.of(row)
         return cls(**dict(item), channel=ChannelSummary.model_validate(channel))
 

@@ -9,7 +9,7 @@ from app.auth.roles import Role, can_own_conversations
 from app.auth.scope import Scope
 from app.conversations import repository
 from app.conversations.models import DEFAULT_AGENT_NAME, Conversation, ConversationStatus
-from app.conversations.repository import Filters, Row
+from app.conversations.repository import ConversationRow, Filters
 from app.conversations.schemas import (
     ConversationItem,
     ConversationListItem,
@@ -63,7 +63,7 @@ async def page(
     return listed, cursor
 
 
-async def get(session: AsyncSession, scope: Scope, conversation_id: int) -> Row:
+async def get(session: AsyncSession, scope: Scope, conversation_id: int) -> ConversationRow:
     """The conversation, when the caller sees it (its tenant's, on a number the caller sees);
     404 otherwise, as for one that does not exist."""
     row = await repository.get(session, scope.tenant_id, conversation_id, scope.channel_ids)

@@ -23,7 +23,7 @@ from app.events.repository import Change
 from app.events.schemas import EventType
 from app.inbound.schemas import InboundIn, InboundOut
 from app.messages.models import Direction, InboundStatus, Message, Sender
-from app.messages.repository import Row
+from app.messages.repository import AuthoredMessage
 from app.messages.schemas import ConversationMessage
 
 _PHONE = re.compile(r"\+?([0-9]{1,64})")
@@ -123,7 +123,7 @@ async def _stored(session: AsyncSession, wamid: str) -> InboundOut | None:
     assert message.conversation_id is not None
     return InboundOut(
         conversation_id=message.conversation_id,
-        message=ConversationMessage.of(Row(message, None), contact),
+        message=ConversationMessage.of(AuthoredMessage(message, None), contact),
     )
 
 

@@ -21,7 +21,7 @@ from tenacity.stop import stop_base
 from app.core.clock import utcnow
 from app.core.errors import TransientError
 from app.jobs.leases import LeaseRepository
-from app.messages.models import Row
+from app.messages.models import MessageRow
 
 log = structlog.get_logger()
 
@@ -70,7 +70,7 @@ class Attempts:
         self._leases = leases
         self._lease_seconds = lease_seconds
 
-    async def run(self, message: Row, call: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, message: MessageRow, call: Callable[[], Awaitable[T]]) -> T:
         async def before_sleep(state: RetryCallState) -> None:
             wait = state.next_action.sleep if state.next_action else 0.0
             error = state.outcome.exception() if state.outcome else None

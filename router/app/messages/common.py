@@ -27,8 +27,8 @@ from app.messages.models import (
     Direction,
     InboundStatus,
     Message,
+    MessageRow,
     OutboundStatus,
-    Row,
     StatusEvent,
 )
 from app.observability.metrics import Metrics
@@ -57,7 +57,7 @@ INBOUND, OUTBOUND = Direction.INBOUND.value, Direction.OUTBOUND.value
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
+class MessageSlice:
     items: list[Message]
     next_before_id: int | None
 
@@ -67,8 +67,8 @@ class Claim:
     """A message a worker holds. An inbound one, to route and answer; or an outbound message of
     its own (`own`: a member's), to send. With what routing needs, read when it was taken."""
 
-    message: Row
-    replies: list[Row]  # reply parts an earlier attempt stored, in order; usually none
+    message: MessageRow
+    replies: list[MessageRow]  # reply parts an earlier attempt stored, in order; usually none
     owner_member_id: int | None = None  # the conversation's owner; None: the bot
     contact_blocked: bool = False
 
@@ -93,7 +93,7 @@ class Ingested:
 class Ending:
     """How an inbound message's processing ended."""
 
-    message: Row
+    message: MessageRow
     status: InboundStatus
     error_code: int | None = None
     error_title: str | None = None
@@ -114,7 +114,7 @@ class Accepted:
     wamid: str
     ending: Ending | None  # the last part: the message ends in the same transaction
     then: Start | None  # the next part: its send starts
-    own: Row | None = None  # a message of its own: its contact's next one is looked for
+    own: MessageRow | None = None  # a message of its own: its contact's next one is looked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +163,10 @@ def claim_of(row: Any) -> Claim:
     return Claim(row_of(row), [], row["r_owner"], bool(row["r_blocked"]))
 
 
-def row_of(row: Any) -> Row:
+def row_of(row: Any) -> MessageRow:
     if "r_owner" in row:
-        return Row(**{k: v for k, v in row.items() if k not in _FACTS})
-    return Row(**row)
+        return MessageRow(**{k: v for k, v in row.items() if k not in _FACTS})
+    return MessageRow(**row)
 
 
 def after(now: datetime, seconds: float) -> datetime:

@@ -158,7 +158,7 @@ class StatusEvent(Base):
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class MessageRow:
     """A `messages` row as the workers use it: plain data, cheaper than an ORM object they would
     never change through the session. Its fields are the table's columns (a test holds them so)."""
 

@@ -17,7 +17,7 @@ from app.core.clock import utcnow
 from app.messages.common import (
     INBOUND,
     OUTBOUND,
-    Page,
+    MessageSlice,
     RepositoryBase,
     messages,
 )
@@ -81,7 +81,7 @@ class ManagementReads(RepositoryBase):
         before_id: int | None,
         tenant_id: int | None = None,
         channel_ids: frozenset[int] | None = None,
-    ) -> Page:
+    ) -> MessageSlice:
         query = _seen(
             select(Message).order_by(Message.id.desc()).limit(limit + 1), tenant_id, channel_ids
         )
@@ -95,7 +95,7 @@ class ManagementReads(RepositoryBase):
             items = list((await session.scalars(query)).all())
         more = len(items) > limit
         items = items[:limit]
-        return Page(items, items[-1].id if more and items else None)
+        return MessageSlice(items, items[-1].id if more and items else None)
 
     async def reopen(self, message: Message) -> int | None:
         """Put a failed message back in line; return the message to process again.

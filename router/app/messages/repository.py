@@ -11,7 +11,7 @@ from app.messages.models import Direction, Message
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class AuthoredMessage:
     message: Message
     author: Member | None
 
@@ -22,7 +22,7 @@ async def page_of_conversation(
     conversation_id: int,
     after_id: int | None,
     limit: int,
-) -> list[Row]:
+) -> list[AuthoredMessage]:
     """Oldest first."""
     query = (
         select(Message, Member)
@@ -34,14 +34,14 @@ async def page_of_conversation(
     if after_id is not None:
         # Bound as BIGINT: `messages.id` is an INTEGER (32-bit on PostgreSQL), a cursor any id.
         query = query.where(Message.id > literal(after_id, BigInteger()))
-    return [Row(*found) for found in (await session.execute(query)).all()]
+    return [AuthoredMessage(*found) for found in (await session.execute(query)).all()]
 
 
 async def newest_of_conversations(
     session: AsyncSession, tenant_id: int, conversation_ids: Sequence[int]
-) -> dict[int, Row]:
+) -> dict[int, AuthoredMessage]:
     """Each conversation's newest message (by id), by conversation id; none for one without."""
-    found: dict[int, Row] = {}
+    found: dict[int, AuthoredMessage] = {}
     for some in chunked(sorted(set(conversation_ids))):
         newest = (
             select(func.max(Message.id))
@@ -55,7 +55,7 @@ async def newest_of_conversations(
         )
         for message, author in (await session.execute(query)).all():
             assert message.conversation_id is not None
-            found[message.conversation_id] = Row(message, author)
+            found[message.conversation_id] = AuthoredMessage(message, author)
     return found
 
 

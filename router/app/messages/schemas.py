@@ -18,7 +18,7 @@ from app.core.ids import IdField
 from app.core.schemas import Input, UtcDateTime
 from app.inbound.payload import storable_text
 from app.messages.models import Direction, Sender
-from app.messages.repository import Row
+from app.messages.repository import AuthoredMessage
 from app.templates.schemas import TemplateIn
 
 
@@ -56,7 +56,7 @@ class ConversationMessage(BaseModel):
     )
 
     @classmethod
-    def of(cls, row: Row, contact: Contact) -> "ConversationMessage":
+    def of(cls, row: AuthoredMessage, contact: Contact) -> "ConversationMessage":
         author = row.author
         return cls._made(
             row.message,

@@ -24,7 +24,7 @@ from app.events.schemas import EventType
 from app.members import repository as members
 from app.members.models import Member
 from app.messages.models import Direction, Message, OutboundStatus, Sender
-from app.messages.repository import Row
+from app.messages.repository import AuthoredMessage
 from app.messages.schemas import ConversationMessage, MessageIn, SendIn
 
 # Who may write as another member of the tenant: an integration writing for an agent.
@@ -65,7 +65,7 @@ async def write(
         changes.append(Change(scope.tenant_id, EventType.CONVERSATION_UPDATED, conversation.id))
     await events.record(session, *changes)
     await session.commit()
-    return ConversationMessage.of(Row(message, author), contact)
+    return ConversationMessage.of(AuthoredMessage(message, author), contact)
 
 
 async def send(

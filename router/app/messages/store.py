@@ -32,7 +32,7 @@ from app.messages.common import (
     Claim,
     Ending,
     Ingested,
-    Page,
+    MessageSlice,
     Shared,
     Start,
 )
@@ -48,7 +48,7 @@ __all__ = [
     "Ending",
     "Ingested",
     "MessageRepository",
-    "Page",
+    "MessageSlice",
     "Start",
 ]
 

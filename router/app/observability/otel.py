@@ -37,7 +37,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.messages.models import Row
+from app.messages.models import MessageRow
 from app.observability.tracing import Tracing
 from app.settings import Settings
 
@@ -141,7 +141,7 @@ class OpenTelemetryTracing(Tracing):
         W3C.inject(carrier)
         return carrier.get("traceparent")
 
-    def job(self, message: Row) -> AbstractContextManager[Any]:
+    def job(self, message: MessageRow) -> AbstractContextManager[Any]:
         # A message stored without one (traces were off) starts a trace of its own, not a child
         # of whatever span queued its job (in-process, the previous message's job).
         parent = context_of(message.traceparent) if message.traceparent else Context()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from app.messages.models import Row
+    from app.messages.models import MessageRow
     from app.settings import Settings
 
 
@@ -50,7 +50,7 @@ class Tracing:
         """The current span's context as a W3C `traceparent`, to store with a message."""
         return None
 
-    def job(self, message: "Row") -> AbstractContextManager[Any]:
+    def job(self, message: "MessageRow") -> AbstractContextManager[Any]:
         """The span of one run of a message's job, in the trace its `traceparent` names."""
         return nullcontext()
 

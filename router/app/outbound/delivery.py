@@ -12,9 +12,9 @@ from app.channels.models import NO_NUMBER
 from app.channels.repository import NumberRoute
 from app.core.errors import SendFailed, SendRetryable
 from app.jobs.retries import Attempts
-from app.messages.models import InboundStatus, OutboundStatus, Row
+from app.messages.models import InboundStatus, MessageRow, OutboundStatus
 from app.messages.store import Claim, Ending, MessageRepository, Start
-from app.outbound.sender import Sender
+from app.outbound.sender import GraphSender
 from app.outbound.trackers import TrackerWatch, new_tracker
 
 log = structlog.get_logger()
@@ -24,7 +24,7 @@ class Delivery:
     def __init__(
         self,
         repository: MessageRepository,
-        sender: Sender,
+        sender: GraphSender,
         directory: ChannelDirectory,
         attempts: Attempts,
         lease_seconds: float,
@@ -43,8 +43,8 @@ class Delivery:
 
     async def send_reply(
         self,
-        message: Row,
-        parts: list[Row],
+        message: MessageRow,
+        parts: list[MessageRow],
         started: dict[int, str],
         channel: NumberRoute | None,
     ) -> int | None:
@@ -103,15 +103,15 @@ class Delivery:
         log.info("message.sent_own")
         return await self._repository.replies.accept_own(message, wamid)
 
-    async def _token(self, message: Row) -> str | None:
+    async def _token(self, message: MessageRow) -> str | None:
         """The access token of the message's channel; None: the env's (WHATSAPP_ACCESS_TOKEN)."""
         route = await self._directory.route(message.phone_number_id)
         return route.access_token if route is not None else None
 
     async def _deliver(
         self,
-        message: Row,
-        part: Row,
+        message: MessageRow,
+        part: MessageRow,
         started: dict[int, str],
         token: str | None,
         quote: str | None,
@@ -126,14 +126,19 @@ class Delivery:
         tracker = tracker or part.tracker or await self._start(message, part)
         return await self._send(message, part, tracker, token, quote)
 
-    async def _start(self, message: Row, part: Row) -> str:
+    async def _start(self, message: MessageRow, part: MessageRow) -> str:
         """Record that a part's send starts (a part reopened for a replay); return its tracker."""
         tracker = new_tracker(message.id, part.part or 0)
         await self._repository.replies.start(Start(part.id, tracker))
         return tracker
 
     async def _send(
-        self, message: Row, part: Row, tracker: str, token: str | None, quote: str | None
+        self,
+        message: MessageRow,
+        part: MessageRow,
+        tracker: str,
+        token: str | None,
+        quote: str | None,
     ) -> str:
         text = part.text or ""
         attempts = 0
@@ -162,7 +167,7 @@ class Delivery:
 
         return await self._attempts.run(message, send)
 
-    async def _adopt(self, message: Row, tracker: str) -> str | None:
+    async def _adopt(self, message: MessageRow, tracker: str) -> str | None:
         """The wamid of an earlier send with `tracker`, if a status webhook names it in time."""
         # Keep the message ours while we wait, so no other worker takes it over and sends.
         await self._repository.leases.extend_lease(
@@ -176,7 +181,7 @@ class Delivery:
         return wamid
 
 
-def _settled(message: Row, parts: list[Row]) -> Ending:
+def _settled(message: MessageRow, parts: list[MessageRow]) -> Ending:
     """How a message ends whose parts were all accepted or refused before a restart."""
     refused = next((part for part in parts if part.status == OutboundStatus.FAILED), None)
     if refused is None:

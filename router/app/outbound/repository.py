@@ -31,8 +31,8 @@ from app.messages.models import (
     UNFINISHED_INBOUND,
     Direction,
     InboundStatus,
+    MessageRow,
     OutboundStatus,
-    Row,
     Sender,
 )
 from app.statuses.repository import StatusRepository
@@ -165,11 +165,11 @@ class ReplyRepository(RepositoryBase):
 
     async def add_replies(
         self,
-        inbound: Row,
+        inbound: MessageRow,
         parts: Sequence[str],
         tracker: str | None,
         agent_id: int | None = None,
-    ) -> list[Row]:
+    ) -> list[MessageRow]:
         """Store the reply's parts before sending them, so a retry sends the same text. They are
         the bot's messages in the inbound message's conversation, whose activity moves, written
         by the agent `agent_id`.
@@ -177,7 +177,7 @@ class ReplyRepository(RepositoryBase):
         The first part's send starts now: it is stored with its `tracker` (None: an api
         channel's reply, which is not sent anywhere).
         """
-        stored: list[Row] = await self._writer.write(
+        stored: list[MessageRow] = await self._writer.write(
             self._add_replies_many, (inbound, parts, tracker, agent_id)
         )
         return stored
@@ -185,8 +185,8 @@ class ReplyRepository(RepositoryBase):
     async def _add_replies_many(
         self,
         connection: AsyncConnection,
-        requests: list[tuple[Row, Sequence[str], str | None, int | None]],
-    ) -> list[list[Row]]:
+        requests: list[tuple[MessageRow, Sequence[str], str | None, int | None]],
+    ) -> list[list[MessageRow]]:
         now = utcnow()
         rows = [
             {
@@ -222,7 +222,7 @@ class ReplyRepository(RepositoryBase):
             [i.conversation_id for i, *_ in requests if i.conversation_id is not None],
             now,
         )
-        stored: dict[int, list[Row]] = {}
+        stored: dict[int, list[MessageRow]] = {}
         for row in inserted.mappings():
             stored.setdefault(row["reply_to_id"], []).append(row_of(row))
         self._count(OUTBOUND, OutboundStatus.PENDING, sum(map(len, stored.values())))
@@ -285,7 +285,7 @@ class ReplyRepository(RepositoryBase):
         ]
 
     async def _following_own(
-        self, connection: AsyncConnection, ended: list[Row]
+        self, connection: AsyncConnection, ended: list[MessageRow]
     ) -> list[int | None]:
         """Each ended message of its own's contact's next pending one."""
         pairs = sorted({(m.phone_number_id, m.contact) for m in ended})
@@ -295,7 +295,7 @@ class ReplyRepository(RepositoryBase):
 
     # --- a message of its own (a member's), sent by a job of its own ------------------------------
 
-    async def accept_own(self, message: Row, wamid: str) -> int | None:
+    async def accept_own(self, message: MessageRow, wamid: str) -> int | None:
         """Record the wamid Meta gave a message of its own (and any status that arrived before
         it); return its contact's next pending message of its own."""
         following: int | None = await self._writer.write(
@@ -303,7 +303,7 @@ class ReplyRepository(RepositoryBase):
         )
         return following
 
-    async def fail_own(self, message: Row, error_code: int | None, title: str) -> int | None:
+    async def fail_own(self, message: MessageRow, error_code: int | None, title: str) -> int | None:
         """A message of its own that will not go out (refused by the Graph API, or its contact
         blocked meanwhile); return its contact's next pending one."""
 
@@ -321,7 +321,10 @@ class ReplyRepository(RepositoryBase):
         return following
 
     async def deliver_here(
-        self, parts: Sequence[Row], ending: Ending | None = None, own: Row | None = None
+        self,
+        parts: Sequence[MessageRow],
+        ending: Ending | None = None,
+        own: MessageRow | None = None,
     ) -> int | None:
         """An api channel's messages: stored is delivered (the integration reads them from the
         conversation). With `ending`, the inbound message they answer ends, and its contact's

@@ -47,7 +47,7 @@ TRANSIENT_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056})
 THROUGHPUT_REACHED = 130429
 
 
-class Sender:
+class GraphSender:
     """Sends texts from a phone number: waits for the number's rate limit, then PyWA's call.
 
     Failures come out classified: SendRetryable (5xx, timeouts, throttling) or SendFailed (Meta's

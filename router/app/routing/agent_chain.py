@@ -7,7 +7,7 @@ from functools import partial
 from app.agents.base import Agent, Turn
 from app.agents.directory import AgentDirectory
 from app.jobs.retries import Attempts
-from app.messages.models import Row
+from app.messages.models import MessageRow
 
 
 class AgentChain:
@@ -15,7 +15,7 @@ class AgentChain:
         self._agents = agents
         self._attempts = attempts
 
-    async def first_reply(self, message: Row, text: str) -> tuple[Agent, str] | None:
+    async def first_reply(self, message: MessageRow, text: str) -> tuple[Agent, str] | None:
         """The first reply of the channel's agents, in priority order, and who gave it."""
         if message.channel_id is None:
             return None

@@ -42,11 +42,11 @@ from app.channels.repository import NumberRoute
 from app.core.errors import BackendError
 from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.jobs.retries import Attempts, RetryPolicy
-from app.messages.models import InboundStatus, Row
+from app.messages.models import InboundStatus, MessageRow
 from app.messages.store import Claim, Ending, MessageRepository
 from app.observability.tracing import Tracing
 from app.outbound.delivery import Delivery
-from app.outbound.sender import Sender, split_text
+from app.outbound.sender import GraphSender, split_text
 from app.outbound.trackers import new_tracker
 from app.routing.agent_chain import AgentChain
 from app.routing.decide import Facts, IgnoreRuleFact, Route, decide
@@ -72,7 +72,7 @@ class Pipeline:
         repository: MessageRepository,
         agents: AgentDirectory,
         ignore_rules: IgnoreRuleDirectory,
-        sender: Sender,
+        sender: GraphSender,
         retry: RetryPolicy,
         lease_seconds: float,
         resend_wait_seconds: float,
@@ -156,7 +156,7 @@ class Pipeline:
             return await self._guarded(turn, lambda last: self._answer(last, text, channel, rules))
         return await self._answer(claim, text, channel, rules)
 
-    async def _rules(self, message: Row) -> list[IgnoreRuleFact]:
+    async def _rules(self, message: MessageRow) -> list[IgnoreRuleFact]:
         """The ignore rules of the message's tenant that apply on its channel (kept in memory)."""
         if message.tenant_id is None:
             return []

@@ -18,7 +18,7 @@ from app.messages.common import (
     claim_of,
     messages,
 )
-from app.messages.models import UNFINISHED_INBOUND, InboundStatus, Row
+from app.messages.models import UNFINISHED_INBOUND, InboundStatus, MessageRow
 from app.routing.turns import MAX_TURN_MESSAGES, Waiting
 
 
@@ -76,7 +76,7 @@ class TurnRepository(RepositoryBase):
             .returning(*COLUMNS, owner, blocked)
         )
 
-    async def waiting(self, head: Row) -> list[Waiting]:
+    async def waiting(self, head: MessageRow) -> list[Waiting]:
         """`head`'s contact's unfinished inbound messages from `head` on, oldest first: what its
         turn is made of."""
         async with self._engine.connect() as connection:
@@ -86,7 +86,7 @@ class TurnRepository(RepositoryBase):
             )
             return [Waiting(*row) for row in rows.all()]
 
-    async def turn_texts(self, last: Row) -> list[str | None]:
+    async def turn_texts(self, last: MessageRow) -> list[str | None]:
         """The texts of the turn whose last message is `last`, in order."""
         async with self._engine.connect() as connection:
             rows = await connection.execute(
@@ -95,7 +95,9 @@ class TurnRepository(RepositoryBase):
             )
             return [text for (text,) in rows.all()]
 
-    async def form_turn(self, head: Row, ids: Sequence[int], lease_seconds: float) -> Claim | None:
+    async def form_turn(
+        self, head: MessageRow, ids: Sequence[int], lease_seconds: float
+    ) -> Claim | None:
         """Write a turn (its messages' ids, oldest first; `head`, held by the caller, is the
         first): each names the last in `turn_id`, the earlier ones end `in_turn`, and the last
         is held by the caller now, for `lease_seconds`. One transaction. None when the turn was
