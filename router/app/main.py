@@ -42,6 +42,7 @@ from app.outbound.whatsapp_clients import whatsapp_clients
 from app.platform import include_platform_routers, platform_lifespan
 from app.routing.pipeline import Pipeline
 from app.schedules.scheduler import Scheduler
+from app.secrets.start import open_secrets
 from app.settings import Settings, SettingsError, load_settings
 from app.store.engine import create_engine, migrate, session_factory
 from app.store.repository import MessageRepository
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         engine = create_engine(settings.database_url)
         tracing.instrument_engine(engine)
+        await open_secrets(settings, engine)  # refuses keys that cannot read the stored secrets
         if settings.router_migrate_on_start:
             await migrate(engine)
         directory = ChannelDirectory(engine, settings.router_channel_cache_seconds)
