@@ -154,6 +154,10 @@ seed: .uv ## Seed the demo company into the router's database (DATABASE_URL, els
 migrate: .uv ## Upgrade the router's database (DATABASE_URL, else router/data/router.db) to the newest schema
 	@cd router && $(UV) run --locked python -m alembic upgrade head && echo "==> the router's database is at the newest schema"
 
+.PHONY: rotate-keys
+rotate-keys: .uv ## Re-encrypt the router's stored secrets with the first key of ROUTER_ENCRYPTION_KEYS, in batches, safe while it serves; prints the rows changed
+	@cd router && $(UV) run --locked python -m app.secrets rotate
+
 .PHONY: ngrok
 ngrok: ## Expose the router (port 8000) through ngrok and print what to paste in Meta's dashboard
 	@scripts/ngrok.sh
