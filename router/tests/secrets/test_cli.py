@@ -3,9 +3,11 @@ what it cannot do safely (a bad setting, a schema from before the encryption) an
 cannot read as it is."""
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from alembic import command
 from cryptography.fernet import Fernet
 from sqlalchemy import Connection, text
@@ -20,6 +22,15 @@ from app.tenants.models import Tenant
 from .conftest import new_key
 
 TOKEN = "EAAG-cli-token-4b7e"
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """main() sends log lines to the stderr of its moment, here the test's capture, closed after
+    it: the tests that follow in this process log as they did before."""
+    before = structlog.get_config()
+    yield
+    structlog.configure(**before)
 
 
 @pytest.fixture
