@@ -49,6 +49,10 @@ export COMPOSE_PROFILES ?= simple
 # ALIASES).
 REQUIRED_ENV := WHATSAPP_PHONE_NUMBER_ID WHATSAPP_ACCESS_TOKEN \
 	WHATSAPP_WEBHOOK_VERIFY_TOKEN/WHATSAPP_VERIFY_TOKEN WHATSAPP_APP_SECRET/WHATSAPP_WEBHOOK_SECRET
+# What production should set though the router starts without it; `check-env` names each one unset.
+# ROUTER_ENCRYPTION_KEYS: without it the stored secrets' key is a file in the router's data folder,
+# one per machine (docs/security.md).
+RECOMMENDED_ENV := ROUTER_ENCRYPTION_KEYS
 
 # The take-home assignment's own tests (each service's tests_assignment/, verbatim) run with the
 # assignment's environment: its four variables, and unsigned webhooks allowed as it has no app
@@ -154,13 +158,17 @@ seed: .uv ## Seed the demo company into the router's database (DATABASE_URL, els
 migrate: .uv ## Upgrade the router's database (DATABASE_URL, else router/data/router.db) to the newest schema
 	@cd router && $(UV) run --locked python -m alembic upgrade head && echo "==> the router's database is at the newest schema"
 
+.PHONY: rotate-keys
+rotate-keys: .uv ## Re-encrypt the router's stored secrets with the first key of ROUTER_ENCRYPTION_KEYS, in batches, safe while it serves; prints the rows changed
+	@cd router && $(UV) run --locked python -m app.secrets rotate
+
 .PHONY: ngrok
 ngrok: ## Expose the router (port 8000) through ngrok and print what to paste in Meta's dashboard
 	@scripts/ngrok.sh
 
 .PHONY: check-env
-check-env: ## Check that .env sets every required variable (names the missing ones, prints no value)
-	@scripts/check-env.sh .env $(REQUIRED_ENV)
+check-env: ## Check that .env sets every required variable and name the recommended ones it leaves unset (prints no value)
+	@scripts/check-env.sh .env $(REQUIRED_ENV) --recommended $(RECOMMENDED_ENV)
 
 ## Quality
 

@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
-# Usage: scripts/check-env.sh ENV_FILE VAR[/OTHER_NAME]...
+# Usage: scripts/check-env.sh ENV_FILE VAR[/OTHER_NAME]... [--recommended VAR[/OTHER_NAME]...]
 # Checks that ENV_FILE exists and gives every VAR a non-empty value, under its name or under one of
 # the other names after a "/" (the source systems' spellings the router accepts too). Names what is
-# missing and never prints a value: the file holds secrets.
+# missing and never prints a value: the file holds secrets. The names after --recommended are not
+# required: each one left unset is named in a note.
 set -euo pipefail
 
 env_file=$1
 shift
+required=()
+recommended=()
+for arg in "$@"; do
+    if [[ $arg == --recommended ]]; then
+        into=recommended
+    elif [[ ${into:-required} == required ]]; then
+        required+=("$arg")
+    else
+        recommended+=("$arg")
+    fi
+done
 
 if [[ ! -f $env_file ]]; then
     echo "$env_file not found: copy .env.example to $env_file and fill it in." >&2
@@ -46,14 +58,27 @@ named() {
 }
 
 missing=()
-for var in "$@"; do
+for var in ${required[@]+"${required[@]}"}; do
     is_set "$var" || missing+=("$(named "$var")")
 done
+unset_recommended=()
+for var in ${recommended[@]+"${recommended[@]}"}; do
+    is_set "$var" || unset_recommended+=("$(named "$var")")
+done
+
+note_recommended() {
+    if (( ${#unset_recommended[@]} )); then
+        printf -v listed '%s, ' "${unset_recommended[@]}"
+        echo "Recommended, not required: $env_file leaves ${listed%, } unset (.env.example says why)."
+    fi
+}
 
 if (( ${#missing[@]} )); then
     printf -v listed '%s, ' "${missing[@]}"
     echo "$env_file is missing a value for: ${listed%, }" >&2
     echo "Set each one in $env_file (.env.example lists them)." >&2
+    note_recommended
     exit 1
 fi
-echo "$env_file sets every required variable: $*"
+echo "$env_file sets every required variable: ${required[*]}"
+note_recommended

@@ -155,6 +155,20 @@ def test_one_webhook_router_and_n_workers_share_the_store_and_queue(
     assert host_ports(compose["services"]["router-webhook"]) == [("127.0.0.1", "8000")]
 
 
+def test_every_scaled_router_and_the_migration_share_one_key_ring(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    for name in [*SCALED_ROUTERS, "migrate"]:
+        # Passed on, not required: compose reads every service's variables whatever the profile,
+        # and the simple profile starts without it.
+        keys = services[name]["environment"]["ROUTER_ENCRYPTION_KEYS"]
+        assert keys == "${ROUTER_ENCRYPTION_KEYS:-}", name
+        # Unset, the key file the first of them makes, in a volume they all mount.
+        assert "scaled-router-data:/app/data" in services[name]["volumes"], name
+    assert "scaled-router-data" in compose["volumes"]
+
+
 def test_the_database_credentials_agree(compose: dict[str, Any]) -> None:
     postgres = environment(compose["services"]["postgres"])
     url = urlsplit(environment(compose["services"]["migrate"])["DATABASE_URL"])

@@ -42,6 +42,7 @@ from app.outbound.ratelimit import SendRateLimiter, storage_for
 from app.outbound.sender import GraphSender
 from app.outbound.whatsapp_clients import WhatsAppClients, whatsapp_clients
 from app.routing.pipeline import Pipeline
+from app.secrets.start import open_secrets
 from app.settings import Settings
 from app.templates.catalog import TemplateCatalog
 
@@ -104,6 +105,7 @@ def lifespan_of(
             )
         engine = create_engine(settings.database_url)
         tracing.instrument_engine(engine)
+        await open_secrets(settings, engine)  # refuses keys that cannot read the stored secrets
         if settings.router_migrate_on_start:
             await migrate(engine)
         directory = ChannelDirectory(engine, settings.router_channel_cache_seconds)

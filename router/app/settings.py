@@ -22,9 +22,14 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pywa_async import utils as pywa_utils
 
+from app.secrets.keyring import KeyRingError, parse_keys
+
 ROUTER_ROOT = Path(__file__).resolve().parents[1]
 REPO_ROOT = ROUTER_ROOT.parent
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{ROUTER_ROOT / 'data' / 'router.db'}"
+# The key that encrypts the stored secrets when ROUTER_ENCRYPTION_KEYS is not set: made on first
+# start beside the default database.
+DEFAULT_KEY_FILE = ROUTER_ROOT / "data" / "encryption.key"
 
 DEFAULT_GRAPH_API_VERSION = str(pywa_utils.Version.GRAPH_API.value)
 # What a browser sends as `Origin`: a scheme, a host and maybe a port; no path, not even "/".
@@ -68,7 +73,43 @@ def amqp_url_of(queue_url: str) -> str | None:
     return queue_url if queue_url.startswith(("amqp://", "amqps://")) else None
 
 
-class Settings(BaseSettings):
+class KeyRingSettings(BaseSettings):
+    """Where the key ring that encrypts the stored secrets comes from (app/secrets/)."""
+
+    model_config = ENV_SOURCES
+
+    # Fernet keys, comma-separated: the first encrypts, every one decrypts (a new key goes first,
+    # the old ones stay after it until `make rotate-keys` has re-encrypted everything). The same
+    # in every router process of a deployment.
+    router_encryption_keys: SecretStr | None = None
+    # Unset keys: this file's key, made (mode 0600) on first start.
+    router_encryption_key_file: Path = DEFAULT_KEY_FILE
+
+    @field_validator("router_encryption_keys", mode="before")
+    @classmethod
+    def _keys_left_empty_are_unset(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return value if isinstance(value, str) and value.strip() else None
+
+    @field_validator("router_encryption_keys")
+    @classmethod
+    def _are_fernet_keys(cls, keys: SecretStr | None) -> SecretStr | None:
+        if keys is not None:
+            try:
+                parse_keys(keys.get_secret_value())
+            except KeyRingError as exc:
+                raise ValueError(str(exc)) from None  # its position, never its value
+        return keys
+
+
+class ToolSettings(KeyRingSettings):
+    """What the command-line tools (rotation, seeding, migrations) need: no WhatsApp secrets."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+
+class Settings(KeyRingSettings):
     model_config = ENV_SOURCES
 
     whatsapp_phone_number_id: str = Field(min_length=1)
@@ -332,24 +373,37 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_input=False, include_url=False):
-            field = "_".join(str(part) for part in error["loc"])
-            name = field.upper()
-            reason = "is not set" if error["type"] == "missing" else error["msg"]
-            if error["type"] == "missing" and field in ALIASES:
-                reason = f"is not set (nor {ALIASES[field].upper()}, its other name)"
-            problems.append(f"{name} {reason}" if name else reason)
-            if name == "WHATSAPP_APP_SECRET":
-                problems.append(
-                    "the app secret checks webhook signatures (ROUTER_ALLOW_UNSIGNED_WEBHOOKS=true "
-                    "turns the check off, for local development only)"
-                )
-        raise SettingsError(
-            "The router cannot start: "
-            + "; ".join(problems)
-            + ". Set them in the environment or in .env at the repo root (see .env.example)."
-        ) from None
+        raise _readable(exc) from None
+
+
+def tool_settings() -> ToolSettings:
+    """DATABASE_URL and the key ring's settings, for tools that need no WhatsApp secrets."""
+    try:
+        return ToolSettings()
+    except ValidationError as exc:
+        raise _readable(exc) from None
+
+
+def _readable(exc: ValidationError) -> SettingsError:
+    """pydantic's report as one readable start-up error, naming settings, never values."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = "_".join(str(part) for part in error["loc"])
+        name = field.upper()
+        reason = "is not set" if error["type"] == "missing" else error["msg"]
+        if error["type"] == "missing" and field in ALIASES:
+            reason = f"is not set (nor {ALIASES[field].upper()}, its other name)"
+        problems.append(f"{name} {reason}" if name else reason)
+        if name == "WHATSAPP_APP_SECRET":
+            problems.append(
+                "the app secret checks webhook signatures (ROUTER_ALLOW_UNSIGNED_WEBHOOKS=true "
+                "turns the check off, for local development only)"
+            )
+    return SettingsError(
+        "The router cannot start: "
+        + "; ".join(problems)
+        + ". Set them in the environment or in .env at the repo root (see .env.example)."
+    )
 
 
 def database_url_from_environment() -> str:

@@ -1,5 +1,9 @@
 import asyncio
+import atexit
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,11 +20,18 @@ from app.core.state import STATE_KEY
 from app.lifespan import State
 from app.main import create_app
 from app.messages.store import MessageRepository
+from app.secrets.keyring import create_key_file, install, read_key_file
 from app.settings import Settings
 
 from . import graph_api
 from .backends import fresh_postgres, fresh_rabbitmq, fresh_redis
 from .meta import PHONE_NUMBER_ID
+
+# The stored secrets' key, as a router without ROUTER_ENCRYPTION_KEYS keeps it: in a key file, one
+# per test process (and the routers it starts), never the checkout's router/data/encryption.key.
+_KEYS = tempfile.mkdtemp(prefix="router-test-keys-")
+atexit.register(shutil.rmtree, _KEYS, ignore_errors=True)
+os.environ.setdefault("ROUTER_ENCRYPTION_KEY_FILE", os.path.join(_KEYS, "encryption.key"))
 
 APP_SECRET = "test-app-secret"
 ACCESS_TOKEN = "test-access-token"
@@ -30,6 +41,12 @@ SERVER_URL = "http://server.test"
 GRAPH_VERSION = "26.0"
 ADMIN_KEY = "test-admin-key"
 MESSAGES_URL = f"{GRAPH_URL}/v{GRAPH_VERSION}/{PHONE_NUMBER_ID}/messages"
+
+# The process's key ring before any router starts: what tests that write to a store without a
+# router (migrations, factories) encrypt with, whatever a .env at the repo root says.
+KEY_FILE = Path(os.environ["ROUTER_ENCRYPTION_KEY_FILE"])
+create_key_file(KEY_FILE)
+install(read_key_file(KEY_FILE))
 
 
 def make_settings(**overrides: Any) -> Settings:

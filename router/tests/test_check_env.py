@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import ALIASES
+from app.settings import ALIASES, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make")
@@ -79,3 +79,28 @@ def test_the_makefiles_other_spellings_are_the_ones_the_router_reads(tmp_path: P
         name.upper(): [ALIASES[name].upper()]
         for name in ("whatsapp_webhook_verify_token", "whatsapp_app_secret")
     }
+
+
+def test_a_recommended_setting_left_unset_is_named_but_not_required(tmp_path: Path) -> None:
+    required = ENOUGH + "WHATSAPP_WEBHOOK_VERIFY_TOKEN=v\nWHATSAPP_APP_SECRET=s\n"
+
+    unset = check_env(tmp_path, required)
+    key = "a-key-value-never-printed"
+    set_ = check_env(tmp_path, required + f"ROUTER_ENCRYPTION_KEYS={key}\n")
+
+    assert unset.returncode == 0, unset.stderr
+    assert "Recommended, not required: .env leaves ROUTER_ENCRYPTION_KEYS unset" in unset.stdout
+    assert set_.returncode == 0, set_.stderr
+    assert "Recommended" not in set_.stdout
+    assert key not in set_.stdout + set_.stderr
+
+
+def test_the_makefiles_recommended_settings_are_the_routers(tmp_path: Path) -> None:
+    printed = make(
+        tmp_path, "--eval", "print-recommended: ; @echo $(RECOMMENDED_ENV)", "print-recommended"
+    )
+    assert printed.returncode == 0, printed.stderr
+
+    names = printed.stdout.split()
+    assert names == ["ROUTER_ENCRYPTION_KEYS"]
+    assert all(name.lower() in Settings.model_fields for name in names)

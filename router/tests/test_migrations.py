@@ -1,6 +1,7 @@
 """The migrations build exactly the tables the models describe, on SQLite and PostgreSQL, and carry
 a store of an earlier revision forward without losing a row."""
 
+import json
 from typing import Any
 
 import pytest
@@ -8,11 +9,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from cryptography.fernet import Fernet
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.db import Base
 from app.core.engine import alembic_config, create_engine, migrate
+from app.secrets.keyring import KeyRing, SecretUnreadable, active, install
 
 from .backends import fresh_postgres
 
@@ -242,3 +245,91 @@ async def test_members_numbers_and_keys_limits_come_and_go_with_their_migration(
         assert await connection.scalar(text("SELECT name FROM api_keys")) == "k"
     assert "member_channels" not in tables
     assert "channel_ids" not in columns
+
+
+async def test_secrets_stored_in_clear_are_encrypted_and_back(engine: AsyncEngine) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision("0021").down_revision
+    assert isinstance(before, str)
+    await to_revision(engine, before)
+    llm = {"model": "small", "api_key": "sk-in-clear-1f2e"}
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO tenants (name, created_at) VALUES ('Acme', '2026-12-24')")
+        )
+        for number, token in (("111", "EAAG-in-clear-9a8b"), ("222", None)):
+            await connection.execute(
+                text(
+                    "INSERT INTO channels (tenant_id, type, name, phone_number_id, access_token,"
+                    " created_at, updated_at) VALUES (1, 'whatsapp', :n, :n, :t, '2026-12-24',"
+                    " '2026-12-24')"
+                ),
+                {"n": number, "t": token},
+            )
+        for kind, config in (("llm", llm), ("http", {"url": "http://bot.test/process"})):
+            await connection.execute(
+                text(
+                    "INSERT INTO agents (tenant_id, name, agent_type, config, priority,"
+                    " all_channels, created_at, updated_at) VALUES (1, :k, :k, :c, 50, :all,"
+                    " '2026-12-24', '2026-12-24')"
+                ),
+                {"k": kind, "c": json.dumps(config), "all": True},
+            )
+
+    async def stored() -> tuple[list[Any], list[Any]]:
+        async with engine.connect() as connection:
+            tokens = await connection.scalars(text("SELECT access_token FROM channels ORDER BY id"))
+            configs = await connection.scalars(text("SELECT config FROM agents ORDER BY id"))
+            return list(tokens.all()), [json.loads(c) if isinstance(c, str) else c for c in configs]
+
+    await to_revision(engine, "head")
+    tokens, configs = await stored()
+    await to_revision(engine, "head")  # nothing left to do: each one is encrypted once
+    assert await stored() == (tokens, configs)
+    await to_revision(engine, before)
+    back = await stored()
+
+    ring = active()
+    assert tokens[0].startswith("fernet:")
+    assert ring.decrypt(tokens[0]) == "EAAG-in-clear-9a8b"
+    assert tokens[1] is None
+    assert configs[0]["api_key"].startswith("fernet:")
+    assert ring.decrypt(configs[0]["api_key"]) == "sk-in-clear-1f2e"
+    assert configs[0]["model"] == "small"
+    assert configs[1] == {"url": "http://bot.test/process"}
+    assert back == (["EAAG-in-clear-9a8b", None], [llm, {"url": "http://bot.test/process"}])
+
+
+async def test_secrets_no_key_reads_stop_the_downgrade_which_changes_nothing(
+    engine: AsyncEngine,
+) -> None:
+    await to_revision(engine, "head")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO tenants (name, created_at) VALUES ('Acme', '2026-12-24')")
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO channels (tenant_id, type, name, phone_number_id, access_token,"
+                " created_at, updated_at) VALUES (1, 'whatsapp', '111', '111', :t, '2026-12-24',"
+                " '2026-12-24')"
+            ),
+            {"t": active().encrypt("EAAG-sealed-77c1")},
+        )
+    url = engine.url.render_as_string(hide_password=False)
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision("0021").down_revision
+    assert isinstance(before, str)
+    ours = active()
+
+    install(KeyRing.from_text(Fernet.generate_key().decode()))
+    try:
+        with pytest.raises(SecretUnreadable, match="ROUTER_ENCRYPTION_KEYS"):
+            await to_revision(engine, before)
+    finally:
+        install(ours)
+
+    async with engine.connect() as connection:
+        token = await connection.scalar(text("SELECT access_token FROM channels"))
+        version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    assert ours.decrypt(token) == "EAAG-sealed-77c1"
+    assert version == ScriptDirectory.from_config(alembic_config(url)).get_current_head()

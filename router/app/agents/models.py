@@ -2,12 +2,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
 from app.core.db import Base
 from app.core.ids import IdColumn
+from app.secrets import EncryptedJSON
 
 # The priority of the `http` agent every channel starts with: others can go before or after it.
 DEFAULT_PRIORITY = 100
@@ -15,6 +16,9 @@ DEFAULT_AGENT_NAME = "Server"
 # An agent made without a priority: before the Server's, which answers every text, so that the
 # agent is asked at all.
 CREATED_PRIORITY = 50
+# The fields of a config that are secrets: stored encrypted. A field of an agent type's config named
+# like a secret must be one of them (tests/secrets/test_models.py).
+SECRET_CONFIG_FIELDS = ("api_key",)
 
 
 class AgentType(StrEnum):
@@ -33,9 +37,9 @@ class Agent(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     agent_type: Mapped[str] = mapped_column(String(16))
-    # As its type's schema validated it (app/agents/schemas.py); an llm's api_key is in it, and
-    # no answer or log line ever carries it.
-    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # As its type's schema validated it (app/agents/schemas.py); an llm's api_key is in it,
+    # stored encrypted (app/secrets/), and no answer or log line ever carries it.
+    config: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(SECRET_CONFIG_FIELDS))
     priority: Mapped[int] = mapped_column(Integer, default=DEFAULT_PRIORITY)
     # Every channel of its tenant, those made later too (it has no `agent_channels` rows then).
     all_channels: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,12 +1,13 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
 from app.core.db import Base
 from app.core.ids import IdColumn
+from app.secrets import EncryptedText
 
 # The `phone_number_id` an api channel's messages are stored with: it has no number, and they go
 # through no Graph API (stored is delivered: the integration reads them from the conversation).
@@ -32,9 +33,10 @@ class Channel(Base):
     phone_number_id: Mapped[str | None] = mapped_column(String(64))  # NULL for `api` channels
     display_phone_number: Mapped[str | None] = mapped_column(String(32))
     waba_id: Mapped[str | None] = mapped_column(String(64))
-    # Write-only through the API, never logged. NULL on a number that came from messages stored
-    # before the platform existed: the env's WHATSAPP_ACCESS_TOKEN sends for it.
-    access_token: Mapped[str | None] = mapped_column(Text)
+    # Write-only through the API, never logged, stored encrypted (app/secrets/). NULL on a number
+    # that came from messages stored before the platform existed: the env's WHATSAPP_ACCESS_TOKEN
+    # sends for it.
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
     # Burst debounce: a contact's messages that arrive within this many milliseconds of each
     # other are answered once, as one turn (app/routing/turns.py). NULL or 0: each is answered.
     debounce_ms: Mapped[int | None] = mapped_column(Integer)

@@ -245,8 +245,9 @@ def answers(*errors: type[RouterError]) -> dict[int | str, dict[str, Any]]:
     return {**statuses, 422: _UNPROCESSABLE}
 
 
-# Write-only fields: a 422 would echo them back in its `input`.
-SECRET_FIELDS = frozenset({"access_token"})
+# Write-only fields: a 422 would echo them back in its `input` (a channel's token, an llm agent's
+# key in its config).
+SECRET_FIELDS = frozenset({"access_token", "api_key"})
 MASK = "**********"
 
 

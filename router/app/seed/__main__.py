@@ -11,16 +11,21 @@ import json
 import sys
 from typing import Any
 
+import structlog
+
 from app.core.engine import create_engine, migrate, session_factory
 from app.core.errors import RouterError
+from app.secrets.start import open_secrets
 from app.seed.content import AGENT, CONVERSATIONS, MEMBERS, OWNER, TENANT, WABA_ID, WEB_CHAT
 from app.seed.demo import Seeded, seed_demo
-from app.settings import database_url_from_environment
+from app.settings import KeyRingSettings, SettingsError, tool_settings
 
 
-async def run(url: str) -> Seeded:
+async def run(url: str, keys: KeyRingSettings) -> Seeded:
     engine = create_engine(url)
     try:
+        # The router's key ring: the demo's tokens are stored encrypted as the router's are.
+        await open_secrets(keys, engine)
         await migrate(engine)
         async with session_factory(engine)() as session:
             return await seed_demo(session)
@@ -101,10 +106,16 @@ def main() -> int:
         help="print the keys and the Simulator's SIMULATOR_BUSINESSES (with tokens) as JSON",
     )
     arguments = parser.parse_args()
+    # Log lines (where the key file is) on stderr: stdout is the keys, or the JSON.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     try:
-        seeded = asyncio.run(run(database_url_from_environment()))
+        settings = tool_settings()
+        seeded = asyncio.run(run(settings.database_url, settings))
     except RouterError as exc:
         print(f"The demo was not seeded: {exc.message}", file=sys.stderr)
+        return 1
+    except SettingsError as exc:
+        print(f"The demo was not seeded: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(as_json(seeded)) if arguments.json else as_text(seeded))
     return 0

@@ -131,6 +131,22 @@ async def test_an_llm_agents_api_key_is_write_only(platform: Platform, world: Wo
     assert API_KEY not in repr(logs)
 
 
+async def test_a_refused_llm_config_does_not_echo_its_api_key(
+    platform: Platform, world: World
+) -> None:
+    body = llm(temperature="hot")
+    del body["config"]["model"]
+
+    refused = await platform.call("POST", "/api/v1/agents", world.keys[Role.ADMIN], json=body)
+
+    assert refused.status_code == 422
+    assert {tuple(e["loc"][-2:]) for e in refused.json()["detail"]} == {
+        ("config", "model"),
+        ("config", "temperature"),
+    }
+    assert API_KEY not in refused.text
+
+
 async def test_a_config_of_another_type_is_409(platform: Platform, world: World) -> None:
     admin = world.keys[Role.ADMIN]
     made = await platform.call("POST", "/api/v1/agents", admin, json=FAQ)

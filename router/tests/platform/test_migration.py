@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.engine import alembic_config, create_engine, migrating
 from app.models import Base
+from app.secrets.keyring import active
 
 from ..backends import fresh_postgres
 from ..conftest import ADMIN_KEY, make_settings, running_router
@@ -241,7 +242,9 @@ async def test_the_router_starts_on_an_upgraded_database_and_serves_it(
         engine, "SELECT access_token FROM channels WHERE phone_number_id = :n", n=SALES
     )
 
-    assert token["access_token"] == "test-access-token"  # the env's, stored at start-up
+    # The env's, stored at start-up, encrypted.
+    assert active().decrypt(token["access_token"]) == "test-access-token"
+    assert "test-access-token" not in token["access_token"]
     assert len(listed["items"]) == 5
     assert newest["contact"]["wa_id"] == "555"
     assert newest["owner"] == {"type": "ai", "id": None, "name": "bot"}
