@@ -22,6 +22,9 @@ from . import graph_api
 from .backends import fresh_postgres, fresh_rabbitmq, fresh_redis
 from .meta import PHONE_NUMBER_ID
 
+# The platform API's fixtures (`platform`, `world`), used by tests in several packages.
+pytest_plugins = ["tests.world"]
+
 APP_SECRET = "test-app-secret"
 ACCESS_TOKEN = "test-access-token"
 VERIFY_TOKEN = "test-verify-token"
