@@ -1,4 +1,3 @@
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from app.settings import Settings
 from . import graph_api
 from .backends import fresh_postgres, fresh_rabbitmq, fresh_redis
 from .meta import PHONE_NUMBER_ID
+from .support import wait_until
 
 # The platform API's fixtures (`platform`, `world`), used by tests in several packages.
 pytest_plugins = ["tests.world"]
@@ -74,9 +74,11 @@ class RouterUnderTest:
 
     async def settle(self, timeout: float = 15) -> None:
         """Wait until no job runs here and no message in the store is unfinished."""
-        async with asyncio.timeout(timeout):
-            while self.state.queue.busy or await self.repository.leases.unfinished():
-                await asyncio.sleep(0.01)
+
+        async def settled() -> bool:
+            return not self.state.queue.busy and not await self.repository.leases.unfinished()
+
+        await wait_until(settled, timeout, what="no job running and no message unfinished")
 
     @property
     def repository(self) -> MessageRepository:

@@ -51,11 +51,11 @@ from ..conftest import (
     server_reply,
 )
 from ..e2e.graph_standin import GraphStandIn
-from ..e2e.processes import in_thread
 from ..factories import contacts, conversations, schedules, tenants
 from ..factories.store import Sessions, add
 from ..graph_api import GraphApi, accepted
 from ..meta import fixture, signed, text_message
+from ..support import in_thread
 
 DEFAULT_TENANT = 1  # the operator acts in it without X-Tenant-ID
 FUZZ_TENANT = 2  # made by the seed, with its owner's key

@@ -16,8 +16,8 @@ from app.main import create_app
 
 from ..backends import fresh_postgres
 from ..conftest import ADMIN_KEY, make_settings
-from ..e2e.processes import in_thread
 from ..events_client import sse
+from ..support import in_thread
 
 OPERATOR = {"X-API-Key": ADMIN_KEY}
 

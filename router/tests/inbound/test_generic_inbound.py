@@ -24,7 +24,7 @@ from ..factories.store import Sessions, add
 from ..graph_api import GraphApi
 from ..jobs.test_durability import post
 from ..meta import WA_ID, text_message
-from ..scrape import key, messages_moved, scrape
+from ..support import key, messages_moved, scrape
 
 
 @dataclass

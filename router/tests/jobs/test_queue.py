@@ -3,9 +3,7 @@ when it was asked for while its job ran. The Redis queue adds and acknowledges t
 client. RabbitMQ acknowledges a job once it ran and hands a worker no more jobs than it runs."""
 
 import asyncio
-import inspect
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ from app.jobs import queue as queue_module
 from app.jobs.queue import JobQueue
 
 from ..backends import fresh_rabbitmq, fresh_redis, rabbitmq_ready_messages, tcp_proxy
+from ..support import wait_until
 
 
 async def idle(queue: JobQueue) -> None:
@@ -115,15 +114,6 @@ async def test_jobs_on_redis_are_added_and_acknowledged_through_one_client(
     assert clients <= 1, f"{clients} Redis clients built for 50 jobs"
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool] | bool], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while True:
-            outcome = condition()
-            if await outcome if inspect.isawaitable(outcome) else outcome:
-                return
-            await asyncio.sleep(0.01)
-
-
 async def adding_only(queue_settings: dict[str, str]) -> JobQueue:
     """A JobQueue that adds jobs and runs none, as a webhook-only router's does."""
     web = JobQueue(queue_settings["queue_url"], 1, queue_settings["router_queue_name"])
@@ -151,7 +141,7 @@ async def test_rabbitmq_acknowledges_a_job_once_it_ran_and_redelivers_a_stopped_
     await first.start()
     await web.enqueue(1)
     await web.enqueue(2)
-    await wait_for(lambda: ran == [2] and first.busy)
+    await wait_until(lambda: ran == [2] and first.busy)
     # Stopped as the router's lifespan stops it: job 1 cancelled before it ended.
     assert await first.drain(0) == [1]
     await first.stop()
@@ -164,8 +154,8 @@ async def test_rabbitmq_acknowledges_a_job_once_it_ran_and_redelivers_a_stopped_
 
     second.register(record)
     await second.start()
-    await wait_for(lambda: again == [1])
-    await wait_for(lambda: not second.busy)
+    await wait_until(lambda: again == [1])
+    await wait_until(lambda: not second.busy)
     await second.stop()
     await web.stop()
 
@@ -188,12 +178,12 @@ async def test_a_rabbitmq_worker_takes_only_as_many_jobs_as_it_runs() -> None:
     await worker.start()
     for message_id in range(5):
         await web.enqueue(message_id)
-    await wait_for(lambda: len(running) == 2)
+    await wait_until(lambda: len(running) == 2)
 
     # The other three wait in RabbitMQ for any worker with room, not in this one's buffer.
     ready = await rabbitmq_ready_messages(shared)
     gate.set()
-    await wait_for(lambda: len(running) == 5 and not worker.busy)
+    await wait_until(lambda: len(running) == 5 and not worker.busy)
     await worker.stop()
     await web.stop()
 

@@ -26,6 +26,7 @@ from ..conftest import (
 )
 from ..graph_api import STALL, Answer, GraphApi, accepted, meta_error
 from ..meta import parsed_text, status_update, text_message
+from ..support import wait_until
 from .test_durability import messages, post
 
 # A database that refuses to end an inbound message as failed: the worker that tried dies there.
@@ -73,12 +74,6 @@ async def sql(url: str) -> AsyncIterator[Callable[..., Awaitable[None]]]:
         await engine.dispose()
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.02)
-
-
 async def test_a_worker_dying_after_a_refused_send_never_ends_the_message_replied(
     store: tuple[str, str], graph_route: GraphApi, server_route: respx.Route
 ) -> None:
@@ -90,7 +85,7 @@ async def test_a_worker_dying_after_a_refused_send_never_ends_the_message_replie
             await run(statement)
         await post(router, text_message("wamid.in.dies", "hi"))
         # The Graph API refuses the reply; the worker dies before the message's end is stored.
-        await wait_until(lambda: _job_ran(router, send))
+        await wait_until(lambda: _job_ran(router, send), interval=0.02)
         for statement in ALLOW_FAILED_ENDING[dialect]:
             await run(statement)
         await router.settle()  # its lease runs out; a worker takes the message up again
@@ -170,7 +165,7 @@ async def test_a_send_meta_accepted_before_a_crash_is_adopted_not_sent_again(
 
     async with running_router(settings) as router:
         if arrives == "while the resumed job waits":
-            await wait_until(lambda: waiting_for_a_status(router, inbound_id))
+            await wait_until(lambda: waiting_for_a_status(router, inbound_id), interval=0.02)
             for status in ("sent", "delivered"):
                 await post(router, status_update("wamid.out.meta", status, tracker=tracker))
         await router.settle()
@@ -318,7 +313,7 @@ async def test_waiting_parts_share_one_store_query_per_tick() -> None:
     async def ticked() -> bool:
         return len(queries) >= 5
 
-    await wait_until(ticked)
+    await wait_until(ticked, interval=0.02)
     stored |= {"t0": "wamid.0", "t1": "wamid.1"}
 
     assert await asyncio.gather(*waits) == ["wamid.0", "wamid.1", None]

@@ -32,10 +32,9 @@ from ..factories import tenants
 from ..factories.store import Sessions
 from ..graph_api import STALL, GraphApi, accepted, meta_error
 from ..jobs.test_durability import post
-from ..jobs.test_resume import wait_until
 from ..meta import PHONE_NUMBER_ID, WA_ID, status_update, text_message
 from ..routing.test_routing import to_number
-from ..scrape import key, messages_moved, scrape
+from ..support import key, messages_moved, scrape, wait_until
 
 
 @dataclass

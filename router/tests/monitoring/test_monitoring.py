@@ -5,7 +5,6 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +26,7 @@ from ..backends import fresh_postgres, fresh_redis
 from ..conftest import APP_SECRET, SERVER_URL, RouterUnderTest, make_settings, running_router
 from ..graph_api import GraphApi, accepted, meta_error
 from ..meta import PHONE_NUMBER_ID, signed, text_message
-from ..scrape import key, scrape
+from ..support import key, scrape, wait_until
 
 
 async def post(router: RouterUnderTest, payload: Any) -> None:
@@ -40,12 +39,6 @@ async def monitoring(router: RouterUnderTest, path: str) -> Any:
     response = await router.admin("GET", f"/api/v1/monitoring{path}")
     assert response.status_code == 200, response.text
     return response.json()
-
-
-async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.02)
 
 
 async def test_a_webhook_router_and_a_worker_router_each_count_their_part(
@@ -70,7 +63,7 @@ async def test_a_webhook_router_and_a_worker_router_each_count_their_part(
                 workers = (await monitoring(web, "/queue"))["workers"]
                 return [w["id"] for w in workers] == [worker_id]
 
-            await until(listed)
+            await wait_until(listed, interval=0.02)
             await worker.settle()
             done = await monitoring(web, "/queue")
             circuits = await monitoring(web, "/circuits")
@@ -152,7 +145,7 @@ async def test_the_queue_shows_what_waits_what_is_held_and_what_retries(
         async def held() -> bool:
             return bool((await monitoring(router, "/queue"))["retrying"])
 
-        await until(held)
+        await wait_until(held, interval=0.02)
         busy = await monitoring(router, "/queue")
         release.set()
         await router.settle()

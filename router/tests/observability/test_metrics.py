@@ -20,7 +20,7 @@ from ..backends import fresh_postgres, fresh_redis
 from ..conftest import APP_SECRET, make_settings, running_router
 from ..graph_api import GraphApi, accepted, meta_error
 from ..meta import PHONE_NUMBER_ID, signed, status_update, text_message
-from ..scrape import key, scrape
+from ..support import key, scrape
 
 FINE, THROTTLED, OUTSIDE_WINDOW = "15550000001", "15550000002", "15550000003"
 

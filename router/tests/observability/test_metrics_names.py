@@ -16,7 +16,7 @@ from app.observability.metrics import PrometheusMetrics
 from ..conftest import APP_SECRET, make_settings, running_router
 from ..graph_api import GraphApi, accepted, meta_error
 from ..meta import WA_ID, signed, status_update, text_message
-from ..scrape import scrape
+from ..support import scrape
 
 LIST = Path(__file__).resolve().parents[3] / "deploy" / "tests" / "router_metrics.py"
 # What prometheus_client adds of its own: the process's CPU, memory and GC, and when a counter's

@@ -20,8 +20,8 @@ from app.observability.otel import SkipOrphanClientSpans
 
 from .. import graph_api
 from ..conftest import APP_SECRET, make_settings, running_router
-from ..e2e.processes import free_port
 from ..meta import signed, status_update, text_message
+from ..support import free_port
 
 
 @pytest.fixture(scope="module")

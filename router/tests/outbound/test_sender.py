@@ -15,9 +15,9 @@ from app.outbound.sender import Sender
 from app.outbound.whatsapp_clients import whatsapp_clients
 
 from ..conftest import ACCESS_TOKEN, make_settings
-from ..e2e.processes import free_port
 from ..graph_api import STALL, Answer, GraphApi, accepted, meta_error
 from ..meta import PHONE_NUMBER_ID, WA_ID
+from ..support import free_port
 
 
 @asynccontextmanager
