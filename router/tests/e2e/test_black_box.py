@@ -178,6 +178,10 @@ def test_the_router_refuses_to_start_without_its_secrets(tmp_path: Path) -> None
     for name in ("UV_CACHE_DIR", "UV_PYTHON"):
         if os.environ.get(name):
             env[name] = os.environ[name]
+    # uv's default cache is under HOME, which is empty here: name the real one (twice as fast).
+    if "UV_CACHE_DIR" not in env:
+        where = subprocess.run([uv(), "cache", "dir"], capture_output=True, text=True, check=True)
+        env["UV_CACHE_DIR"] = where.stdout.strip()
     result = subprocess.run(
         [uv(), "run", "--locked", "python", "-c", "from app.main import app"],
         cwd=REPO_ROOT / "router",
