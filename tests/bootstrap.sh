@@ -36,6 +36,7 @@ copy_project() {
     mkdir -p "$1"
     git -C "$root" ls-files -z --cached --others --exclude-standard -- Makefile scripts server \
         router/app simulator/app router/tests/hostile_bodies.py simulator/tests/hostile_bodies.py \
+        router/tests/support.py simulator/tests/support.py \
         | tar -C "$root" --null --files-from=- --ignore-failed-read -cf - \
         | tar -C "$1" -xf -
 }
@@ -99,7 +100,7 @@ machine() {
 }
 
 # A make target that prints the uv a process started by make finds, the way the e2e tests look
-# for it (tests/e2e/processes.py: $UV, else PATH).
+# for it (tests/support.py: $UV, else PATH).
 probe='probe: .uv ; @python3 -c "import os, shutil; print(os.environ.get(\"UV\") or shutil.which(\"uv\"))"'
 
 echo "==> bootstrap: make on a machine with no uv and a python3 that refuses installs"

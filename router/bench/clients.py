@@ -25,7 +25,7 @@ from app.agents.backend import Backend
 from app.core.clients import http_client
 from app.outbound.whatsapp_clients import whatsapp_clients
 from tests.conftest import make_settings
-from tests.e2e.processes import free_port, stop, wait_healthy
+from tests.support import free_port, stop, wait_healthy
 
 CALLS = 4000
 WARM_UP = 300

@@ -34,8 +34,8 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from tests.e2e.processes import Service, free_port, service, uv
 from tests.meta import PHONE_NUMBER_ID, batch, signed, text_message
+from tests.support import Service, free_port, service, uv
 
 ACK_P99_TARGET_MS = 20.0
 REPLIES_PER_SECOND_TARGET = 1000.0

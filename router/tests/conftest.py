@@ -1,4 +1,3 @@
-import asyncio
 import atexit
 import json
 import os
@@ -26,6 +25,10 @@ from app.settings import Settings
 from . import graph_api
 from .backends import fresh_postgres, fresh_rabbitmq, fresh_redis
 from .meta import PHONE_NUMBER_ID
+from .support import wait_until
+
+# The platform API's fixtures (`platform`, `world`), used by tests in several packages.
+pytest_plugins = ["tests.world"]
 
 # The stored secrets' key, as a router without ROUTER_ENCRYPTION_KEYS keeps it: in a key file, one
 # per test process (and the routers it starts), never the checkout's router/data/encryption.key.
@@ -88,9 +91,11 @@ class RouterUnderTest:
 
     async def settle(self, timeout: float = 15) -> None:
         """Wait until no job runs here and no message in the store is unfinished."""
-        async with asyncio.timeout(timeout):
-            while self.state.queue.busy or await self.repository.leases.unfinished():
-                await asyncio.sleep(0.01)
+
+        async def settled() -> bool:
+            return not self.state.queue.busy and not await self.repository.leases.unfinished()
+
+        await wait_until(settled, timeout, what="no job running and no message unfinished")
 
     @property
     def repository(self) -> MessageRepository:

@@ -1,6 +1,7 @@
 """Files kept the same in the three services: `logs.py` (the request id travels between them),
-`bodies.py` (how a bad body is answered) and `tests/hostile_bodies.py` (what the answers must be).
-The copies must not drift apart. This file is the same in each service's tests."""
+`bodies.py` (how a bad body is answered), `tests/hostile_bodies.py` (what the answers must be) and
+`tests/support.py` (waiting, e2e processes, the metrics scraper). The copies must not drift apart.
+This file is the same in each service's tests."""
 
 from pathlib import Path
 
@@ -18,6 +19,7 @@ SHARED = {
         "simulator": "app/bodies.py",
     },
     "hostile_bodies": dict.fromkeys(SERVICES, "tests/hostile_bodies.py"),
+    "support": dict.fromkeys(SERVICES, "tests/support.py"),
 }
 
 

@@ -3,18 +3,15 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.support import service, uv
 
 SERVER_DIR = Path(__file__).resolve().parents[1]
-START_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -22,20 +19,6 @@ class Running:
     url: str
     pid: int  # the Python process that serves (uvicorn's), not `uv` that started it
     log_path: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def uv() -> str:
-    found = os.environ.get("UV") or shutil.which("uv")
-    if not found:
-        raise RuntimeError("uv is needed to start the Server")
-    return found
 
 
 def stat_fields(pid: int) -> list[str]:
@@ -66,57 +49,15 @@ def python_child(process_group: int) -> int | None:
     return None
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Server exited with {process.returncode} before it was healthy")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"the Server was not healthy within {START_TIMEOUT_SECONDS:.0f} s")
-
-
 @contextmanager
 def server(env: dict[str, str], log_dir: Path) -> Iterator[Running]:
-    """`uv run uvicorn app.main:app` in `server/` on a free port, stopped with SIGTERM after."""
-    port = free_port()
-    log_path = log_dir / "server.log"
-    full_env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", **env}
-    full_env.pop("VIRTUAL_ENV", None)  # the Server runs in its own project's environment
-    command = [uv(), "run", "--locked", "uvicorn", "app.main:app"]
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(  # noqa: S603 - our own command line
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=SERVER_DIR,
-            env=full_env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, process)
-            pid = python_child(process.pid)
-            if pid is None:
-                raise RuntimeError("the Server's Python process was not found under uv")
-            yield Running(url, pid, log_path)
-        finally:
-            stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    """`uv run uvicorn app.main:app` in `server/` on a free port, stopped with SIGTERM after (the
+    tests' `service`, tests/support.py)."""
+    with service("server", env, log_dir, cwd=SERVER_DIR) as running:
+        pid = python_child(running.process.pid)
+        if pid is None:
+            raise RuntimeError("the Server's Python process was not found under uv")
+        yield Running(running.url, pid, running.log_path)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from tests.e2e.processes import free_port, stop
+from tests.support import free_port, stop
 
 SIMULATOR_DIR = Path(__file__).resolve().parents[1]
 PHONE_ID = "1122334455667"

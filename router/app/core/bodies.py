@@ -1,6 +1,6 @@
 """Bodies a client gets wrong, answered the same way on every endpoint of the service.
 
-One file kept in the Server, the Router and the Simulator (tests/test_bodies_shared.py holds the
+One file kept in the Server, the Router and the Simulator (tests/test_shared_files.py holds the
 copies equal); each service says how its errors look (`render`).
 
 FastAPI reads a body as JSON only when its content type says JSON. Any other body reaches

@@ -1,6 +1,6 @@
 """An event's object as JSON, straight from its row (app/events/repository.py `message_rows` and
 `conversation_rows`): what `ConversationMessage` and `ConversationOut` write, byte for byte
-(tests/test_events_encoding.py holds them equal), without building either model.
+(tests/events/test_events_encoding.py holds them equal), without building either model.
 
 A stream encodes every message again at each of its statuses, thousands a second under load:
 building and validating the models, then their timestamps' serializer in Python, was most of what

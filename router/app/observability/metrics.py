@@ -1,8 +1,9 @@
 """The router's Prometheus metrics: the instruments each step of the message path records to.
 
 Names and labels are issue 14's, which the dashboard and the alerts are written against
-(`deploy/tests/router_metrics.py`; `tests/test_metrics_names.py` holds them equal). No label
-carries a message's text, a contact's number or a secret: `phone_number_id` is the business's own
+(`deploy/tests/router_metrics.py`; `tests/observability/test_metrics_names.py` holds them equal).
+No label carries a message's text, a contact's number or a secret: `phone_number_id` is the
+business's own
 number, `code` Meta's error code.
 
 `Metrics` is the instruments' interface and records nothing: the router runs with it when

@@ -126,7 +126,7 @@ class OpenTelemetryTracing(Tracing):
             engine=engine.sync_engine,
             tracer_provider=self._provider,
             # Its package declares SQLAlchemy < 2.1 and would do nothing on ours (2.1): the events
-            # it listens to are unchanged, and tests/test_tracing.py checks its spans.
+            # it listens to are unchanged, and tests/observability/test_tracing.py checks its spans.
             skip_dep_check=True,
         )
 

@@ -7,8 +7,9 @@ twice the CPU on httpx that it costs here (`python -m bench.clients`). A `GraphS
 attributes over one shared `aiohttp.ClientSession`.
 
 This is PyWA's private surface, as PyWA 4.5 uses it (pywa/api.py, pywa_async/api.py and
-pywa/errors.py); the major version is pinned in pyproject.toml, and tests/test_graph_session.py
-checks PyWA's source against this list, so an upgrade that needs more fails there first:
+pywa/errors.py); the major version is pinned in pyproject.toml, and
+tests/outbound/test_graph_session.py checks PyWA's source against this list, so an upgrade that
+needs more fails there first:
 - `GraphAPI.__init__`: `session.headers.get("Authorization")`, `session.headers.update(...)` and an
   assignment to `session.base_url` (Meta's host: whoever builds the client points it back, see
   app/outbound/whatsapp_clients.py). `WhatsApp.token` reads and writes `headers["Authorization"]`.

@@ -12,6 +12,7 @@ import pytest
 import respx
 from structlog.testing import capture_logs
 
+from ..agents.test_agents import Bot, completion
 from ..backends import fresh_postgres
 from ..conftest import (
     GRAPH_URL,
@@ -23,7 +24,6 @@ from ..conftest import (
 )
 from ..graph_api import GraphApi
 from ..meta import PHONE_NUMBER_ID, WA_ID, text_message
-from ..platform.test_agents import Bot, completion
 
 LLM_URL = "http://llm.test/v1"
 ENV_KEY = "sk-env-openai-key-77c1"

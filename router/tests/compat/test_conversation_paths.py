@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from ..graph_api import GraphApi
-from ..test_member_messages import Talk, talk_on
+from ..messages.test_member_messages import Talk, talk_on
 
 
 async def call(talk: Talk, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -2,9 +2,7 @@
 `/rate-limit/health` and `/rate-limit/stats/{phone_number}`, answered from the monitoring API's
 figures, for the operator alone."""
 
-import asyncio
 import socket
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +26,10 @@ from ..factories import channels, tenants
 from ..factories.store import Sessions
 from ..graph_api import GraphApi
 from ..meta import PHONE_NUMBER_ID, signed, text_message
+from ..support import wait_until
 
 CHANNEL_NUMBER = "100200300"  # the factory's channel, shown as "+1 555 0100"
 PATHS = ["/monitoring/queue/health", "/rate-limit/health", f"/rate-limit/stats/{PHONE_NUMBER_ID}"]
-
-
-async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.02)
 
 
 async def operator(router: RouterUnderTest, path: str) -> Any:
@@ -173,7 +166,7 @@ async def test_a_numbers_stats_are_the_monitoring_apis_after_sends(
             # The one-second window moves on its own: compare once it holds nothing.
             return bool((await operator(router, path))["sent_last_second"] == 0)
 
-        await until(window_passed)
+        await wait_until(window_passed, interval=0.02)
         figures = await operator(router, path)
         stats = await operator(router, f"/rate-limit/stats/{PHONE_NUMBER_ID}")
 

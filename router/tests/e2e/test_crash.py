@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from fastapi import FastAPI
 
 from ..backends import fresh_rabbitmq
 from ..meta import PHONE_NUMBER_ID, signed, text_message
+from ..support import free_port, in_thread, service, wait_until_sync
 from .graph_standin import GraphStandIn
-from .processes import free_port, in_thread, service
 
 pytestmark = pytest.mark.e2e
 
@@ -105,7 +104,9 @@ def test_a_killed_router_finishes_everything_once_after_restart(
             response = httpx.post(f"{router.url}/webhook", content=body, headers=headers)
             assert response.status_code == 200
 
-        _wait(lambda: _replied(router.url) == len(quick), "the quick replies")
+        wait_until_sync(
+            lambda: _replied(router.url) == len(quick), what="the quick replies", timeout=20
+        )
         assert all(not graph.texts_to(user) for user, _ in held)
         os.killpg(router.process.pid, signal.SIGKILL)
         router.process.wait()
@@ -113,7 +114,9 @@ def test_a_killed_router_finishes_everything_once_after_restart(
     server.release.set()
     with service("router", env, tmp_path, port=port) as router:
         total = len(quick) + len(held) + len(behind)
-        _wait(lambda: _replied(router.url) == total, "every reply after the restart", timeout=30)
+        wait_until_sync(
+            lambda: _replied(router.url) == total, what="every reply after the restart", timeout=30
+        )
 
     for user, text in quick + held:
         replies = graph.texts_to(user)
@@ -134,14 +137,18 @@ def test_a_router_killed_after_the_graph_api_accepted_a_send_replies_once(
         body, headers = signed(APP_SECRET, text_message("wamid.lost.1", text, wa_id=user))
         assert httpx.post(f"{router.url}/webhook", content=body, headers=headers).is_success
         # Meta has the message; the router waits for the Graph API's answer, and dies.
-        _wait(lambda: bool(graph.held), "the Graph API to accept the send")
+        wait_until_sync(
+            lambda: bool(graph.held), what="the Graph API to accept the send", timeout=20
+        )
         os.killpg(router.process.pid, signal.SIGKILL)
         router.process.wait()
 
     with service("router", env, tmp_path, port=port) as router:
         # Meta's status webhooks for the message, which carry the tracker it was sent with.
         graph.deliver_statuses(f"{router.url}/webhook", APP_SECRET)
-        _wait(lambda: _replied(router.url) == 1, "the reply to be recorded")
+        wait_until_sync(
+            lambda: _replied(router.url) == 1, what="the reply to be recorded", timeout=20
+        )
         outbound = _messages(router.url, direction="outbound")
 
     [(wamid, _)] = graph.held
@@ -164,10 +171,3 @@ def _replied(router_url: str) -> int:
         headers={"X-API-Key": ADMIN_KEY},
     )
     return len(response.json()["items"])
-
-
-def _wait(check: Any, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)

@@ -14,8 +14,8 @@ import pytest
 from fastapi import FastAPI
 
 from ..meta import signed, text_message
+from ..support import Service, free_port, in_thread, service
 from .graph_standin import GraphStandIn
-from .processes import Service, free_port, in_thread, service
 from .test_crash import ACCESS_TOKEN, ADMIN_KEY, APP_SECRET, router_env
 
 pytestmark = pytest.mark.e2e

@@ -12,8 +12,8 @@ import pytest
 from ..backends import fresh_postgres, fresh_redis
 from ..events_client import sse
 from ..meta import PHONE_NUMBER_ID, signed, text_message
+from ..support import Service, in_thread, service
 from .graph_standin import GraphStandIn
-from .processes import Service, in_thread, service
 
 pytestmark = pytest.mark.e2e
 

@@ -5,9 +5,8 @@ import asyncio
 import http.client
 import json
 import socket
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,8 +14,8 @@ import httpx
 import pytest
 
 from ..meta import PHONE_NUMBER_ID, fixture, signed, text_message
+from ..support import Service, in_thread, service, wait_until_sync
 from .graph_standin import GraphStandIn
-from .processes import Service, in_thread, service
 
 pytestmark = pytest.mark.e2e
 
@@ -44,14 +43,6 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
         }
         with service("router", env, logs) as router:
             yield router, graph
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
-    return result
 
 
 def settled(router: Service) -> bool:
@@ -203,8 +194,10 @@ async def test_valid_messages_are_answered_once_whatever_is_sent_beside_them(
             codes.update(await asyncio.gather(*(post(body, headers) for body, headers in bodies)))
 
     assert all(isinstance(code, int) and code < 500 for code in codes), codes
-    wait_for(lambda: all(graph.texts_to(user) for user in valid_senders + surrogate_senders))
-    wait_for(lambda: settled(router))
+    wait_until_sync(
+        lambda: all(graph.texts_to(user) for user in valid_senders + surrogate_senders), timeout=30
+    )
+    wait_until_sync(lambda: settled(router), timeout=30)
     answered = {user: graph.texts_to(user) for user in valid_senders}
     assert [user for user, texts in answered.items() if len(texts) != 1] == []
     for user in surrogate_senders:

@@ -4,7 +4,6 @@ are added up by whichever of them a scrape reaches, as uvicorn's `--workers N` n
 import os
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,8 @@ import httpx
 import pytest
 
 from ..meta import PHONE_NUMBER_ID, signed, text_message
-from ..scrape import Scrape, parse
+from ..support import REPO_ROOT, Scrape, Service, in_thread, parse, service, uv, wait_until_sync
 from .graph_standin import GraphStandIn
-from .processes import REPO_ROOT, Service, in_thread, service, uv
 
 pytestmark = pytest.mark.e2e
 
@@ -66,10 +64,7 @@ def scrape(router: Service) -> Scrape:
 
 
 def replies(graph: GraphStandIn, count: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while len(graph.sent) < count:
-        assert time.monotonic() < deadline, f"{len(graph.sent)} of {count} replies sent"
-        time.sleep(0.05)
+    wait_until_sync(lambda: len(graph.sent) >= count, timeout, what=f"{count} replies sent")
 
 
 def writers(metrics_dir: Path) -> set[str]:

@@ -21,8 +21,8 @@ from app.schedules.models import Schedule
 from ..backends import POSTGRES_DATABASE, fresh_postgres, fresh_redis
 from ..factories import contacts, conversations
 from ..meta import PHONE_NUMBER_ID
+from ..support import free_port, in_thread, service
 from .graph_standin import GraphStandIn
-from .processes import free_port, in_thread, service
 
 pytestmark = pytest.mark.e2e
 

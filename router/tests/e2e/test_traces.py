@@ -8,8 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,9 @@ import httpx
 import pytest
 
 from ..meta import PHONE_NUMBER_ID, signed, status_update, text_message
+from ..support import REPO_ROOT, free_port, in_thread, service, wait_until_sync
 from .graph_standin import GraphStandIn
 from .otlp_receiver import OtlpReceiver, ReceivedSpan, traced_env
-from .processes import REPO_ROOT, free_port, in_thread, service
 from .test_crash import HoldingServer
 
 # Three services started (and one restarted) per test, on a machine that may be busy.
@@ -68,14 +67,6 @@ def post_text(router_url: str, wamid: str, text: str) -> None:
     assert httpx.post(f"{router_url}/webhook", content=body, headers=headers).is_success
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return found
-
-
 def webhook_span(collector: OtlpReceiver) -> list[ReceivedSpan]:
     return collector.find(
         lambda s: s.service == "router" and s.name == "POST /webhook" and s.kind == SERVER_KIND
@@ -95,8 +86,10 @@ def test_one_trace_joins_webhook_job_server_and_graph_send(
         }
         with service("router", env, tmp_path) as router:
             post_text(router.url, "wamid.trace.1", "hello")
-            wait_for(lambda: standin.texts_to("972987654321"), "the reply")
-            [webhook] = wait_for(lambda: webhook_span(collector), "the webhook's span")
+            wait_until_sync(lambda: standin.texts_to("972987654321"), what="the reply", timeout=30)
+            [webhook] = wait_until_sync(
+                lambda: webhook_span(collector), what="the webhook's span", timeout=30
+            )
             trace_id = webhook.trace_id
 
             def joined() -> list[ReceivedSpan]:
@@ -120,7 +113,9 @@ def test_one_trace_joins_webhook_job_server_and_graph_send(
                     )
                 )
 
-            wait_for(complete, "the job's, the Server's and the Graph API send's spans")
+            wait_until_sync(
+                complete, what="the job's, the Server's and the Graph API send's spans", timeout=30
+            )
             spans = joined()
             [job] = [s for s in spans if s.name == "message.process"]
             assert job.kind == CONSUMER_KIND
@@ -141,11 +136,14 @@ def test_one_trace_joins_webhook_job_server_and_graph_send(
             assert send.parent_span_id == job.span_id
 
             # Meta's statuses about the reply: their span links to the message's trace.
-            wamid = wait_for(lambda: _outbound_wamid(router.url), "the reply's wamid")
+            wamid = wait_until_sync(
+                lambda: _outbound_wamid(router.url) or "", what="the reply's wamid", timeout=30
+            )
             _deliver_status(router.url, wamid)
-            [statuses] = wait_for(
+            [statuses] = wait_until_sync(
                 lambda: collector.find(lambda s: s.name == "webhook.statuses"),
-                "the statuses' span",
+                what="the statuses' span",
+                timeout=30,
             )
             assert [link[0] for link in statuses.links] == [trace_id]
 
@@ -168,19 +166,26 @@ def test_a_job_resumed_after_sigkill_continues_the_webhooks_trace(
         first = {**env, **traced_env(collector_url, "router", instance="first")}
         with service("router", first, tmp_path, port=port) as router:
             post_text(router.url, "wamid.resumed.1", "hold on")
-            [webhook] = wait_for(lambda: webhook_span(collector), "the webhook's span")
+            [webhook] = wait_until_sync(
+                lambda: webhook_span(collector), what="the webhook's span", timeout=30
+            )
             # The job runs, waiting for the Server; the router dies with it unfinished.
-            wait_for(lambda: _processing(router.url), "the job to start")
+            wait_until_sync(lambda: _processing(router.url), what="the job to start", timeout=30)
             os.killpg(router.process.pid, signal.SIGKILL)
             router.process.wait()
 
         held.release.set()
         second = {**env, **traced_env(collector_url, "router", instance="second")}
         with service("router", second, tmp_path, port=port):
-            wait_for(lambda: standin.texts_to("972987654321"), "the reply after the restart")
-            jobs = wait_for(
+            wait_until_sync(
+                lambda: standin.texts_to("972987654321"),
+                what="the reply after the restart",
+                timeout=30,
+            )
+            jobs = wait_until_sync(
                 lambda: collector.find(lambda s: s.name == "message.process"),
-                "the resumed job's span",
+                what="the resumed job's span",
+                timeout=30,
             )
 
     # The killed process never ended its job's span; the restarted one ran the job again, in the

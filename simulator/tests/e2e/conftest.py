@@ -1,15 +1,14 @@
 """The Server, the Router and the Simulator as real processes, wired as `make demo` wires them."""
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from .processes import Service, free_port, service
+from ..support import Service, free_port, service
 
 PHONE_ID = "1122334455667"
 ACCESS_TOKEN = "e2e-access-token-41d7"  # noqa: S105 - test values, made up here
@@ -50,16 +49,6 @@ class System:
 
     def reply_texts(self, wa_id: str) -> list[str]:
         return [m["payload"]["body"] for m in self.replies_to(wa_id) if m["type"] == "text"]
-
-
-def eventually(check: Callable[[], T], timeout: float = 15) -> T:
-    """Polls until `check` gives something truthy (or the time is up), and returns it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN_KEY, REPLY, System, eventually
+from ..support import wait_until_sync
+from .conftest import ADMIN_KEY, REPLY, System
 from .llm_stub import LlmStub, llm_stub
 from .test_platform import add_business, api, created, replied_to, settled_as, texts, write
 
@@ -181,7 +182,9 @@ def test_an_llm_agent_answers_with_the_conversations_history(
     write(system, user, "and now for the model", NUMBER)
 
     answer = "stub answer to 'and now for the model'"
-    assert eventually(lambda: answer in texts(system, user, NUMBER)), texts(system, user, NUMBER)
+    assert wait_until_sync(lambda: answer in texts(system, user, NUMBER), timeout=15), texts(
+        system, user, NUMBER
+    )
     [request] = stub.requests
     assert request["model"] == "stub-small"
     assert request["messages"] == [

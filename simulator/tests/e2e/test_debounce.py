@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ..support import wait_until_sync
 from .browser import ARTIFACTS, chromium, require_chromium
-from .conftest import ADMIN_KEY, System, eventually
+from .conftest import ADMIN_KEY, System
 
 require_chromium()
 
@@ -109,11 +110,12 @@ async def test_a_burst_of_three_gets_one_reply_quoting_the_last(system: System) 
     inbound = system.sim.get(
         "/sim/messages", params={"wa_id": USER, "phone_number_id": NUMBER, "direction": "inbound"}
     ).json()
-    sent = eventually(
+    sent = wait_until_sync(
         lambda: system.sim.get(
             "/sim/messages",
             params={"wa_id": USER, "phone_number_id": NUMBER, "direction": "outbound"},
-        ).json()
+        ).json(),
+        timeout=15,
     )
     assert [m["payload"]["text"]["body"] for m in inbound] == list(BURST)
     [answer] = sent

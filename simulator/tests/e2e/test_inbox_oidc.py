@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from ..support import Service, free_port, service
 from .browser import ARTIFACTS, chromium, require_chromium
 from .oidc_provider import Provider, serving
-from .processes import Service, free_port, service
 
 require_chromium()
 

@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ..support import wait_until_sync
 from .browser import ARTIFACTS, chromium, require_chromium
-from .conftest import ADMIN_KEY, PHONE_ID, System, eventually
+from .conftest import ADMIN_KEY, PHONE_ID, System
 
 require_chromium()
 
@@ -172,7 +173,7 @@ async def test_the_handover_loop_between_the_phone_and_the_inbox(
     held = inbox.locator(".msg.contact", has_text=second)
     await expect(held).to_be_visible(timeout=LIVE_MS)
     await expect(held).to_have_attribute("data-status", "handed_over", timeout=SLOW_MS)
-    assert eventually(lambda: stored_status(system, second) == "handed_over")
+    assert wait_until_sync(lambda: stored_status(system, second) == "handed_over", timeout=15)
     # The Router decided (handed_over is final): nothing answers the message, then or later.
     assert not any(reply_to(second).search(t) for t in system.reply_texts("15550009201"))
 

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ADMIN_KEY, PHONE_ID, REPLY, System, eventually
+from ..support import wait_until_sync
+from .conftest import ADMIN_KEY, PHONE_ID, REPLY, System
 
 pytestmark = pytest.mark.e2e
 
@@ -151,7 +152,7 @@ def replied_to(system: System, wa_id: str, number: str, text: str) -> list[str]:
         sent = texts(system, wa_id, number)
         return sent if any(answered(text) in t for t in sent) else []
 
-    sent = eventually(found)
+    sent = wait_until_sync(found, timeout=15)
     assert sent, f"{text!r} was never answered from {number}"
     return sent
 
@@ -169,7 +170,7 @@ def stored_status(system: System, key: str, wamid: str, **headers: str) -> str |
 
 def settled_as(system: System, key: str, wamid: str, status: str) -> None:
     """Barrier: the Router's job for the message ended, with `status` (final: nothing follows)."""
-    assert eventually(lambda: stored_status(system, key, wamid) == status), (
+    assert wait_until_sync(lambda: stored_status(system, key, wamid) == status, timeout=15), (
         f"{wamid} never became {status}: {stored_status(system, key, wamid)}"
     )
 
@@ -255,7 +256,7 @@ def test_a_conversation_handed_to_a_person_gets_no_bot_reply_and_their_message_a
                 return message if message["status"] == "read" else None
         return None
 
-    arrived = eventually(agents_message_read)
+    arrived = wait_until_sync(agents_message_read, timeout=15)
     assert arrived is not None, chat(system, user, SECOND_NUMBER)
     assert [h["status"] for h in arrived["history"]][-3:] == ["sent", "delivered", "read"]
 
@@ -269,7 +270,7 @@ def test_a_conversation_handed_to_a_person_gets_no_bot_reply_and_their_message_a
         ).json()["items"]
         return [(m["sender"], m["status"]) for m in items]
 
-    assert eventually(lambda: thread()[-1] == ("agent", "read")), thread()
+    assert wait_until_sync(lambda: thread()[-1] == ("agent", "read"), timeout=15), thread()
     assert [sender for sender, _ in thread()] == ["contact", "ai", "contact", "agent"]
     assert thread()[2] == ("contact", "handed_over")
 

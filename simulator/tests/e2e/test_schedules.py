@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN_KEY, PHONE_ID, System, eventually
+from ..support import wait_until_sync
+from .conftest import ADMIN_KEY, PHONE_ID, System
 from .test_platform import api, write
 
 pytestmark = pytest.mark.e2e
@@ -61,9 +62,9 @@ def test_a_scheduled_text_reaches_the_chat_once_and_a_template_reaches_a_number_
         system, channel_id=channel_id, to="15550008001", text="Too early", send_at=due.isoformat()
     )
 
-    after_text = eventually(lambda: ran(system, text["id"]))
-    after_template = eventually(lambda: ran(system, both["id"]))
-    after_refused = eventually(lambda: ran(system, refused["id"]))
+    after_text = wait_until_sync(lambda: ran(system, text["id"]), timeout=15)
+    after_template = wait_until_sync(lambda: ran(system, both["id"]), timeout=15)
+    after_refused = wait_until_sync(lambda: ran(system, refused["id"]), timeout=15)
 
     assert after_text is not None
     assert after_template is not None

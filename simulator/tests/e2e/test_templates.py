@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ..support import wait_until_sync
 from .browser import ARTIFACTS, MISSING, WHY, chromium
-from .conftest import ADMIN_KEY, PHONE_ID, System, eventually
+from .conftest import ADMIN_KEY, PHONE_ID, System
 from .test_platform import api, write
 
 pytestmark = pytest.mark.e2e
@@ -42,11 +43,12 @@ def channel_id(system: System) -> int:
     write(system, "15550007000", "hello")
     channels = api(system, "GET", "/api/v1/channels", ADMIN_KEY).json()["items"]
     [channel] = [c for c in channels if c["phone_number_id"] == PHONE_ID]
-    assert eventually(
+    assert wait_until_sync(
         lambda: (
             api(system, "GET", f"/api/v1/channels/{channel['id']}", ADMIN_KEY).json()["waba_id"]
             == WABA
-        )
+        ),
+        timeout=15,
     )
     return int(channel["id"])
 
@@ -62,7 +64,7 @@ def settled(system: System, message_id: int, *statuses: str) -> dict[str, Any]:
         ).json()
         return message if message["status"] in statuses else None
 
-    found = eventually(look)
+    found = wait_until_sync(look, timeout=15)
     assert found is not None, api(system, "GET", f"/api/v1/messages/{message_id}", ADMIN_KEY).text
     return found
 

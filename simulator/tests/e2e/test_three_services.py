@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ADMIN_KEY, PHONE_ID, REPLY, System, eventually
+from ..support import wait_until_sync
+from .conftest import ADMIN_KEY, PHONE_ID, REPLY, System
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +45,7 @@ def said_to(system: System, wa_id: str, *, until: str) -> list[str]:
         return sent if done else []
 
     answered = []
-    for reply in eventually(replies):
+    for reply in wait_until_sync(replies, timeout=15):
         assert reply["type"] == "text", reply
         match = REPLY.match(reply["payload"]["body"])
         assert match is not None, reply
@@ -92,9 +93,9 @@ def test_a_text_gets_exactly_one_reply_and_its_statuses_flow_back(system: System
     for status in statuses:
         assert status["state"] == "delivered"
         assert 200 <= status["attempts"][-1]["status_code"] < 300
-    assert eventually(lambda: system.sim.get(f"/sim/messages/{reply['wamid']}").json())[
-        "status"
-    ] == ("read")
+    assert wait_until_sync(
+        lambda: system.sim.get(f"/sim/messages/{reply['wamid']}").json(), timeout=15
+    )["status"] == ("read")
 
     # The Router moved its copy of the reply to `read`.
     def stored() -> dict[str, Any] | None:
@@ -109,7 +110,7 @@ def test_a_text_gets_exactly_one_reply_and_its_statuses_flow_back(system: System
                 return dict(item)
         return None
 
-    item = eventually(stored)
+    item = wait_until_sync(stored, timeout=15)
     assert item is not None, "the Router never recorded the reply as read"
     assert item["contact"] in (user, item["user_id"])
     assert REPLY.match(item["text"])
@@ -138,7 +139,7 @@ def test_a_forged_signature_is_rejected_and_answered_by_nothing(system: System) 
     # The same body, signed with the right secret, is answered: only the signature was wrong.
     genuine = system.sim.post("/sim/webhooks/raw", json={"body": body}).json()
     assert genuine["state"] == "delivered"
-    texts = eventually(lambda: system.reply_texts(user)[2:])
+    texts = wait_until_sync(lambda: system.reply_texts(user)[2:], timeout=15)
     match = REPLY.match(texts[0])
     assert match is not None
     assert match["text"] == "forged"
