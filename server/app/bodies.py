@@ -138,7 +138,7 @@ def echoable(value: Any) -> bool:
     if not _printable(value):
         return False
     try:
-        return len(json.dumps(value)) <= MAX_ECHOED_CHARS
+        return len(json.dumps(value, allow_nan=False)) <= MAX_ECHOED_CHARS
     except (TypeError, ValueError):
         return False
 

@@ -1,6 +1,6 @@
 """Bodies a careless or hostile client sends, and what every write endpoint must answer to them.
 
-One file kept in the Server's, the Router's and the Simulator's tests (test_bodies_shared.py holds
+One file kept in the Server's, the Router's and the Simulator's tests (test_shared_files.py holds
 the copies equal). The endpoints are read from the service's OpenAPI document, so a new endpoint is
 covered without editing a test. What every answer must be (bodies.py):
 
@@ -74,6 +74,9 @@ BODIES = [
         None,
     ),
     Body("json-array", "application/json", b"[1, 2, 3]", None),
+    # Python's json reads these constants, which no JSON has: an error must not echo them back.
+    Body("json-non-finite", "application/json", b'{"text": NaN, "name": -Infinity}', None),
+    Body("json-infinity", "application/json", b"Infinity", None),
 ]
 
 CONTENT_TYPES = sorted({b.content_type for b in BODIES if b.content_type is not None})
