@@ -1,3 +1,4 @@
+import asyncio
 import atexit
 import json
 import os
@@ -15,6 +16,7 @@ import respx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.core.engine import create_engine, migrate
 from app.core.state import STATE_KEY
 from app.lifespan import State
 from app.main import create_app
@@ -150,8 +152,28 @@ async def graph_route() -> AsyncIterator[graph_api.GraphApi]:
     assert not graph.failures, graph.failures
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the newest migration, made once per test process: each test's store
+    starts as a copy of it (migrating anew is most of a router's start in a test)."""
+    path = tmp_path_factory.mktemp("migrated") / "router.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path, migrated_sqlite: Path) -> str:
+    """A SQLite store of the test's own, already migrated (the router's start-up migration then
+    finds nothing to do)."""
+    shutil.copyfile(migrated_sqlite, tmp_path / "router.db")
     return f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
 
 
