@@ -1,5 +1,6 @@
 """The Router: receives Meta's webhooks, asks the Server for replies and sends them with PyWA."""
 
+import asyncio
 import gc
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,7 @@ from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
 from app.core.bodies import MAX_BODY_BYTES
 from app.core.cors import allow_origins
+from app.core.engine import create_engine
 from app.core.errors import install_error_handlers, install_error_renderers
 from app.core.logs import RequestIdMiddleware, configure_logging
 from app.events.endpoints import router as events_router
@@ -37,6 +39,7 @@ from app.monitoring.endpoints import router as monitoring_router
 from app.observability.exposition import install_metrics_route, multiprocess_dir
 from app.observability.tracing import new_tracing
 from app.schedules.endpoints import router as schedules_router
+from app.secrets.start import refuse_unreadable, ring_from
 from app.settings import Settings, SettingsError, load_settings
 from app.templates.endpoints import router as templates_router
 from app.tenants.endpoints import router as tenants_router
@@ -134,7 +137,12 @@ def _served() -> FastAPI:
     """The app `uvicorn app.main:app` serves, built from the environment, in a process tuned for
     it. Tests build theirs with `create_app(settings)`: no environment, no process-wide tuning."""
     try:
-        app = create_app()
+        settings = load_settings()
+        # Before uvicorn runs the lifespan, which would check the same but could only fail with a
+        # traceback after the message: a key ring that cannot read the stored secrets stops the
+        # process here, with the message alone.
+        asyncio.run(_refuse_unreadable_secrets(settings))
+        app = create_app(settings)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
@@ -144,6 +152,14 @@ def _served() -> FastAPI:
     sys.setswitchinterval(0.0005)
     app.router.lifespan_context = _frozen_once_started(app.router.lifespan_context)
     return app
+
+
+async def _refuse_unreadable_secrets(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await refuse_unreadable(engine, ring_from(settings, settings.database_url), settings)
+    finally:
+        await engine.dispose()
 
 
 def _frozen_once_started(
