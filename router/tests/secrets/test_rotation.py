@@ -157,3 +157,38 @@ async def test_the_rotation_runs_while_a_router_serves(
     assert sum(r.changed for r in done) == 3  # SALES, SUPPORT and the agent's key
     assert all(c.unreadable == 0 and c.in_clear == 0 for c in counted)
     assert sum(c.encrypted for c in counted) == 4
+
+
+async def test_the_served_app_refuses_with_the_message_alone(
+    store: str, mock_http: respx.MockRouter
+) -> None:
+    old, unrelated = new_key(), new_key()
+    async with running_router(keyed(store, old)) as router:
+        await set_up_numbers(router, mock_http)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": store,
+        "ROUTER_ENCRYPTION_KEYS": unrelated,
+        "WHATSAPP_PHONE_NUMBER_ID": SALES,
+        "WHATSAPP_ACCESS_TOKEN": "served-token",
+        "WHATSAPP_WEBHOOK_VERIFY_TOKEN": "served-verify",
+        "WHATSAPP_APP_SECRET": "served-secret",
+    }
+
+    # What `uvicorn app.main:app` does first: take `app` from the module.
+    served = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", "from app.main import app"],
+        cwd=ROUTER_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert served.returncode == 2, served.stderr
+    assert "ROUTER_ENCRYPTION_KEYS" in served.stderr
+    assert "Traceback" not in served.stderr + served.stdout
+    for secret in (old, unrelated, *TOKENS.values(), LLM_KEY):
+        assert secret not in served.stderr + served.stdout
