@@ -4,6 +4,7 @@ import asyncio
 import gc
 import sys
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -141,7 +142,10 @@ def _served() -> FastAPI:
         # Before uvicorn runs the lifespan, which would check the same but could only fail with a
         # traceback after the message: a key ring that cannot read the stored secrets stops the
         # process here, with the message alone.
-        asyncio.run(_refuse_unreadable_secrets(settings))
+        # On a thread of its own: uvicorn may import `app` from inside its running event loop (a
+        # worker process of `--workers N` does).
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, _refuse_unreadable_secrets(settings)).result()
         app = create_app(settings)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
