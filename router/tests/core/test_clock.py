@@ -5,6 +5,8 @@ import asyncio
 from app.core import clock
 from app.core.clock import ManualClock, utcnow
 
+from ..support import wait_until
+
 
 async def test_a_manual_clock_moves_only_when_told_and_wakes_the_sleepers_it_passes() -> None:
     with clock.use(ManualClock()) as manual:
@@ -12,9 +14,7 @@ async def test_a_manual_clock_moves_only_when_told_and_wakes_the_sleepers_it_pas
         start = utcnow()
         short = asyncio.create_task(clock.sleep(1))
         long = asyncio.create_task(clock.sleep(5))
-        async with asyncio.timeout(5):
-            while manual.sleeping < 2:
-                await asyncio.sleep(0)
+        await wait_until(lambda: manual.sleeping == 2, timeout=5, what="both sleepers")
         assert utcnow() == start
 
         await manual.advance(1)

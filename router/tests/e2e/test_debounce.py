@@ -4,7 +4,6 @@ the router is SIGKILLed in the middle of the wait (the turn is in the store, not
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from ..meta import signed, text_message
-from ..support import Service, free_port, in_thread, service
+from ..support import Service, free_port, in_thread, service, wait_until_sync
 from .graph_standin import GraphStandIn
 from .test_crash import ACCESS_TOKEN, ADMIN_KEY, APP_SECRET, router_env
 
@@ -77,13 +76,6 @@ def inbound(router: Service) -> dict[str, dict[str, Any]]:
     return {m["wamid"]: m for m in page["items"]}
 
 
-def wait(check: Any, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_a_burst_of_three_gets_one_reply_quoting_the_last(
     standins: tuple[RecordingServer, str, GraphStandIn, str], tmp_path: Path
 ) -> None:
@@ -95,10 +87,18 @@ def test_a_burst_of_three_gets_one_reply_quoting_the_last(
         debounce(router, 1500)
         for wamid, text in zip(wamids, BURST, strict=True):
             write(router, wamid, text)
-        wait(lambda: inbound(router)[wamids[-1]]["status"] == "replied", "the turn's reply")
+        wait_until_sync(
+            lambda: inbound(router)[wamids[-1]]["status"] == "replied",
+            timeout=20,
+            what="the turn's reply",
+        )
         # Sent after the turn was formed: the next turn, answered by itself.
         write(router, "wamid.burst.later", "and a high chair")
-        wait(lambda: inbound(router)["wamid.burst.later"]["status"] == "replied", "the next one")
+        wait_until_sync(
+            lambda: inbound(router)["wamid.burst.later"]["status"] == "replied",
+            timeout=20,
+            what="the next one",
+        )
         stored = inbound(router)
 
     assert server.asked == ["\n".join(BURST), "and a high chair"]
@@ -127,17 +127,29 @@ def test_a_router_killed_in_the_middle_of_the_wait_replies_once_after_restart(
         for wamid, text in zip(wamids, BURST, strict=True):
             write(router, wamid, text)
         # The first message's job holds it and waits for the burst to end: kill it there.
-        wait(lambda: inbound(router)[wamids[0]]["status"] == "processing", "the wait to start")
+        wait_until_sync(
+            lambda: inbound(router)[wamids[0]]["status"] == "processing",
+            timeout=20,
+            what="the wait to start",
+        )
         os.killpg(router.process.pid, signal.SIGKILL)
         router.process.wait()
     assert server.asked == []
     assert graph.sent == []
 
     with service("router", env, tmp_path, port=port) as router:
-        wait(lambda: inbound(router)[wamids[-1]]["status"] == "replied", "the turn's reply")
+        wait_until_sync(
+            lambda: inbound(router)[wamids[-1]]["status"] == "replied",
+            timeout=20,
+            what="the turn's reply",
+        )
         # A barrier: a later message's reply comes only after anything the turn would send.
         write(router, "wamid.killed.later", "thanks")
-        wait(lambda: inbound(router)["wamid.killed.later"]["status"] == "replied", "the next one")
+        wait_until_sync(
+            lambda: inbound(router)["wamid.killed.later"]["status"] == "replied",
+            timeout=20,
+            what="the next one",
+        )
         stored = inbound(router)
 
     assert server.asked == ["\n".join(BURST), "thanks"]
@@ -160,7 +172,11 @@ def test_with_debounce_off_each_message_is_answered_by_itself_unquoted(
         debounce(router, None)  # and off again
         for wamid, text in zip(wamids, BURST, strict=True):
             write(router, wamid, text)
-        wait(lambda: inbound(router)[wamids[-1]]["status"] == "replied", "the replies")
+        wait_until_sync(
+            lambda: inbound(router)[wamids[-1]]["status"] == "replied",
+            timeout=20,
+            what="the replies",
+        )
         stored = inbound(router)
 
     assert server.asked == BURST

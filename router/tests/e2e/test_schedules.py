@@ -4,7 +4,6 @@ routers sharing PostgreSQL and Redis, and by a router SIGKILLed while a schedule
 import asyncio
 import os
 import signal
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from app.schedules.models import Schedule
 from ..backends import POSTGRES_DATABASE, fresh_postgres, fresh_redis
 from ..factories import contacts, conversations
 from ..meta import PHONE_NUMBER_ID
-from ..support import free_port, in_thread, service
+from ..support import free_port, in_thread, service, wait_until_sync
 from .graph_standin import GraphStandIn
 
 pytestmark = pytest.mark.e2e
@@ -120,13 +119,6 @@ def _in(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
-def _wait(check: Any, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 @pytest.mark.timeout(300)  # two routers start, on a machine that may be busy
 def test_two_worker_routers_on_postgresql_and_redis_send_each_due_time_once(
     graph: tuple[GraphStandIn, str], tmp_path: Path
@@ -153,7 +145,11 @@ def test_two_worker_routers_on_postgresql_and_redis_send_each_due_time_once(
             for i in range(0, 20, 2)
         ]
         ids = [s["id"] for s in schedules]
-        _wait(lambda: _all_accepted(first.url, ids, 2), "every scheduled message to be accepted")
+        wait_until_sync(
+            lambda: _all_accepted(first.url, ids, 2),
+            timeout=30,
+            what="every scheduled message to be accepted",
+        )
         sent_at = datetime.now(UTC)
         final = _schedules(first.url, ids)
 
@@ -182,12 +178,20 @@ def test_a_router_killed_while_schedules_fall_due_sends_each_once_after_restart(
 
     # Down while the one-off falls due and while the cron schedule misses an hour of runs.
     asyncio.run(_miss_runs(database_url, cron["id"]))
-    _wait(lambda: datetime.now(UTC) > datetime.fromisoformat(due_in_three), "the due time")
+    wait_until_sync(
+        lambda: datetime.now(UTC) > datetime.fromisoformat(due_in_three),
+        timeout=30,
+        what="the due time",
+    )
     assert not standin.sent
 
     with service("router", env, tmp_path, port=port) as router:
         ids = [once["id"], cron["id"]]
-        _wait(lambda: _all_accepted(router.url, ids, 1), "the scheduled messages to be accepted")
+        wait_until_sync(
+            lambda: _all_accepted(router.url, ids, 1),
+            timeout=30,
+            what="the scheduled messages to be accepted",
+        )
         after_once, after_cron = _schedules(router.url, ids)
 
     assert standin.texts_to("15557000001") == ["once"]

@@ -5,7 +5,6 @@ formed answers the same turn once, and a replay answers the whole turn again.
 Time is the test's (app/core/clock.py's ManualClock): a job that waits for its burst to end waits
 until the test moves time past the window, so nothing here waits a window out for real."""
 
-import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +20,7 @@ from ..conftest import SERVER_URL, RouterUnderTest, make_settings, running_route
 from ..graph_api import GraphApi
 from ..jobs.test_durability import messages, post
 from ..meta import parsed_text, text_message
+from ..support import wait_until
 
 BURST = ["I'd like to book a table", "for four people", "tomorrow at 8?"]
 WINDOW_MS = 1500
@@ -35,9 +35,7 @@ def manual() -> Iterator[ManualClock]:
 
 async def window_ends(manual: ManualClock, seconds: float = WINDOW_MS / 1000) -> None:
     """Once a job waits for its contact's burst to end, move time to the end of the window."""
-    async with asyncio.timeout(10):
-        while not manual.sleeping:
-            await asyncio.sleep(0.005)
+    await wait_until(lambda: manual.sleeping, what="a job waiting for its burst to end")
     await manual.advance(seconds)
 
 
@@ -178,9 +176,8 @@ async def test_a_conversation_handed_over_during_the_wait_gets_no_reply(
         await debounce(router, WINDOW_MS)
         await post(router, text_message("wamid.handed.0", "hello"))
         await post(router, text_message("wamid.handed.1", "anyone?"))
-        async with asyncio.timeout(5):  # the first message's job waits for the burst to end
-            while not manual.sleeping:
-                await asyncio.sleep(0.005)
+        # The first message's job waits for the burst to end.
+        await wait_until(lambda: manual.sleeping, timeout=5, what="the job's wait")
         [conversation] = (await router.admin("GET", "/api/v1/conversations")).json()["items"]
         toggled = await router.admin(
             "POST", f"/api/v1/conversations/{conversation['id']}/transfer-toggle"

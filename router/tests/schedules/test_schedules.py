@@ -1,8 +1,7 @@
 """Scheduled messages in one router: the API, and each due time sent once on the durable path."""
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from ..conftest import RouterUnderTest, make_settings, running_router
 from ..factories import contacts, conversations
 from ..factories.store import Sessions
 from ..graph_api import GraphApi
+from ..support import wait_until
 
 CHANNEL = 1  # the env's number, the default tenant's channel
 
@@ -71,12 +71,6 @@ def iso_in(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
-async def until(check: Callable[[], Awaitable[bool]], timeout: float = 15) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.02)
-
-
 async def scheduled(router: RouterUnderTest, **body: Any) -> dict[str, Any]:
     """A schedule made through the API, on the env's channel."""
     created = await router.admin("POST", "/api/v1/schedules", json={"channel_id": CHANNEL, **body})
@@ -99,7 +93,7 @@ async def once_first_message_is(
         got = await schedule_of(router, schedule_id)
         return bool(got["messages"]) and got["messages"][0]["status"] == status
 
-    await until(reached)
+    await wait_until(reached, timeout=15, interval=0.02)
     return await schedule_of(router, schedule_id)
 
 
@@ -152,7 +146,7 @@ async def test_each_recipient_gets_one_message_and_a_number_that_never_wrote_nee
         got = await schedule_of(router, schedule["id"])
         return {m["status"] for m in got["messages"]} == {"accepted", "failed"}
 
-    await until(settled)
+    await wait_until(settled, timeout=15, interval=0.02)
     got = await schedule_of(router, schedule["id"])
     by_contact = {m["contact_id"]: m for m in got["messages"]}
     assert sent_to(graph_route) == [("15550100002", "news")]
