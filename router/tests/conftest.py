@@ -25,7 +25,7 @@ from app.secrets.keyring import create_key_file, install, read_key_file
 from app.settings import Settings
 
 from . import graph_api
-from .backends import fresh_postgres, fresh_rabbitmq, fresh_redis
+from .backends import fresh_rabbitmq, fresh_redis, migrated_postgres
 from .meta import PHONE_NUMBER_ID
 from .support import wait_until
 
@@ -201,9 +201,18 @@ async def backends(request: pytest.FixtureRequest, database_url: str) -> dict[st
     the router supports."""
     store, queue = request.param.split("/")
     return {
-        "database_url": await fresh_postgres() if store == "postgresql" else database_url,
+        "database_url": await migrated_postgres() if store == "postgresql" else database_url,
         **await fresh_queue(queue),
     }
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def stores(request: pytest.FixtureRequest, database_url: str) -> dict[str, str]:
+    """DATABASE_URL for each store, the queue in-process: for what the queue cannot change (a
+    request refused before anything is enqueued, a read)."""
+    if request.param == "postgresql":
+        return {"database_url": await migrated_postgres()}
+    return {"database_url": database_url}
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from app.agents.models import Agent
 from app.auth.roles import Role
 from app.messages.models import Message
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import (
     APP_SECRET,
     SERVER_URL,
@@ -271,7 +271,7 @@ async def bot(
     graph_route: GraphApi,
 ) -> AsyncIterator[Bot]:
     """The env's number (channel 1, the default tenant's) and its agents, on each store."""
-    url = await fresh_postgres() if request.param == "postgresql" else database_url
+    url = await migrated_postgres() if request.param == "postgresql" else database_url
     async with running_router(make_settings(database_url=url)) as router:
         yield Bot(router)
 

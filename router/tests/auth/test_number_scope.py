@@ -14,7 +14,7 @@ from app.auth.roles import Role
 from app.conversations.models import Conversation
 from app.core.clock import utcnow
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import make_settings, running_router
 from ..factories import channels, contacts, conversations, tenants
 from ..graph_api import GraphApi
@@ -25,7 +25,7 @@ from ..world import Platform, World
 async def platform(
     request: pytest.FixtureRequest, mock_http: respx.MockRouter, database_url: str
 ) -> AsyncIterator[Platform]:
-    url = await fresh_postgres() if request.param == "postgresql" else database_url
+    url = await migrated_postgres() if request.param == "postgresql" else database_url
     async with running_router(make_settings(database_url=url)) as router:
         yield Platform(router)
 

@@ -13,7 +13,7 @@ import respx
 from structlog.testing import capture_logs
 
 from ..agents.test_agents import Bot, completion
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import (
     GRAPH_URL,
     GRAPH_VERSION,
@@ -102,7 +102,7 @@ async def platform(
     graph_route: GraphApi,
 ) -> AsyncIterator[Platform]:
     """The env's number, with the two agents of the platform's examples posted as written."""
-    url = await fresh_postgres() if request.param == "postgresql" else database_url
+    url = await migrated_postgres() if request.param == "postgresql" else database_url
     model = mock_http.post(f"{LLM_URL}/chat/completions").mock(
         return_value=completion(MODEL_ANSWER)
     )

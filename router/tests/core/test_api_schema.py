@@ -39,7 +39,7 @@ from app.ignore_rules.models import IgnoreRule
 from app.main import create_app
 from app.settings import Settings
 
-from ..backends import POSTGRES_DATABASE, fresh_postgres, postgres_copy
+from ..backends import POSTGRES_DATABASE, fresh_postgres, restore_postgres, snapshot_postgres
 from ..conftest import (
     ACCESS_TOKEN,
     ADMIN_KEY,
@@ -152,7 +152,7 @@ async def _seed(settings: Settings, first_tenant: int) -> str:
 
 @dataclass(frozen=True)
 class SeededStore:
-    database_url: str  # a template: each test gets a copy
+    database_url: str  # each test gets it as seeded: a copy (SQLite), restored (PostgreSQL)
     owner_key: str
 
 
@@ -162,6 +162,8 @@ def _seeded_store(backend: str, first_tenant: int, directory: Path) -> SeededSto
     else:
         database_url = f"sqlite+aiosqlite:///{directory / 'router.db'}"
     owner_key = asyncio.run(_seed(make_settings(database_url=database_url), first_tenant))
+    if backend == "postgresql":
+        asyncio.run(snapshot_postgres(database_url.rsplit("/", 1)[1]))
     return SeededStore(database_url, owner_key)
 
 
@@ -195,10 +197,10 @@ def graph_url() -> Iterator[str]:
 def _router_on_a_copy(
     store: SeededStore, graph_url: str, mock_http: respx.MockRouter, directory: Path
 ) -> FastAPI:
-    """A router, not started yet, on a copy of the seeded store."""
+    """A router, not started yet, on the seeded store as it was seeded: a copy of SQLite's
+    file, PostgreSQL's database restored from its snapshot (the last test's router has ended)."""
     if store.database_url.startswith("postgresql"):
-        template = store.database_url.rsplit("/", 1)[1]
-        database_url = asyncio.run(postgres_copy(template))
+        database_url = asyncio.run(restore_postgres(store.database_url.rsplit("/", 1)[1]))
     else:
         seed = Path(store.database_url.removeprefix("sqlite+aiosqlite:///"))
         for part in seed.parent.glob(f"{seed.name}*"):  # with its WAL, if one was left
@@ -258,12 +260,17 @@ def _schema() -> BaseSchema:
 
 
 as_operator = _schema()
+as_operator_on_postgresql = _schema()
 as_owner = _schema()
-# The owner's pass walks the schema's boundaries with valid values only: what breaks them is
-# refused the same whoever calls, and the operator's pass sends it. What the owner's key changes
-# (its tenant's objects only, 403 on the operator's endpoints, 401 on the messages API) valid
-# cases reach, and random ones, both kinds, as well.
-as_owner.config.phases.coverage.generation.update(modes=[GenerationMode.POSITIVE])
+# The coverage phase walks every boundary of the schema and breaks every keyword, one at a time.
+# A request that breaks one is refused by its validation before the store is touched, the same on
+# either store and whoever calls: the operator's pass on SQLite sends them. Valid values at the
+# boundaries (an id beyond what PostgreSQL's integer column holds, the longest name) do reach the
+# store: the operator's pass on PostgreSQL and the owner's pass send those. What the owner's key
+# changes (its tenant's objects only, 403 on the operator's endpoints, 401 on the messages API)
+# valid cases reach, and random ones, both kinds, as well.
+for _positive_only in (as_operator_on_postgresql, as_owner):
+    _positive_only.config.phases.coverage.generation.update(modes=[GenerationMode.POSITIVE])
 
 
 # The key each case carries, set as the auth of the schema's X-API-Key scheme. The owner's key is
@@ -276,13 +283,16 @@ def _set_key(case: Case[Any], key: str) -> None:
     case.headers["X-API-Key"] = key
 
 
-@as_operator.auth(refresh_interval=None)
 class OperatorKey:
     def get(self, case: Case[Any], context: AuthContext) -> str:
         return ADMIN_KEY
 
     def set(self, case: Case[Any], data: str, context: AuthContext) -> None:
         _set_key(case, data)
+
+
+as_operator.auth(refresh_interval=None)(OperatorKey)
+as_operator_on_postgresql.auth(refresh_interval=None)(OperatorKey)
 
 
 @as_owner.auth(refresh_interval=None)
@@ -377,9 +387,20 @@ def _call_and_validate(case: Case[Any], app: FastAPI) -> None:
 
 
 @as_operator.parametrize()
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 @_bounded
 @pytest.mark.timeout(60)  # a few seconds as a rule; the default (120 s) is for the e2e tests
 def test_the_api_answers_the_operator_as_its_openapi_says(
+    case: Case[Any], operators_router: FastAPI
+) -> None:
+    _call_and_validate(case, operators_router)
+
+
+@as_operator_on_postgresql.parametrize()
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@_bounded
+@pytest.mark.timeout(60)
+def test_the_api_answers_the_operator_on_postgresql_as_its_openapi_says(
     case: Case[Any], operators_router: FastAPI
 ) -> None:
     _call_and_validate(case, operators_router)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..backends import fresh_postgres, fresh_redis
+from ..backends import fresh_redis, migrated_postgres
 from ..events_client import sse
 from ..meta import PHONE_NUMBER_ID, signed, text_message
 from ..support import Service, in_thread, service
@@ -39,7 +39,7 @@ async def test_the_workers_reply_reaches_a_subscriber_of_the_webhook_router(
         "WHATSAPP_APP_SECRET": APP_SECRET,
         "WHATSAPP_GRAPH_API_URL": graph_url,
         "ROUTER_ADMIN_API_KEY": ADMIN_KEY,
-        "DATABASE_URL": await fresh_postgres(),
+        "DATABASE_URL": await migrated_postgres(),
         "QUEUE_URL": await fresh_redis(),
     }
     (tmp_path / "worker").mkdir()

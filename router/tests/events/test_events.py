@@ -14,7 +14,7 @@ import websockets
 from app.events import tickets
 from app.main import create_app
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import ADMIN_KEY, make_settings
 from ..events_client import sse
 from ..support import in_thread
@@ -209,7 +209,7 @@ async def test_the_websocket_replays_since_an_id_then_sends_live_events(database
 
 
 async def test_an_event_on_one_router_reaches_a_subscriber_of_another_through_postgresql() -> None:
-    database_url = await fresh_postgres()
+    database_url = await migrated_postgres()
     with (
         served(database_url) as first,
         served(database_url, router_migrate_on_start=False) as second,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from app.auth.roles import Role
 from app.core.engine import create_engine
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..events_client import sse
 from ..factories import channels, contacts, conversations, tenants
 from .test_events import client_of, served
@@ -64,7 +64,7 @@ class Scene:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, database_url: str) -> str:
-    return await fresh_postgres() if request.param == "postgresql" else database_url
+    return await migrated_postgres() if request.param == "postgresql" else database_url
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ import respx
 
 from app.events.hub import EventHub
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import RouterUnderTest, make_settings, running_router
 from ..factories import contacts
 from ..graph_api import GraphApi
@@ -29,7 +29,7 @@ async def router(
     mock_http: respx.MockRouter,
     graph_route: GraphApi,
 ) -> AsyncIterator[RouterUnderTest]:
-    url = await fresh_postgres() if request.param == "postgresql" else database_url
+    url = await migrated_postgres() if request.param == "postgresql" else database_url
     settings = make_settings(database_url=url, router_scheduler_interval_seconds=0.05)
     async with running_router(settings) as under_test:
         yield under_test

@@ -17,7 +17,7 @@ from app.channels.models import Channel, ChannelType
 from app.contacts.models import Contact
 from app.messages.models import Message
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import ADMIN_KEY, RouterUnderTest, make_settings, running_router
 from ..factories import channels, tenants
 from ..factories.store import Sessions, add
@@ -78,7 +78,7 @@ async def site(
     server_route: respx.Route,
     graph_route: GraphApi,
 ) -> AsyncIterator[Site]:
-    url = await fresh_postgres() if request.param == "postgresql" else database_url
+    url = await migrated_postgres() if request.param == "postgresql" else database_url
     async with running_router(make_settings(database_url=url)) as router:
         s: Sessions = router.state.sessions
         tenant = await tenants.tenant(s, "Acme")

@@ -24,7 +24,7 @@ import respx
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import (
     APP_SECRET,
     RouterUnderTest,
@@ -198,7 +198,7 @@ async def postgres_fuzzed(
     graph_route: GraphApi, server_route: respx.Route
 ) -> AsyncIterator[Fuzzed]:
     graph = any_number_graph(graph_route)
-    async with running_router(make_settings(database_url=await fresh_postgres())) as router:
+    async with running_router(make_settings(database_url=await migrated_postgres())) as router:
         yield Fuzzed(router, server_route, graph)
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from ..backends import fresh_postgres, fresh_rabbitmq, rabbitmq_ready_messages, tcp_proxy
+from ..backends import fresh_rabbitmq, migrated_postgres, rabbitmq_ready_messages, tcp_proxy
 from ..conftest import (
     APP_SECRET,
     SERVER_URL,
@@ -350,7 +350,7 @@ async def test_webhook_only_routers_leave_the_jobs_to_worker_processes(
     graph_route: GraphApi,
 ) -> None:
     shared = {
-        "database_url": await fresh_postgres() if store == "postgresql" else database_url,
+        "database_url": await migrated_postgres() if store == "postgresql" else database_url,
         **await fresh_queue(queue),
     }
     # The webhook router gets a Server and a Graph API of its own: had it run the job, it would

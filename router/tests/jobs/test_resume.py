@@ -18,7 +18,7 @@ from app.core.engine import create_engine
 from app.messages.models import Message
 from app.outbound.trackers import TrackerWatch, new_tracker
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import (
     SERVER_URL,
     RouterUnderTest,
@@ -57,7 +57,7 @@ ALLOW_FAILED_ENDING = {
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, database_url: str) -> tuple[str, str]:
     name: str = request.param
-    return name, await fresh_postgres() if name == "postgresql" else database_url
+    return name, await migrated_postgres() if name == "postgresql" else database_url
 
 
 @asynccontextmanager

@@ -26,10 +26,12 @@ LARGEST_POSTGRES_ID = 2**31 - 1  # `messages.id` is an Integer: 32-bit on Postgr
 
 @pytest.fixture
 async def seeded(
-    backends: dict[str, str], server_route: respx.Route, graph_route: respx.Route
+    stores: dict[str, str], server_route: respx.Route, graph_route: respx.Route
 ) -> AsyncIterator[RouterUnderTest]:
-    """A router on each store, holding one answered message (inbound and its reply)."""
-    async with running_router(make_settings(**backends)) as router:
+    """A router on each store, holding one answered message (inbound and its reply). What these
+    tests ask (reads, and ids refused before anything is enqueued) no queue can change: the
+    queue is the in-process one (tests/jobs/ run the message path on every queue)."""
+    async with running_router(make_settings(**stores)) as router:
         body, headers = signed(APP_SECRET, text_message("wamid.seed", "hello"))
         assert (await router.client.post("/webhook", content=body, headers=headers)).is_success
         await router.settle()

@@ -21,7 +21,7 @@ from app.members.models import Member
 from app.messages.models import Message
 from app.outbound.trackers import new_tracker
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import (
     ACCESS_TOKEN,
     ADMIN_KEY,
@@ -99,7 +99,7 @@ async def talk(
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store_url(request: pytest.FixtureRequest, database_url: str) -> str:
-    return await fresh_postgres() if request.param == "postgresql" else database_url
+    return await migrated_postgres() if request.param == "postgresql" else database_url
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from app.monitoring.repository import Beat, MonitoringRepository
 from app.observability.circuits import circuit_view
 from app.observability.sends import SendStats
 
-from ..backends import fresh_postgres, fresh_redis
+from ..backends import fresh_redis, migrated_postgres
 from ..conftest import APP_SECRET, SERVER_URL, RouterUnderTest, make_settings, running_router
 from ..graph_api import GraphApi, accepted, meta_error
 from ..meta import PHONE_NUMBER_ID, signed, text_message
@@ -46,7 +46,7 @@ async def test_a_webhook_router_and_a_worker_router_each_count_their_part(
     server_route: respx.Route, graph_route: GraphApi
 ) -> None:
     shared = {
-        "database_url": await fresh_postgres(),
+        "database_url": await migrated_postgres(),
         "queue_url": await fresh_redis(),
         "router_heartbeat_seconds": 0.2,
         "router_metrics_cache_seconds": 0,

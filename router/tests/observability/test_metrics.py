@@ -16,7 +16,7 @@ import respx
 
 from app.messages.models import Direction, InboundStatus, OutboundStatus
 
-from ..backends import fresh_postgres, fresh_redis
+from ..backends import fresh_redis, migrated_postgres
 from ..conftest import APP_SECRET, make_settings, running_router
 from ..graph_api import GraphApi, accepted, meta_error
 from ..meta import PHONE_NUMBER_ID, signed, status_update, text_message
@@ -49,7 +49,7 @@ def graph_api() -> Any:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
-        return await fresh_postgres()
+        return await migrated_postgres()
     return f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
 
 

@@ -15,7 +15,7 @@ import respx
 from app.core import clock
 from app.core.clock import ManualClock
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import SERVER_URL, RouterUnderTest, make_settings, running_router, server_reply
 from ..graph_api import GraphApi
 from ..jobs.test_durability import messages, post
@@ -41,7 +41,7 @@ async def window_ends(manual: ManualClock, seconds: float = WINDOW_MS / 1000) ->
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, database_url: str) -> str:
-    return await fresh_postgres() if request.param == "postgresql" else database_url
+    return await migrated_postgres() if request.param == "postgresql" else database_url
 
 
 async def debounce(router: RouterUnderTest, milliseconds: int | None) -> None:

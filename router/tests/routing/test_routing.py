@@ -21,7 +21,7 @@ from app.events.models import EventRow
 from app.messages.models import Message
 from app.tenants.models import Tenant
 
-from ..backends import fresh_postgres
+from ..backends import migrated_postgres
 from ..conftest import (
     ACCESS_TOKEN,
     ADMIN_KEY,
@@ -114,7 +114,7 @@ async def store_platform(
     graph_route: GraphApi,
 ) -> AsyncIterator[Platform]:
     """The same on each store, with the in-process queue: for rules the queue plays no part in."""
-    url = await fresh_postgres() if request.param == "postgresql" else database_url
+    url = await migrated_postgres() if request.param == "postgresql" else database_url
     async for made in on_platform({"database_url": url}):
         yield made
 

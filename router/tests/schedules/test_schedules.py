@@ -16,7 +16,7 @@ from app.core.engine import create_engine
 from app.schedules import runs
 from app.schedules.models import Schedule
 
-from ..backends import fresh_postgres, fresh_redis
+from ..backends import fresh_redis, migrated_postgres
 from ..conftest import RouterUnderTest, make_settings, running_router
 from ..factories import contacts, conversations
 from ..factories.store import Sessions
@@ -28,7 +28,7 @@ CHANNEL = 1  # the env's number, the default tenant's channel
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store_url(request: pytest.FixtureRequest, database_url: str) -> str:
-    return await fresh_postgres() if request.param == "postgresql" else database_url
+    return await migrated_postgres() if request.param == "postgresql" else database_url
 
 
 def settings_for(store_url: str) -> Any:
