@@ -29,6 +29,12 @@ METRICS: dict[str, Metric] = {
     "router_backend_request_seconds": metric("histogram", "agent"),
     "router_circuit_state": metric("gauge", "name"),
     "router_rate_limit_wait_seconds": metric("histogram", "phone_number_id"),
+    # What the work costs, per process (issue 22): `make bench` divides them by the replies.
+    "router_db_statements_total": metric("counter"),
+    "router_db_commits_total": metric("counter"),
+    "router_http_client_requests_total": metric("counter"),
+    "router_asyncio_tasks_created_total": metric("counter"),
+    "router_log_lines_total": metric("counter"),
 }
 # What Prometheus adds to every series it scrapes (deploy/prometheus/prometheus.yml).
 TARGET_LABELS = frozenset({"job", "instance", "service"})

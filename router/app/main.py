@@ -23,6 +23,7 @@ from app.contacts.endpoints import router as contacts_router
 from app.conversations.endpoints import router as conversations_router
 from app.core.bodies import MAX_BODY_BYTES
 from app.core.cors import allow_origins
+from app.core.costs import count_line, count_tasks, stop_counting_tasks
 from app.core.engine import create_engine
 from app.core.errors import install_error_handlers, install_error_renderers
 from app.core.logs import RequestIdMiddleware, configure_logging
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.log_level,
         settings.log_format,
         trace_id=tracing.trace_id if tracing.enabled else None,
+        on_line=count_line,
     )
     multiprocess_dir()  # checked before anything starts
 
@@ -178,9 +180,14 @@ def _frozen_once_started(
             # router's CPU per reply in `make bench`). No collection first: it finds a few hundred
             # objects here and takes a fifth of a second.
             gc.freeze()
+            # The tasks the process creates are counted (`router_asyncio_tasks_created_total`,
+            # `make bench`'s per-reply figures): one addition per task.
+            loop = asyncio.get_running_loop()
+            count_tasks(loop)
             try:
                 yield state
             finally:
+                stop_counting_tasks(loop)
                 gc.unfreeze()
 
     return frozen

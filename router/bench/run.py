@@ -33,6 +33,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.meta import PHONE_NUMBER_ID, batch, signed, text_message
 from tests.support import Service, free_port, service, uv
@@ -41,7 +42,15 @@ ACK_P99_TARGET_MS = 20.0
 REPLIES_PER_SECOND_TARGET = 1000.0
 MEMORY_TARGET_MB = 200.0
 
-LOG_LEVEL = "WARNING"
+LOG_LEVEL = "INFO"  # as shipped (router/app/settings.py, .env.example)
+# What the router's work cost, from its /metrics (app/core/costs.py): printed per reply.
+COSTS = {
+    "router_db_statements_total": "SQL statements",
+    "router_db_commits_total": "commits",
+    "router_http_client_requests_total": "HTTP requests made",
+    "router_asyncio_tasks_created_total": "asyncio tasks",
+    "router_log_lines_total": "log lines",
+}
 POLL_SECONDS = 0.1
 ACK_TIMEOUT_SECONDS = 60.0
 
@@ -65,6 +74,7 @@ class Options:
     profile: Path | None
     workers: int
     subscriber: bool
+    log_level: str
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,11 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         help="keep one SSE subscriber (GET /api/v1/events) connected to the router during the run "
         "and count the events it receives",
     )
+    parser.add_argument(
+        "--log-level",
+        default=LOG_LEVEL,
+        help=f"every service's LOG_LEVEL (default {LOG_LEVEL}, as shipped)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 0 or (args.workers and not args.queue.startswith("redis")):
         parser.error("--workers needs --queue redis://...")
@@ -162,6 +177,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         profile=args.profile,
         workers=args.workers,
         subscriber=args.subscriber,
+        log_level=args.log_level.upper(),
     )
 
 
@@ -171,7 +187,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
 def logging_env(options: Options) -> dict[str, str]:
     """The services' own LOG_LEVEL; uvicorn's level (its access log is INFO) through its CLI's
     environment variable, so the command stays `uvicorn app.main:app --host --port`."""
-    env = {"LOG_LEVEL": LOG_LEVEL}
+    env = {"LOG_LEVEL": options.log_level}
     if not options.access_log:
         env["UVICORN_LOG_LEVEL"] = "warning"
     return env
@@ -459,6 +475,27 @@ class RouterStats:
             await asyncio.sleep(POLL_SECONDS)
 
 
+async def costs(client: httpx.AsyncClient, routers: Sequence[Service]) -> dict[str, float]:
+    """The cost counters of `routers` (the router and its workers), added up."""
+    total = dict.fromkeys(COSTS, 0.0)
+    for running in routers:
+        response = await client.get(f"{running.url}/metrics")
+        response.raise_for_status()
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                if sample.name in COSTS:
+                    total[sample.name] += sample.value
+    return total
+
+
+def costs_line(before: dict[str, float], after: dict[str, float], replies: int) -> str:
+    each = ", ".join(
+        f"{label} {(after[name] - before[name]) / max(replies, 1):.2f}"
+        for name, label in COSTS.items()
+    )
+    return f"router work per reply: {each}"
+
+
 # --- the report ----------------------------------------------------------------------------------
 
 Row = tuple[str, str, str, bool]
@@ -545,7 +582,12 @@ def say(text: str) -> None:
 
 
 async def measure(
-    options: Options, keys: Secrets, router: Service, simulator: Service, services: list[Service]
+    options: Options,
+    keys: Secrets,
+    router: Service,
+    simulator: Service,
+    services: list[Service],
+    routers: list[Service],
 ) -> list[Row]:
     webhook_url = f"{router.url}/webhook"
     latency_hooks = webhooks(1, round(options.rate * options.seconds), 1, keys.app_secret)
@@ -595,6 +637,7 @@ async def measure(
                 f"({options.per_webhook} message(s) each), {options.concurrency} in flight"
             )
             expected.update(w for hook in burst_hooks for w in hook.wa_ids)
+            spent = await costs(client, routers)
             started = time.perf_counter()
             cpu.start()
             acked = await flood(load, webhook_url, burst_hooks, options.concurrency)
@@ -610,6 +653,7 @@ async def measure(
             )
             for line in cpu.lines(burst.replied):
                 say(f"  {line}")
+            say(f"  {costs_line(spent, await costs(client, routers), burst.replied)}")
         alive()
 
         # Let the status webhooks (sent, delivered, read) finish before counting and measuring.
@@ -733,7 +777,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys = Secrets.generate()
     say(f"machine: {machine()}")
     say(
-        f"settings: every service LOG_LEVEL={LOG_LEVEL}, uvicorn "
+        f"settings: every service LOG_LEVEL={options.log_level}, uvicorn "
         f"{'access log on' if options.access_log else '--log-level warning (no access log)'}; "
         f"router QUEUE_URL={options.queue}, workers={options.workers}, "
         f"SSE subscriber={'yes' if options.subscriber else 'no'}, "
@@ -752,7 +796,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 say(f"jobs run in {len(workers)} worker router(s); the router takes webhooks")
             services = [server, simulator, router, *workers]
             with profiled(services, options.profile):
-                rows = asyncio.run(measure(options, keys, router, simulator, services))
+                rows = asyncio.run(
+                    measure(options, keys, router, simulator, services, [router, *workers])
+                )
     except (RuntimeError, TimeoutError, httpx.HTTPError, aiohttp.ClientError) as exc:
         say(f"BROKEN RUN: {type(exc).__name__}: {exc}")
         say(f"the services' logs and the database are kept in {workdir}")

@@ -51,13 +51,16 @@ def configure_logging(
     *,
     cache_loggers: bool = False,
     trace_id: Callable[[], str | None] | None = None,
+    on_line: Callable[[], None] | None = None,
 ) -> None:
     """`cache_loggers`: build each logger once, on its first call, instead of on every call, so
     below the configured level a call is a no-op method. Only for a service whose loggers are
     first called after this runs, and whose tests do not configure structlog again.
 
     `trace_id`: with traces on, the current trace's id (None outside a trace), put beside the
-    request id on every line; traces off, no such step runs."""
+    request id on every line; traces off, no such step runs.
+
+    `on_line`: called once for each line written (a call below the level writes none)."""
     access_log = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactQuerySecrets) for f in access_log.filters):
         access_log.addFilter(RedactQuerySecrets())
@@ -67,6 +70,7 @@ def configure_logging(
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     with_trace_id = [] if trace_id is None else [_TraceId(trace_id)]
+    counted = [] if on_line is None else [_Counted(on_line)]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -74,6 +78,7 @@ def configure_logging(
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            *counted,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
@@ -93,6 +98,19 @@ class _TraceId:
         trace_id = self._current()
         if trace_id is not None:
             event["trace_id"] = trace_id
+        return event
+
+
+class _Counted:
+    """A structlog step: tells `on_line` of each line written."""
+
+    def __init__(self, on_line: Callable[[], None]) -> None:
+        self._on_line = on_line
+
+    def __call__(
+        self, _: Any, __: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        self._on_line()
         return event
 
 

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.core.costs import count_statements
+
 ROUTER_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,6 +27,7 @@ def create_engine(url: str) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
+        count_statements(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -41,7 +44,9 @@ def create_engine(url: str) -> AsyncEngine:
     # No ping before each checkout (it was a tenth of a webhook-only router's CPU): a connection
     # the server dropped fails its first statement instead, and the group-commit writer runs that
     # round again on a fresh one. Connections are renewed every few minutes regardless.
-    return create_async_engine(url, pool_size=20, max_overflow=20, pool_recycle=300)
+    engine = create_async_engine(url, pool_size=20, max_overflow=20, pool_recycle=300)
+    count_statements(engine)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -30,12 +30,13 @@ from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from app.core.clock import utcnow
+from app.core.costs import COSTS
 from app.core.errors import Unauthorized, error_response
 from app.core.state import state_of
 from app.monitoring.repository import QueueCounts
@@ -71,6 +72,7 @@ def new_metrics(settings: Settings) -> Metrics:
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
+    registry.register(CostCounters())
     return PrometheusMetrics(registry)
 
 
@@ -113,6 +115,30 @@ class QueueGauges(Collector):
         return []  # read at scrape time: nothing to describe before
 
 
+COST_COUNTERS = {
+    "statements": ("router_db_statements", "SQL statements this process sent to the database."),
+    "commits": ("router_db_commits", "Transactions this process committed."),
+    "http_requests": (
+        "router_http_client_requests",
+        "HTTP requests this process made (the Server, the Graph API, agents' backends).",
+    ),
+    "tasks": ("router_asyncio_tasks_created", "asyncio tasks created in this process."),
+    "log_lines": ("router_log_lines", "Log lines this process wrote."),
+}
+
+
+class CostCounters(Collector):
+    """What this process's work cost (app/core/costs.py), read at scrape time."""
+
+    def collect(self) -> Iterator[Metric]:
+        for field, value in COSTS.as_dict().items():
+            name, documentation = COST_COUNTERS[field]
+            yield CounterMetricFamily(name, documentation, value=value)
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+
 class Exposition:
     """What one scrape answers."""
 
@@ -138,6 +164,7 @@ class Exposition:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             registry.register(self._queue)
+            registry.register(CostCounters())  # this process's alone
         encode, content_type = choose_encoder(accept)
         return encode(registry), content_type
 

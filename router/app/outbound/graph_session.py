@@ -32,6 +32,8 @@ import aiohttp
 import pywa
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from app.core.costs import COSTS
+
 
 class GraphUnreachable(Exception):
     """The Graph API gave no answer: refused, reset, or timed out. The cause is chained."""
@@ -101,6 +103,7 @@ class GraphSession:
             sent_headers = self.headers.copy()
             sent_headers.update(headers)
         target = url if url.startswith(("http://", "https://")) else self.base_url + url
+        COSTS.http_requests += 1
         try:
             async with self._pool.request(
                 method,

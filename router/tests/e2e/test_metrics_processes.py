@@ -98,6 +98,10 @@ def test_two_router_processes_on_one_directory_are_scraped_as_one(
         assert scraped.value("router_webhook_requests_total", outcome="accepted") == 5
         assert scraped.value("router_webhook_requests_total", outcome="unsigned") == 1
         assert scraped.value("router_webhook_ack_seconds_count") == 5
+        # What the work cost, the serving process's own (each sent a Server call and a reply).
+        assert scraped.value("router_http_client_requests_total") >= 4
+        assert scraped.value("router_asyncio_tasks_created_total") > 0
+        assert scraped.value("router_db_commits_total") > 0
         assert scraped.value("router_messages_total", direction="inbound", status="replied") == 5
         ok = {"phone_number_id": PHONE_NUMBER_ID, "outcome": "ok"}
         assert scraped.value("router_graph_requests_total", **ok) == 5
