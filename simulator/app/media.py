@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from app.errors import GraphError
 from app.payloads import new_media_id
+from app.store import Hub
 
 SAMPLES = Path(__file__).parent / "samples"
 MediaKind = Literal["image", "video", "audio", "document", "sticker"]
@@ -147,6 +148,19 @@ class Media:
     def file_size(self) -> int:
         return len(self.data)
 
+    def public(self) -> dict[str, object]:
+        """As the control API and the chat page's events show it: everything but the bytes."""
+        return {
+            "id": self.id,
+            "phone_number_id": self.phone_number_id,
+            "mime_type": self.mime_type,
+            "sha256": self.sha256_hex,
+            "file_size": self.file_size,
+            "filename": self.filename,
+            "origin": self.origin,
+            "created_at": self.created_at,
+        }
+
     @property
     def sha256_base64(self) -> str:
         """As webhooks carry it: the digest in base64, not hex."""
@@ -154,9 +168,10 @@ class Media:
 
 
 class MediaStore:
-    def __init__(self, url_seconds: float) -> None:
+    def __init__(self, url_seconds: float, hub: Hub) -> None:
         self.url_seconds = url_seconds
         self.objects: dict[str, Media] = {}
+        self._hub = hub  # the chat pages hear of each new object (its name and size for a chip)
         # Signs the download URLs; a new one at each start, so old URLs die with the process.
         self._key = secrets.token_bytes(32)
 
@@ -180,6 +195,8 @@ class MediaStore:
             filename=filename,
         )
         self.objects[media.id] = media
+        if self._hub.listening:
+            self._hub.publish("media", media.public())
         return media
 
     def add_sample(self, phone_number_id: str, kind: str) -> Media:

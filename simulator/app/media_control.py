@@ -61,16 +61,7 @@ class MediaOut(BaseModel):
 
 
 def shown(media: Media) -> MediaOut:
-    return MediaOut(
-        id=media.id,
-        phone_number_id=media.phone_number_id,
-        mime_type=media.mime_type,
-        sha256=media.sha256_hex,
-        file_size=media.file_size,
-        filename=media.filename,
-        origin=media.origin,
-        created_at=media.created_at,
-    )
+    return MediaOut.model_validate(media.public())
 
 
 def _text(form: Any, name: str) -> str | None:
@@ -169,9 +160,8 @@ async def get_media(media_id: str, simulator: SimulatorDep) -> MediaOut:
 async def media_content(media_id: str, simulator: SimulatorDep) -> Response:
     """Its bytes, with its MIME type: what the chat page shows and plays."""
     media = _media(simulator, media_id)
+    # No filename here: a download names the file as the message does (a document's `filename`).
     headers = {"Cache-Control": "private, max-age=3600"}
-    if media.filename:
-        headers["Content-Disposition"] = f'inline; filename="{_safe(media.filename)}"'
     return Response(media.data, media_type=media.mime_type, headers=headers)
 
 
@@ -181,9 +171,3 @@ def _media(simulator: Any, media_id: str) -> Media:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no media {media_id}")
     return media
 
-
-def _safe(filename: str) -> str:
-    """A filename fit for a header: printable ASCII without quotes or backslashes."""
-    return "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
-    )

@@ -52,7 +52,7 @@ class Simulator:
         self.businesses = Businesses(configured(settings))
         self.templates = Templates()
         self.statuses = StatusScheduler(self.businesses, store, faults, sender)
-        self.media = MediaStore(settings.simulator_media_url_seconds)
+        self.media = MediaStore(settings.simulator_media_url_seconds, store.hub)
 
     # -- background work ---------------------------------------------------------------------
 
