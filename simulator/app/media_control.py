@@ -170,4 +170,3 @@ def _media(simulator: Any, media_id: str) -> Media:
     if media is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no media {media_id}")
     return media
-
