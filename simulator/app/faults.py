@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field
 from app.errors import InjectedError
 from app.settings import Settings
 
-AppliesTo = Literal["send", "read", "any"]
-# A faulted request is a send (a message to a user) or a read (mark-as-read / typing indicator).
-RequestKind = Literal["send", "read"]
+AppliesTo = Literal["send", "read", "media", "any"]
+# A faulted request is a send (a message to a user), a read (mark-as-read / typing indicator) or a
+# media call (an upload, a URL lookup, a download).
+RequestKind = Literal["send", "read", "media"]
 
 
 class Behaviour(BaseModel):

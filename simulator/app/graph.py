@@ -2,7 +2,8 @@
 
 `POST /{version}/{phone_id}/messages`: sends of every message type, and mark-as-read with the
 optional typing indicator. `GET /{version}/{phone_id}`: the phone number node
-(app/phone_numbers.py). Each takes only a token that has that number (app/businesses.py). Every
+(app/phone_numbers.py), or a media object's URL (app/media_graph.py, with the upload and the
+download). Each takes only a token that has that number (app/businesses.py). Every
 request is recorded with its answer.
 
 The Router sends hundreds of replies a second in its benchmark, so this path is kept cheap:
@@ -10,7 +11,6 @@ The Router sends hundreds of replies a second in its benchmark, so this path is 
 about as much as the send itself. The route is still declared, for the OpenAPI page.
 """
 
-import asyncio
 import json
 import re
 from typing import Any
@@ -20,7 +20,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import phone_numbers
+from app import media_graph, phone_numbers
 from app.businesses import Business
 from app.deps import simulator_of
 from app.errors import (
@@ -29,14 +29,14 @@ from app.errors import (
     ReEngagementError,
     UnknownObjectError,
 )
+from app.graph_calls import VERSION, latency, record
 from app.payloads import new_wamid
 from app.simulator import Simulator
-from app.store import GraphRequest, Message, User, now
+from app.store import Message, User, now
 
 log = structlog.get_logger()
 router = APIRouter(tags=["graph api"])
 
-VERSION = re.compile(r"^v\d+\.\d+$")
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 512
 TYPING_SECONDS = 25
@@ -68,7 +68,7 @@ async def messages(request: Request) -> JSONResponse:
         status_code, answer, code = exc.status_code, exc.body(), exc.code
         log.info("graph.error", code=exc.code, status_code=status_code)
     simulator.metrics.graph_answered(operation, code)
-    _record(simulator, request, phone_id, body, status_code, answer)
+    record(simulator, request, phone_id, body, status_code, answer)
     return JSONResponse(answer, status_code=status_code)
 
 
@@ -81,7 +81,7 @@ async def message_templates(version: str, waba_id: str, request: Request) -> JSO
     simulator = simulator_of(request)
     code = None
     try:
-        await _latency(simulator)
+        await latency(simulator)
         header = request.headers.get("authorization", "")
         simulator.businesses.authorize_waba(waba_id, header)
         base_url = str(request.url.remove_query_params(["after", "limit"]))
@@ -91,7 +91,7 @@ async def message_templates(version: str, waba_id: str, request: Request) -> JSO
         status_code, answer, code = exc.status_code, exc.body(), exc.code
         log.info("graph.error", code=exc.code, status_code=status_code)
     simulator.metrics.graph_answered("templates", code)
-    _record(simulator, request, waba_id, None, status_code, answer)
+    record(simulator, request, waba_id, None, status_code, answer)
     return JSONResponse(answer, status_code=status_code)
 
 
@@ -99,13 +99,17 @@ async def message_templates(version: str, waba_id: str, request: Request) -> JSO
 async def phone_number(
     version: str, phone_id: str, request: Request, fields: str | None = None
 ) -> JSONResponse:
-    """The phone number node: its default fields, or those named in `fields` (comma-separated)."""
+    """A node: a phone number's default fields, or those named in `fields` (comma-separated); for
+    a media id, its download URL, MIME type, sha256 and size (app/media_graph.py)."""
     if not VERSION.match(version):
         raise HTTPException(status_code=404)
     simulator = simulator_of(request)
+    if phone_id in simulator.media.objects:
+        # Meta's ids share one space: a media id is read at the same path as a number.
+        return await media_graph.lookup(simulator, phone_id, request)
     code = None
     try:
-        await _latency(simulator)
+        await latency(simulator)
         header = request.headers.get("authorization", "")
         business = simulator.businesses.authorize(phone_id, header, "get")
         webhook_url = simulator.faults.behaviour.webhook_url
@@ -114,44 +118,14 @@ async def phone_number(
         status_code, answer, code = exc.status_code, exc.body(), exc.code
         log.info("graph.error", code=exc.code, status_code=status_code)
     simulator.metrics.graph_answered("phone_number", code)
-    _record(simulator, request, phone_id, None, status_code, answer)
+    record(simulator, request, phone_id, None, status_code, answer)
     return JSONResponse(answer, status_code=status_code)
-
-
-def _record(
-    simulator: Simulator,
-    request: Request,
-    phone_id: str,
-    body: Any,
-    status_code: int,
-    answer: dict[str, Any],
-) -> None:
-    store = simulator.store
-    store.requests.append(
-        GraphRequest(
-            id=len(store.requests) + 1,
-            at=now(),
-            method=request.method,
-            path=request.scope["path"],
-            phone_id=phone_id,
-            authorization=request.headers.get("authorization"),
-            body=body,
-            status_code=status_code,
-            response=answer,
-        )
-    )
-
-
-async def _latency(simulator: Simulator) -> None:
-    latency = simulator.faults.behaviour.latency_ms
-    if latency:
-        await asyncio.sleep(latency / 1000)
 
 
 async def _handle(
     simulator: Simulator, version: str, phone_id: str, request: Request, body: Any
 ) -> dict[str, Any]:
-    await _latency(simulator)
+    await latency(simulator)
     header = request.headers.get("authorization", "")
     business = simulator.businesses.authorize(phone_id, header, "post")
     if not VERSION.match(version):

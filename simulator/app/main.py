@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from app import control, graph, inspection
+from app import control, graph, inspection, media_control, media_graph
 from app.bodies import MAX_BODY_BYTES, install_body_errors
 from app.delivery import WebhookSender, webhook_client
 from app.errors import GraphError, graph_error_handler
@@ -78,6 +78,9 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(control.router, max_body_size=MAX_BODY_BYTES)
     app.include_router(inspection.router, max_body_size=MAX_BODY_BYTES)
+    # Files: the largest WhatsApp takes (a 100 MB document), not the JSON endpoints' 1 MiB.
+    app.include_router(media_control.router, max_body_size=media_control.MAX_SEND_BODY)
+    app.include_router(media_graph.router, max_body_size=media_graph.MAX_UPLOAD_BODY)
     # Last: its catch-all answers unknown Graph API paths in Meta's shape.
     app.include_router(graph.router, max_body_size=MAX_BODY_BYTES)
     return app

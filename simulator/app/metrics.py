@@ -19,7 +19,8 @@ class SimulatorMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.graph_requests = Counter(
             "simulator_graph_requests",
-            "Graph API calls answered, by operation (send, read, phone_number, templates, other) "
+            "Graph API calls answered, by operation (send, read, phone_number, templates, "
+            "media_upload, media_url, media_download, media_delete, other) "
             "and result: ok, or the Meta error code of the refusal (130429, 131047, 190, ...).",
             ["operation", "result"],
             registry=registry,

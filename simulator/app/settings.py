@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     simulator_webhook_backoff_max_ms: int = Field(default=2000, ge=0)
     simulator_webhook_timeout_s: float = Field(default=10.0, gt=0)
     simulator_window_hours: float = Field(default=24.0, gt=0)
+    # How long a media URL from `GET /{version}/{media_id}` downloads (Meta: 5 minutes).
+    simulator_media_url_seconds: float = Field(default=300.0, gt=0)
     # false: a user who never wrote here is inside the window (only `outside_window` closes it).
     simulator_enforce_window: bool = True
     # Fault defaults; the control API changes them at run time and /sim/reset restores these.

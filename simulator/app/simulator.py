@@ -15,6 +15,7 @@ import structlog
 from app.businesses import Business, Businesses, BusinessIn, configured
 from app.delivery import WebhookSender
 from app.faults import Faults
+from app.media import SAMPLE_FILES, Media, MediaStore, kind_of_customer_file
 from app.metrics import SimulatorMetrics
 from app.payloads import (
     default_content,
@@ -51,6 +52,7 @@ class Simulator:
         self.businesses = Businesses(configured(settings))
         self.templates = Templates()
         self.statuses = StatusScheduler(self.businesses, store, faults, sender)
+        self.media = MediaStore(settings.simulator_media_url_seconds, store.hub)
 
     # -- background work ---------------------------------------------------------------------
 
@@ -65,6 +67,7 @@ class Simulator:
         # Businesses stay: they are the numbers the Router has channels for.
         await self.cancel_all()
         self.store.clear()
+        self.media.clear()
         self.faults.reset()
 
     # -- businesses --------------------------------------------------------------------------
@@ -169,6 +172,13 @@ class Simulator:
         self, business: Business, user: User, spec: InboundSpec, timestamp: int
     ) -> dict[str, Any]:
         content = default_content(spec.type, spec.text)
+        given = isinstance(spec.content, dict) and "id" in spec.content
+        if spec.type in SAMPLE_FILES and not given:
+            # A media type without the caller's own id: a real sample, which the Router can fetch.
+            sample = self.media.add_sample(business.phone_number_id, spec.type)
+            content |= media_fields(sample)
+            if spec.type == "document":
+                content["filename"] = sample.filename
         if spec.content is not None and (
             not isinstance(spec.content, dict)
             or not isinstance(content, dict)
@@ -190,6 +200,34 @@ class Simulator:
             context = {"from": business.display_phone_number, "id": context_id}
         return inbound_message(user, spec.type, content, timestamp, context)
 
+    async def send_file(
+        self,
+        business: Business,
+        user: User,
+        file: tuple[bytes, str, str | None],
+        caption: str | None = None,
+        context_id: str | None = None,
+        voice: bool = False,
+    ) -> InboundOut:
+        """The user sends a photo, a video, a voice note or a file: stored as a media object of
+        the business's, then delivered as Meta delivers it (an id the Router fetches)."""
+        data, mime_type, filename = file
+        kind = kind_of_customer_file(mime_type)
+        media = self.media.add(business.phone_number_id, data, mime_type, "customer", filename)
+        content: dict[str, Any] = {}
+        if caption and kind in ("image", "video", "document"):
+            content["caption"] = caption
+        if kind == "document":
+            content["filename"] = filename or "file"
+        content |= media_fields(media)
+        if kind == "audio":
+            content["voice"] = voice
+        if kind == "sticker":
+            content["animated"] = False
+        spec = InboundSpec(type=kind, content=content, context_id=context_id)
+        log.info("media.sent_by_user", media_id=media.id, type=kind, size=media.file_size)
+        return await self.send_inbound(business, [(user, spec)])
+
     def _last_outbound(self, wa_id: str, phone_number_id: str) -> str | None:
         chat = reversed(self.store.conversation(wa_id, phone_number_id))
         return next((m.wamid for m in chat if m.direction == "outbound"), None)
@@ -198,3 +236,9 @@ class Simulator:
 
     def schedule_statuses(self, message: Message, user: User) -> None:
         self.statuses.start(message, user)
+
+
+def media_fields(media: Media) -> dict[str, str]:
+    """A media object as a webhook names it: MIME type, sha256 (base64, unlike the URL lookup's
+    hex) and id."""
+    return {"mime_type": media.mime_type, "sha256": media.sha256_base64, "id": media.id}

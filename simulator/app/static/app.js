@@ -9,6 +9,7 @@ const state = {
   business: null, // the phone_number_id written to
   users: new Map(),
   messages: new Map(),
+  media: new Map(), // media id -> its name, type and size (GET /sim/media; the bytes are /content)
   current: null, // the wa_id of the open chat
   unread: new Map(), // chatKey -> replies not yet seen
   typing: new Map(), // chatKey -> until (seconds)
@@ -105,6 +106,7 @@ const ICONS = {
   location: "M12 2a7 7 0 0 0-7 7c0 5.3 7 13 7 13s7-7.7 7-13a7 7 0 0 0-7-7zm0 9.5A2.5 2.5 0 1 1 14.5 9 2.5 2.5 0 0 1 12 11.5z",
   contacts: "M12 12a4 4 0 1 0-4-4 4 4 0 0 0 4 4zm0 2c-2.7 0-8 1.3-8 4v2h16v-2c0-2.7-5.3-4-8-4z",
   template: "M19 3H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm-5 14H7v-2h7zm3-4H7v-2h10zm0-4H7V7h10z",
+  download: "M5 20h14v-2H5zM19 9h-4V3H9v6H5l7 7z",
 };
 
 function icon(kind) {
@@ -149,11 +151,7 @@ function bubbleBody(bubble, message) {
   if (message.type === "text") {
     bubble.append(document.createTextNode(c.body || ""));
   } else if (media[message.type]) {
-    const label = c.filename || c.link || (message.type === "audio" && c.voice ? "Voice message" : media[message.type]);
-    const box = el("span", "media");
-    box.append(icon(message.type), el("span", "", label));
-    bubble.append(box);
-    if (c.caption) bubble.append(document.createTextNode(c.caption));
+    mediaBody(bubble, message.type, c, media[message.type]);
   } else if (message.type === "location") {
     const box = el("span", "media");
     box.append(icon("location"), el("span", "", c.name || "Location"));
@@ -202,6 +200,61 @@ function bubbleBody(bubble, message) {
   } else {
     bubble.append(el("span", "kind", preview(message)));
   }
+}
+
+// -- media: the business's uploads and links, the user's own files ------------------------------------
+
+function sizeText(bytes) {
+  if (!bytes && bytes !== 0) return "";
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// A media sent by id is shown from the Simulator's copy; by link, from the link itself.
+function mediaSrc(c) {
+  return c.id ? `/sim/media/${encodeURIComponent(c.id)}/content` : c.link || "";
+}
+
+function mediaBody(bubble, kind, c, label) {
+  const known = c.id ? state.media.get(String(c.id)) : null;
+  const src = mediaSrc(c);
+  if (c.id && !known) {
+    // An id nobody uploaded here (a test's made-up one): named, with nothing to show.
+    const box = el("span", "media missing");
+    box.append(icon(kind), el("span", "", `${label} ${c.id}, not uploaded to the simulator`));
+    bubble.append(box);
+  } else if (kind === "image" || kind === "sticker") {
+    const link = el("a", `media-${kind}`);
+    link.href = src;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.title = "Open full size";
+    const image = el("img");
+    image.src = src;
+    image.alt = c.caption || label;
+    link.append(image);
+    bubble.append(link);
+  } else if (kind === "audio" || kind === "video") {
+    const player = el(kind, `player player-${kind}`);
+    player.controls = true;
+    player.preload = "metadata";
+    player.src = src;
+    bubble.append(player);
+    if (kind === "audio" && c.voice) bubble.append(el("span", "kind", "Voice message"));
+  } else {
+    const name = c.filename || known?.filename || (c.link ? c.link.split("/").pop() : "document");
+    const chip = el("a", "doc-chip");
+    chip.href = src;
+    chip.download = name;
+    chip.title = `Download ${name}`;
+    const text = el("span", "doc-text");
+    text.append(el("span", "doc-name", name));
+    text.append(el("span", "doc-size", [known?.mime_type, sizeText(known?.file_size)].filter(Boolean).join(" · ") || "link"));
+    chip.append(icon("document"), text, icon("download"));
+    bubble.append(chip);
+  }
+  if (c.caption) bubble.append(el("span", "caption", c.caption));
 }
 
 function renderMessage(message) {
@@ -393,6 +446,34 @@ $("composer").addEventListener("submit", async (event) => {
   await sendSpec(spec);
 });
 
+// The user sends a photo, a video, a voice note (with "Voice note" picked) or any file; the text
+// typed goes as its caption. The Simulator keeps it as a media object the router fetches.
+$("attach").addEventListener("click", () => $("attach-input").click());
+$("attach-input").addEventListener("change", async () => {
+  const picker = $("attach-input");
+  const file = picker.files[0];
+  picker.value = "";
+  if (!file || !state.current) return;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const caption = $("composer-input").value.trim();
+  if (caption) form.append("caption", caption);
+  form.append("phone_number_id", state.business);
+  if ($("composer-type").value === "audio") form.append("voice", "true");
+  $("composer-input").value = "";
+  $("composer-type").value = "text";
+  try {
+    const response = await fetch(`/sim/users/${state.current}/media`, { method: "POST", body: form });
+    if (!response.ok) {
+      let detail = response.statusText;
+      try { detail = JSON.stringify((await response.json()).detail); } catch { /* not JSON */ }
+      throw new Error(`${response.status}: ${detail}`);
+    }
+  } catch (error) {
+    toast(`Not sent: ${error.message}`);
+  }
+});
+
 $("new-chat").addEventListener("submit", async (event) => {
   event.preventDefault();
   const phone = $("new-phone").value.replace(/\D/g, "");
@@ -425,10 +506,11 @@ $("opt-shape").onchange = (e) => patchUser({ contact_shape: e.target.value });
 // -- live updates -----------------------------------------------------------------------------------
 
 async function load() {
-  const [info, businesses, users, messages, chats] = await Promise.all([
+  const [info, businesses, users, messages, chats, media] = await Promise.all([
     api("GET", "/sim/info"), api("GET", "/sim/businesses"), api("GET", "/sim/users"),
-    api("GET", "/sim/messages"), api("GET", "/sim/chats"),
+    api("GET", "/sim/messages"), api("GET", "/sim/chats"), api("GET", "/sim/media"),
   ]);
+  state.media = new Map(media.map((m) => [m.id, m]));
   $("businesses").title = `Each business number has its own chat with each user · webhooks to ${info.webhook_url}`;
   state.businesses = new Map(businesses.map((b) => [b.phone_number_id, b]));
   if (!state.businesses.has(state.business)) state.business = businesses[0].phone_number_id;
@@ -484,6 +566,10 @@ function connect() {
     const { wa_id, phone_number_id, until } = JSON.parse(e.data);
     state.typing.set(chatKey(phone_number_id, wa_id), until);
     if (wa_id === state.current && phone_number_id === state.business) renderHead();
+  });
+  source.addEventListener("media", (e) => {
+    const media = JSON.parse(e.data);
+    state.media.set(media.id, media);
   });
   source.addEventListener("reset", () => load());
 }

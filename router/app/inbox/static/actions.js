@@ -2,26 +2,31 @@
 // read, taken over, given back, transferred, closed, reopened, the contact blocked, a message
 // written. Each asks the API, changes `state` through state.js and draws it with views.js.
 
-import { ApiError, allPages, api } from "./api.js";
+import { ApiError, allPages, api, upload } from "./api.js";
 import { $, debounce, toast } from "./dom.js";
+import { fileProblem, mediaSrc, typeOfFile } from "./media.js";
 import { filterQuery, initialFilter } from "./rules.js";
 import {
   closeConversationView,
   markConversationRead,
   openConversationId,
+  setAttachment,
   setConversation,
   setFilter,
   setList,
+  setMediaTicket,
   state,
   upsertMessage,
 } from "./state.js";
 import {
   autosize,
   focusComposer,
+  renderAttachment,
   renderConversation,
   renderFilters,
   renderList,
   renderMessages,
+  renderUpload,
   showConversation,
   showList,
 } from "./views.js";
@@ -96,9 +101,11 @@ export async function loadConversation(id) {
   // The member may have opened another one meanwhile: this answer is no longer wanted.
   if (id !== state.currentId) return;
   const contact = await api("GET", `/contacts/${detail.contact.id}`).catch(() => detail.contact);
+  if (stored(messages)) await mediaTicket().catch(report);
   if (id !== state.currentId) return;
   setConversation(detail, contact, messages);
   renderConversation();
+  watchPending();
 }
 
 // The open conversation is read by the member looking at it (not by a key that is no member, nor
@@ -115,7 +122,67 @@ export function markRead() {
 
 export function showMessage(message) {
   upsertMessage(message);
-  renderMessages();
+  if (!stored([message])) {
+    renderMessages();
+    watchPending();
+    return;
+  }
+  mediaTicket()
+    .catch(report)
+    .finally(() => {
+      renderMessages();
+      watchPending();
+    });
+}
+
+// --- media --------------------------------------------------------------------------------------
+
+const TICKET_MARGIN_MS = 15000;
+const PENDING_POLL_MS = 3000;
+let pendingTimer = null;
+
+const stored = (messages) => messages.some((m) => m.media?.state === "stored");
+
+// A ticket for the media URLs (an <img> cannot send the member's key): the one held while it has
+// more than 15 s to live, else a new one (the event stream's, POST /events/ticket).
+export async function mediaTicket() {
+  const held = state.mediaTicket;
+  if (held && held.expiresAt - Date.now() > TICKET_MARGIN_MS) return held.ticket;
+  const made = await api("POST", "/events/ticket");
+  setMediaTicket({ ticket: made.ticket, expiresAt: Date.parse(made.expires_at) });
+  return made.ticket;
+}
+
+// While a media of the open conversation is still being fetched from WhatsApp, the conversation
+// is read again every few seconds, until it is stored or has failed.
+function watchPending() {
+  const pending = [...state.messages.values()].some((m) => m.media?.state === "pending");
+  if (!pending || pendingTimer) return;
+  pendingTimer = setTimeout(() => {
+    pendingTimer = null;
+    scheduleConversation();
+  }, PENDING_POLL_MS);
+}
+
+// A click on a photo opens it full size; on a document, downloads it. With a fresh ticket: the
+// one the page was drawn with may have expired since.
+export async function openMedia(id, download) {
+  const message = state.messages.get(Number(id));
+  if (!message?.media) return;
+  let ticket;
+  try {
+    ticket = await mediaTicket();
+  } catch (error) {
+    report(error);
+    return;
+  }
+  const url = mediaSrc(message.media, ticket);
+  const link = document.createElement("a");
+  link.href = url;
+  if (download) link.download = message.media.filename || "";
+  else link.target = "_blank";
+  link.rel = "noopener";
+  link.click();
 }
 
 // --- the buttons ------------------------------------------------------------------------------
@@ -162,11 +229,56 @@ export const unblock = () =>
 
 // --- the composer -----------------------------------------------------------------------------
 
+// A file picked or dropped: kept for the next send, or refused at once when WhatsApp would refuse
+// it (its type or its size), saying why.
+export function attachFile(file) {
+  if (!file || !state.currentId || $("composer-input").disabled) return;
+  const problem = fileProblem(file);
+  setAttachment(problem ? null : file, problem);
+  renderAttachment();
+  focusComposer();
+}
+
+export function dropAttachment() {
+  setAttachment(null);
+  renderAttachment();
+}
+
+async function sendFile(file, caption) {
+  const form = new FormData();
+  // As a type WhatsApp knows: a browser names some files loosely (`audio/x-m4a`).
+  form.append("file", new Blob([file], { type: typeOfFile(file) }), file.name);
+  if (caption) form.append("caption", caption);
+  const input = $("composer-input");
+  renderUpload(0);
+  try {
+    const message = await upload(`/conversations/${state.currentId}/messages`, form, renderUpload);
+    setAttachment(null);
+    if (input.value.trim() === caption) input.value = "";
+    autosize();
+    renderAttachment();
+    showMessage(message);
+    if (state.current.owner.type === "ai") scheduleConversation();
+    scheduleList();
+  } catch (error) {
+    // The file and its caption stay, with the router's reason (a 422 names the types it takes).
+    setAttachment(file, error.message);
+    renderAttachment();
+  } finally {
+    renderUpload(null);
+  }
+}
+
 export async function send(event) {
   event.preventDefault();
   const input = $("composer-input");
   const text = input.value.trim();
-  if (!text || input.disabled) return;
+  if (input.disabled) return;
+  if (state.attachment) {
+    await sendFile(state.attachment, text);
+    return;
+  }
+  if (!text) return;
   input.value = "";
   autosize();
   try {

@@ -2,6 +2,8 @@
 // DOM, no state), so `node --test` runs them as the browser does; the clock is an argument where
 // the answer depends on it.
 
+import { mediaPreview } from "./media.js";
+
 const DAY_MS = 86400000;
 
 const AVATAR_COLOURS = [
@@ -83,6 +85,8 @@ function isMine(message, me) {
 
 export function previewOf(message) {
   if (!message) return "";
+  const carried = mediaPreview(message);
+  if (carried) return carried;
   if (message.text) return message.text;
   return message.type ? `(${message.type})` : "";
 }
@@ -173,4 +177,11 @@ export function errorMessage(data, status, statusText) {
     ? data.detail.map((d) => d.msg).join("; ")
     : data?.detail;
   return data?.error?.message || detail || `${status} ${statusText}`;
+}
+
+// Why a file was not sent, in the member's words: the router's reason when it gave one.
+export function uploadErrorMessage(data, status, statusText) {
+  if (status === 413 && !data) return "The file is larger than the router takes.";
+  if (status === 0) return "The upload stopped: the connection to the router was lost.";
+  return errorMessage(data, status, statusText);
 }

@@ -8,16 +8,21 @@
 //   views.js    drawing the list, the conversation, its buttons, contact and composer
 //   rules.js    who may do what, and why not (pure)
 //   format.js   names, times, previews, ticks (pure)
+//   media.js    photos, files, places and contacts in words; the files WhatsApp takes (pure)
+//   mediaview.js drawing a message's media, place or contacts
 //   dom.js      small DOM helpers; icons.js the inline SVG icons
 
 import {
+  attachFile,
   block,
   chooseFilter,
   closeConversation,
+  dropAttachment,
   giveBack,
   leaveConversation,
   markRead,
   openConversation,
+  openMedia,
   reopenConversation,
   send,
   takeOver,
@@ -28,6 +33,7 @@ import { onUnauthorized } from "./api.js";
 import { providerSignInFailed, signOut, start, startProviderSignIn, submitKey } from "./auth.js";
 import { $ } from "./dom.js";
 import { fillIcons } from "./icons.js";
+import { ACCEPT } from "./media.js";
 import { state } from "./state.js";
 import {
   autosize,
@@ -107,9 +113,44 @@ function wireComposer() {
       $("composer").requestSubmit();
     }
   });
+  wireAttach();
   // A member coming back to the tab has read what is open.
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) markRead();
+  });
+}
+
+// A file to send: picked with the paperclip, or dropped anywhere on the open conversation. The
+// text written beside it goes as its caption.
+function wireAttach() {
+  const picker = $("attach-input");
+  picker.accept = ACCEPT;
+  $("attach").addEventListener("click", () => picker.click());
+  picker.addEventListener("change", () => {
+    attachFile(picker.files[0]);
+    picker.value = ""; // the same file may be picked again
+  });
+  $("attachment-remove").addEventListener("click", dropAttachment);
+  const area = $("conversation");
+  const carriesFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+  area.addEventListener("dragover", (event) => {
+    if (!carriesFiles(event) || !state.currentId) return;
+    event.preventDefault();
+    $("drop-hint").hidden = false;
+  });
+  area.addEventListener("dragleave", (event) => {
+    if (!area.contains(event.relatedTarget)) $("drop-hint").hidden = true;
+  });
+  area.addEventListener("drop", (event) => {
+    $("drop-hint").hidden = true;
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    attachFile(event.dataTransfer.files[0]);
+  });
+  // A photo opens full size, a document downloads (media drawn by mediaview.js).
+  $("messages").addEventListener("click", (event) => {
+    const target = event.target.closest("[data-media]");
+    if (target) openMedia(target.dataset.id, target.dataset.media === "download");
   });
 }
 

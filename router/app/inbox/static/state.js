@@ -15,6 +15,9 @@ const data = {
   messages: new Map(), // id -> message of the open conversation
   source: null, // the event stream (EventSource)
   lastEventId: null, // the newest event seen, where a reconnect resumes
+  mediaTicket: null, // { ticket, expiresAt (ms) }: what <img>, <audio>, <video> fetch media with
+  attachment: null, // the File the composer sends next, with the text as its caption
+  attachError: "", // why the last file was refused (by the page or the router)
 };
 
 export const state = new Proxy(data, {
@@ -50,6 +53,21 @@ export function clearSession() {
   data.auth = null;
   data.me = null;
   data.lastEventId = null;
+  data.mediaTicket = null;
+  data.attachment = null;
+  data.attachError = "";
+}
+
+// --- media ------------------------------------------------------------------------------------
+
+export function setMediaTicket(ticket) {
+  data.mediaTicket = ticket;
+}
+
+// The file to send next (null for none), and why a file was refused ("" when none was).
+export function setAttachment(file, error = "") {
+  data.attachment = file;
+  data.attachError = error;
 }
 
 // --- the live stream --------------------------------------------------------------------------
@@ -86,7 +104,12 @@ export function markConversationRead(id) {
 // Opens conversation `id`; another one's messages are dropped. Says whether it was another one.
 export function openConversationId(id) {
   const other = data.currentId !== id;
-  if (other) data.messages = new Map();
+  if (other) {
+    data.messages = new Map();
+    // A file picked for one conversation is not sent to another.
+    data.attachment = null;
+    data.attachError = "";
+  }
   data.currentId = id;
   return other;
 }

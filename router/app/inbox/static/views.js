@@ -18,6 +18,8 @@ import {
   tickOf,
 } from "./format.js";
 import { svg } from "./icons.js";
+import { fileSize } from "./media.js";
+import { mediaNode } from "./mediaview.js";
 import {
   canConverse,
   composerBlock,
@@ -289,9 +291,12 @@ function messageNode(m) {
   const who = authorOf(m, contactName(state.current?.contact), state.me);
   const author = el("div", "author");
   author.append(svg(who.icon), el("span", "", who.name));
-  const body = m.text
-    ? el("div", "body", m.text)
-    : el("div", "body other", `A ${m.type} message (shown on the customer's phone only)`);
+  const carried = mediaNode(m, state.mediaTicket?.ticket);
+  const body =
+    carried ??
+    (m.text
+      ? el("div", "body", m.text)
+      : el("div", "body other", `A ${m.type} message (shown on the customer's phone only)`));
   const meta = el("div", "meta");
   const held = inboundState(m);
   if (held) {
@@ -318,9 +323,42 @@ export function renderComposer() {
   const note = $("composer-reason");
   input.disabled = Boolean(reason);
   $("send").disabled = Boolean(reason);
+  $("attach").disabled = Boolean(reason);
   note.hidden = !reason;
   note.replaceChildren(svg("lock"), el("span", "", reason));
   input.placeholder = composerPlaceholder(reason, state.current);
+  renderAttachment();
+}
+
+// The file the composer sends next (its name and size, a button to drop it), and why a file was
+// refused: by the page before sending (a type or size WhatsApp does not take) or by the router.
+export function renderAttachment() {
+  const file = state.attachment;
+  const problem = state.attachError;
+  $("attachment").hidden = !file;
+  if (file) {
+    $("attachment-name").textContent = file.name;
+    $("attachment-size").textContent = fileSize(file.size);
+  }
+  const error = $("attach-error");
+  error.hidden = !problem;
+  error.textContent = problem;
+  if (file && !$("composer-input").disabled) {
+    $("composer-input").placeholder = "Add a caption (optional)";
+  }
+  $("composer").classList.toggle("has-attachment", Boolean(file));
+}
+
+// The upload's progress, 0 to 1; null hides the bar.
+export function renderUpload(fraction) {
+  const bar = $("upload-progress");
+  bar.hidden = fraction === null;
+  if (fraction !== null) {
+    bar.value = Math.round(fraction * 100);
+    bar.textContent = `${bar.value}%`;
+  }
+  $("send").disabled = fraction !== null || $("composer-input").disabled;
+  $("attach").disabled = $("send").disabled;
 }
 
 // The composer grows with its text, up to 160 pixels.
