@@ -156,6 +156,9 @@ def _served() -> FastAPI:
     # statement. With the event loop busy, CPython hands the GIL over only every 5 ms by default,
     # so a round of a few statements waited tens of milliseconds, and every webhook's ack with it.
     sys.setswitchinterval(0.0005)
+    # Each module's logger is built once, on its first call, rather than on every call; a call
+    # below LOG_LEVEL is then an empty method. (Not in tests: they capture and reconfigure logs.)
+    structlog.configure(cache_logger_on_first_use=True)
     app.router.lifespan_context = _frozen_once_started(app.router.lifespan_context)
     return app
 

@@ -252,7 +252,8 @@ async def _store(
         # Kept, never answered: no channel has the number they were sent to.
         counts["unrouted"] = ingested.unrouted
     if body.messages or body.statuses:
-        log.info("webhook.stored", **counts)
+        # At INFO each message has one line, at its end (message.replied, .ignored, ...).
+        log.debug("webhook.stored", **counts)
     return {"status": "ok", **counts, "skipped": len(body.skipped)}
 
 

@@ -82,7 +82,7 @@ class Delivery:
                 then = Start(next_part.id, new_tracker(message.id, next_part.part or 0))
                 started[next_part.id] = then.tracker
             following = await self._repository.replies.accept(part.id, wamid, ending, then)
-        log.info("message.replied", parts=len(parts))
+        log.info("message.replied", parts=len(parts), sent_wamid=wamid)
         return following
 
     async def send_own(self, claim: Claim) -> int | None:

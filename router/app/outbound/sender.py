@@ -94,7 +94,7 @@ class GraphSender:
                 reply_to_message_id=quote,
             ),
         )
-        log.info("message.sent", sent_wamid=wamid, length=len(text))
+        log.debug("message.sent", sent_wamid=wamid, length=len(text))
         return wamid
 
     async def send_template(
