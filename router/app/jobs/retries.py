@@ -1,6 +1,6 @@
 """How transient failures are retried: exponential backoff with full jitter, bounded in attempts
-and in the message's age (tenacity does the waiting); `Attempts` runs a job's call so, keeping the
-message's lease while it waits."""
+and in the message's age (tenacity does the waiting, from the first failure on); `Attempts` runs a
+job's call so, keeping the message's lease while it waits."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -83,7 +83,17 @@ class Attempts:
             await self._leases.count_attempt(message.id)
             await self._leases.extend_lease(message.id, wait + self._lease_seconds)
 
+        # The first attempt is a plain call: building tenacity's machinery costs about 70 µs,
+        # and almost every call succeeds at once. Once one fails, tenacity takes over with that
+        # failure as its first attempt, so the attempts, waits and stops are the same.
+        try:
+            return await call()
+        except TransientError as exc:
+            first_failure: TransientError | None = exc
         async for attempt in self._policy.retrying(message.created_at, before_sleep):
             with attempt:
+                if first_failure is not None:
+                    failed, first_failure = first_failure, None
+                    raise failed
                 return await call()
         raise AssertionError("unreachable: tenacity re-raises the last error")
