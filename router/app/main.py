@@ -33,6 +33,7 @@ from app.inbound.webhook import WebhookFastPath
 from app.inbound.webhook import router as webhook_router
 from app.inbox.endpoints import install_inbox
 from app.lifespan import BackendDep, QueueDep, RateLimiterDep, RepositoryDep, lifespan_of
+from app.media.endpoints import router as media_router
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as conversation_messages_router
 from app.messages.management import router as management_router
@@ -64,6 +65,7 @@ PLATFORM_ROUTERS = (
     agents_router,
     ignore_rules_router,
     root_conversations_router,
+    media_router,
 )
 
 

@@ -36,6 +36,8 @@ The platform API's own, under the same RouterError:
     │                        Graph API refuses for its number, a tenant to name); a body of
     │                        the wrong shape is FastAPI's own 422, and a request at odds with
     │                        what is stored (a key above its member's role) a 409 Conflict
+    ├── FileTooLarge         413: a file over WhatsApp's limit for its kind (app/media/)
+    ├── RangeNotSatisfiable  416: a Range past the end of a media file
     ├── UpstreamFailed       502: the Graph API answered with an error of its own
     └── UpstreamUnreachable  503: the Graph API or the identity provider could not be reached
 
@@ -204,6 +206,18 @@ class Forbidden(RouterError):
 class Unprocessable(RouterError):
     status_code = 422
     code = "unprocessable"
+
+
+class FileTooLarge(RouterError):
+    """A file over WhatsApp's limit for its kind."""
+
+    status_code = 413
+    code = "file_too_large"
+
+
+class RangeNotSatisfiable(RouterError):
+    status_code = 416
+    code = "range_not_satisfiable"
 
 
 class UpstreamFailed(RouterError):

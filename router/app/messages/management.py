@@ -11,7 +11,14 @@ from typing import Annotated, Any, Literal
 import structlog
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.security import APIKeyHeader
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from app.auth import keys
 from app.auth.operator import is_operator, require_admin
@@ -30,9 +37,10 @@ from app.core.errors import (
 )
 from app.core.pagination import IdCursor, Page
 from app.lifespan import MetricsDep, QueueDep, RepositoryDep, SettingsDep, TracingDep
+from app.media.schemas import LocationOut, MediaOut, SharedContact
 from app.messages import service
 from app.messages.models import Direction, OutboundStatus
-from app.messages.schemas import SendIn, stored_template
+from app.messages.schemas import SendIn, attachment_fields, stored_template
 
 _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="the operator's key or a tenant's key"
@@ -143,6 +151,23 @@ class MessageOut(BaseModel):
     ignored_by_rule_id: int | None  # an inbound message `ignored` by an ignore rule: the rule
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    media: MediaOut | None = Field(
+        default=None, description="an image, video, audio, document or sticker; null otherwise"
+    )
+    location: LocationOut | None = Field(default=None, description="a location message's")
+    contacts: list[SharedContact] | None = Field(
+        default=None, description="a contacts message's cards; null otherwise"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attachment(cls, row: Any) -> Any:
+        """A stored row: its fields, and `media`, `location` and `contacts` from its attachment
+        (app/media/attachment.py)."""
+        if isinstance(row, dict) or not hasattr(row, "attachment"):
+            return row
+        fields = {name: getattr(row, name) for name in cls.model_fields if hasattr(row, name)}
+        return {**fields, **attachment_fields(row.attachment, row.id)}
 
 
 class MessagePage(Page[MessageOut]):

@@ -17,6 +17,8 @@ from app.conversations.models import BOT_NAME
 from app.core.ids import IdField
 from app.core.schemas import Input, UtcDateTime
 from app.inbound.payload import storable_text
+from app.media.attachment import public_contacts, public_location, public_media
+from app.media.schemas import LocationOut, MediaOut, SharedContact
 from app.messages.models import Direction, Sender
 from app.messages.repository import AuthoredMessage
 from app.templates.schemas import TemplateIn
@@ -54,6 +56,13 @@ class ConversationMessage(BaseModel):
     content: str | None = Field(
         description="the text again, as the conversation backend names it (see docs/coming-from.md)"
     )
+    media: MediaOut | None = Field(
+        default=None, description="an image, video, audio, document or sticker; null otherwise"
+    )
+    location: LocationOut | None = Field(default=None, description="a location message's")
+    contacts: list[SharedContact] | None = Field(
+        default=None, description="a contacts message's cards; null otherwise"
+    )
 
     @classmethod
     def of(cls, row: AuthoredMessage, contact: Contact) -> "ConversationMessage":
@@ -88,7 +97,19 @@ class ConversationMessage(BaseModel):
             created_at=m.created_at,
             updated_at=m.updated_at,
             content=m.text,
+            **attachment_fields(m.attachment, m.id),
         )
+
+
+def attachment_fields(stored: str | None, message_id: int) -> dict[str, Any]:
+    """A message's `media`, `location` and `contacts`, from its stored attachment."""
+    if stored is None:
+        return {"media": None, "location": None, "contacts": None}
+    return {
+        "media": public_media(stored, message_id),
+        "location": public_location(stored),
+        "contacts": public_contacts(stored),
+    }
 
 
 def stored_template(stored: str | None) -> dict[str, Any] | None:
