@@ -34,9 +34,11 @@ from app.inbound.webhook import router as webhook_router
 from app.inbox.endpoints import install_inbox
 from app.lifespan import BackendDep, QueueDep, RateLimiterDep, RepositoryDep, lifespan_of
 from app.media.endpoints import router as media_router
+from app.media.uploads import document_bodies
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as conversation_messages_router
 from app.messages.management import router as management_router
+from app.messages.schemas import MessageIn, SendIn
 from app.monitoring.endpoints import router as monitoring_router
 from app.observability.exposition import install_metrics_route, multiprocess_dir
 from app.observability.tracing import new_tracing
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in PLATFORM_ROUTERS:
         app.include_router(router, max_body_size=MAX_BODY_BYTES)
     install_inbox(app, settings)
+    document_bodies(app, MessageIn, SendIn)  # read by their endpoints themselves (a file too)
     tracing.instrument_app(app)
 
     @app.get("/health")

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AnyHttpUrl, BaseModel, Field
 
 MediaKind = Literal["image", "video", "audio", "document", "sticker"]
 MediaState = Literal["pending", "stored", "failed"]
@@ -39,3 +39,32 @@ class PhoneOut(BaseModel):
 class SharedContact(BaseModel):
     name: str | None = Field(description="the card's formatted name")
     phones: list[PhoneOut]
+
+
+# WhatsApp's limit for a file's caption.
+MAX_CAPTION = 1024
+
+
+class MediaIn(BaseModel):
+    """A file Meta fetches from a public link (https or http), sent with its kind."""
+
+    model_config = {"extra": "forbid"}
+
+    kind: MediaKind
+    link: AnyHttpUrl = Field(max_length=2000, description="a public URL Meta can fetch")
+    caption: str | None = Field(default=None, min_length=1, max_length=MAX_CAPTION)
+    filename: str | None = Field(
+        default=None, min_length=1, max_length=200, description="a document's name"
+    )
+
+
+class FileForm(BaseModel):
+    """The text fields of a multipart form sending a file (`file`, the form's file part)."""
+
+    model_config = {"extra": "forbid"}
+
+    caption: str | None = Field(default=None, min_length=1, max_length=MAX_CAPTION)
+
+
+FILE_FIELD = {"type": "string", "format": "binary", "description": "the file (required)"}
+CAPTION_FIELD = {"type": "string", "minLength": 1, "maxLength": MAX_CAPTION}

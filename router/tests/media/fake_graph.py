@@ -9,11 +9,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from ..conftest import GRAPH_URL, GRAPH_VERSION
-from ..graph_api import Answer, accepting_sends
+from ..graph_api import Answer, Responder, accepting_sends
 
 # The smallest files that are what they say.
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 4 + b"\xff\xd9"
@@ -39,7 +40,7 @@ class File:
 class FakeMedia:
     files: dict[str, File] = field(default_factory=dict)
     uploads: list[httpx.Request] = field(default_factory=list)
-    sends: list[dict[str, object]] = field(default_factory=list)
+    sends: list[dict[str, Any]] = field(default_factory=list)
     lookups: int = 0
     downloads: int = 0
     # Answers given before the normal one, per kind of call ("lookup", "download", "upload",
@@ -48,7 +49,7 @@ class FakeMedia:
     expired_once: set[str] = field(default_factory=set)  # file ids whose first URL has expired
     on_send: Callable[[httpx.Request], None] | None = None
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(900001))
-    _send: Callable[[httpx.Request], Answer] = field(default_factory=accepting_sends)
+    _send: Responder = field(default_factory=accepting_sends)
     _urls: dict[str, str] = field(default_factory=dict)  # url token -> file id
 
     def add(self, media_id: str, content: bytes, mime_type: str, token: str) -> str:
@@ -76,7 +77,9 @@ class FakeMedia:
                 self.on_send(request)
             if (failure := self._failure("send")) is not None:
                 return failure
-            return self._send(request)
+            sent = self._send(request)
+            assert isinstance(sent, httpx.Response)
+            return sent
         if request.method == "GET" and (found := _LOOKUP.fullmatch(path)):
             return self._lookup(found.group(1), auth)
         return httpx.Response(404, json={"error": {"code": 100, "message": "no such path"}})
