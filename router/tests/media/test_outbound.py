@@ -50,7 +50,10 @@ async def sent_status(world: MediaWorld, message_id: int, status: str = "accepte
     return await wait_until(read, 15, what=f"message {message_id} {status}")
 
 
-async def test_a_members_image_is_stored_uploaded_once_and_sent_by_id(media: MediaWorld) -> None:
+async def test_a_members_image_is_stored_uploaded_once_and_sent_by_id(
+    media_everywhere: MediaWorld,
+) -> None:
+    media = media_everywhere
     conversation = await open_conversation(media)
     answer = await media.call(
         "POST",
