@@ -33,6 +33,7 @@ from app.inbound.webhook import WebhookFastPath
 from app.inbound.webhook import router as webhook_router
 from app.inbox.endpoints import install_inbox
 from app.lifespan import BackendDep, QueueDep, RateLimiterDep, RepositoryDep, lifespan_of
+from app.media.endpoints import contacts_router as contact_files_router
 from app.media.endpoints import router as media_router
 from app.media.uploads import document_bodies
 from app.members.endpoints import router as members_router
@@ -68,6 +69,7 @@ PLATFORM_ROUTERS = (
     ignore_rules_router,
     root_conversations_router,
     media_router,
+    contact_files_router,
 )
 
 

@@ -7,18 +7,27 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from pydantic import BaseModel, Field
 
+from app.auth.principal import ContactsScope
+from app.contacts import service as contacts
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, RangeNotSatisfiable, answers, declared
+from app.core.ids import IdPath
+from app.events import service as events
 from app.events.endpoints import StreamScope
+from app.events.repository import Change
+from app.events.schemas import EventType
 from app.lifespan import MediaStoreDep
+from app.media import repository
 from app.media.attachment import STORED, loads
-from app.media.blobs import BlobMissing
+from app.media.blobs import BlobMissing, delete_quietly
 from app.media.kinds import MEDIA_KINDS
-from app.messages.models import Message
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"], responses=answers(NotFound))
+contacts_router = APIRouter(
+    prefix="/api/v1/contacts", tags=["contacts"], responses=answers(NotFound)
+)
 
 MessageId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 RangeHeader = Annotated[
@@ -87,13 +96,7 @@ async def get_media(
 ) -> StreamingResponse:
     """A message's file (an image, video, audio, document or sticker); `Range` for a part. 409
     while it is pending or once it failed (the reason in the message)."""
-    row = (
-        await session.execute(
-            select(Message.tenant_id, Message.channel_id, Message.attachment).where(
-                Message.id == message_id
-            )
-        )
-    ).one_or_none()
+    row = await repository.served(await session.connection(), message_id)
     await session.commit()  # the connection goes back before the file streams
     missing = NotFound(f"no file in message {message_id}")
     if row is None or row.tenant_id != scope.tenant_id:
@@ -132,3 +135,28 @@ async def get_media(
         media_type=mime_type,
         headers=headers,
     )
+
+
+class FilesErased(BaseModel):
+    erased: int = Field(description="how many files were deleted from the media store")
+
+
+ERASED = "erased: the contact's files were deleted"
+
+
+@contacts_router.delete("/{contact_id}/media")
+async def erase_contact_files(
+    contact_id: IdPath, scope: ContactsScope, session: SessionDep, store: MediaStoreDep
+) -> FilesErased:
+    """Delete every file the contact sent or was sent from the media store (an owner's or an
+    admin's key): the messages stay, their `media` `failed` with the reason."""
+    await contacts.get(session, scope.tenant_id, contact_id)  # 404 for another tenant's
+    changed, keys = await repository.erase_files(
+        await session.connection(), scope.tenant_id, contact_id, ERASED
+    )
+    await events.record(
+        session, *[Change(scope.tenant_id, EventType.MESSAGE_STATUS, id_) for id_ in changed]
+    )
+    await session.commit()
+    await delete_quietly(store, keys)  # the rows no longer name them
+    return FilesErased(erased=len(keys))

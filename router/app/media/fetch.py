@@ -45,30 +45,49 @@ class MediaFetcher:
     async def fetch(self, message: MessageRow, attempts: Attempts, blocked: bool) -> None:
         """Fetch the message's file if it is still pending; never raises for the file's sake."""
         stored = loads(message.attachment)
-        if stored is None or stored.get("kind") not in MEDIA_KINDS:
+        if stored is None or stored.get("kind") not in MEDIA_KINDS or message.tenant_id is None:
             return
-        current = await self._repository.attachment(message.id)  # an earlier attempt's outcome
-        if current is None or current.get("state") != PENDING or message.tenant_id is None:
+        await self._fetch(message, message.id, message.tenant_id, attempts, blocked)
+
+    async def fetch_turn(self, last: MessageRow, attempts: Attempts) -> None:
+        """The files of a burst gathered into one turn (app/routing/turns.py): the messages after
+        the first never ran a job of their own. Fetched under the turn's last message's lease."""
+        if last.tenant_id is None:
+            return
+        for message_id in await self._repository.pending_in_turn(last.id):
+            await self._fetch(last, message_id, last.tenant_id, attempts, blocked=False)
+
+    async def _fetch(
+        self,
+        held: MessageRow,
+        message_id: int,
+        tenant_id: int,
+        attempts: Attempts,
+        blocked: bool,
+    ) -> None:
+        """Fetch message `message_id`'s file while the job holds `held` (the same message, or
+        the last of its turn: the same number and contact)."""
+        current = await self._repository.attachment(message_id)  # an earlier attempt's outcome
+        if current is None or current.get("state") != PENDING:
             return
         if blocked:
-            await self._end(message, current, "not fetched: the contact is blocked")
+            await self._end(message_id, current, "not fetched: the contact is blocked")
             return
-        route = await self._directory.route(message.phone_number_id)
+        route = await self._directory.route(held.phone_number_id)
         token = (route.access_token if route is not None else None) or (
             self._default_token.get_secret_value()
         )
-        tenant_id = message.tenant_id
         try:
-            done = await attempts.run(message, lambda: self._once(current, token, tenant_id))
+            done = await attempts.run(held, lambda: self._once(current, token, tenant_id))
         except (MediaRefused, MediaUnavailable) as exc:
-            await self._end(message, current, str(exc))
+            await self._end(message_id, current, str(exc))
             return
-        await self._repository.save(message.id, done)
+        await self._repository.save(message_id, done)
         log.info("media.stored", kind=done["kind"], size=done["file_size"])
 
-    async def _end(self, message: MessageRow, current: dict[str, Any], reason: str) -> None:
+    async def _end(self, message_id: int, current: dict[str, Any], reason: str) -> None:
         log.warning("media.failed", kind=current.get("kind"), reason=reason)
-        await self._repository.save(message.id, {**current, "state": FAILED, "error": reason})
+        await self._repository.save(message_id, {**current, "state": FAILED, "error": reason})
 
     async def _once(self, current: dict[str, Any], token: str, tenant_id: int) -> dict[str, Any]:
         kind = current["kind"]

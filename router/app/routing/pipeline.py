@@ -166,6 +166,8 @@ class Pipeline:
             if gathered is None:
                 return None  # another job wrote this turn: this one's lease ran out meanwhile
             turn, text = gathered
+            if self._media is not None:  # the files of the turn's later messages
+                await self._media.fetch_turn(turn.message, self._attempts)
             return await self._guarded(turn, lambda last: self._answer(last, text, channel, rules))
         return await self._answer(claim, text, channel, rules)
 

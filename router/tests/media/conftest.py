@@ -109,6 +109,7 @@ class MediaWorld:
     tenant_id: int
     channel: Channel
     key: str  # the key of an agent (a member) of the tenant
+    owner_key: str
     other_key: str  # another tenant's owner
 
     @property
@@ -158,10 +159,11 @@ async def media_world(settings: dict[str, Any], graph: GraphApi) -> AsyncIterato
         ours = await tenants.tenant(s, "Acme")
         agent = await tenants.member(s, ours.id, Role.AGENT, name="Support Agent")
         _, key = await tenants.api_key(s, ours.id, Role.AGENT, agent.id)
+        _, owner_key = await tenants.api_key(s, ours.id, Role.OWNER)
         channel = await channels.channel(s, ours.id, NUMBER)
         theirs = await tenants.tenant(s, "Second Company")
         _, other_key = await tenants.api_key(s, theirs.id, Role.OWNER)
-        yield MediaWorld(router, graph, meta, ours.id, channel, key, other_key)
+        yield MediaWorld(router, graph, meta, ours.id, channel, key, owner_key, other_key)
 
 
 @pytest.fixture

@@ -231,3 +231,26 @@ async def test_a_text_has_no_media(media: MediaWorld) -> None:
     answer = await media.call("GET", f"/api/v1/messages/{message.id}/media")
     assert answer.status_code == 404
     assert SERVER_URL  # the Server answered the text (server_route)
+
+
+async def test_the_files_of_a_burst_gathered_into_one_turn_are_all_fetched(
+    media: MediaWorld,
+) -> None:
+    from sqlalchemy import update
+
+    from app.channels.models import Channel
+
+    async with media.sessions() as session:
+        await session.execute(
+            update(Channel).where(Channel.id == media.channel.id).values(debounce_ms=400)
+        )
+        await session.commit()
+    media.router.state.channel_directory.forget()
+    for n in range(3):
+        sha = media.meta.add(f"70{n}", JPEG, "image/jpeg", TOKEN)
+        await media.post(media_webhook("image", f"70{n}", sha, f"wamid.burst{n}", caption=f"c{n}"))
+    ids = [(await media.message(f"wamid.burst{n}")).id for n in range(3)]
+    for message_id in ids:
+        assert (await media.media_of(message_id))["state"] == "stored"
+    await media.router.settle()
+    assert media.meta.lookups == 3

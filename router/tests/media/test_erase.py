@@ -1,0 +1,42 @@
+"""A contact's files deleted on request: gone from the blob store, their messages kept with their
+`media` failed and the reason."""
+
+import pytest
+
+from .conftest import TOKEN, MediaWorld, media_webhook
+from .fake_graph import JPEG, PDF
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def files_in(world: MediaWorld) -> list[str]:
+    root = world.router.state.settings.router_media_dir / "t"
+    return [str(p) for p in root.rglob("*") if p.is_file()]
+
+
+async def test_a_contacts_files_are_erased_and_their_messages_kept(media: MediaWorld) -> None:
+    for n, (content, kind, mime) in enumerate(
+        [(JPEG, "image", "image/jpeg"), (PDF, "document", "application/pdf")]
+    ):
+        sha = media.meta.add(f"61{n}", content, mime, TOKEN)
+        await media.post(media_webhook(kind, f"61{n}", sha, f"wamid.erase{n}"))
+    first = await media.message("wamid.erase0")
+    second = await media.message("wamid.erase1")
+    await media.media_of(first.id, "stored")
+    await media.media_of(second.id, "stored")
+    assert len(files_in(media)) == 2
+    path = f"/api/v1/contacts/{first.contact_id}/media"
+
+    assert (await media.call("DELETE", path)).status_code == 403  # an agent may not
+    assert (await media.call("DELETE", path, media.other_key)).status_code == 404
+    answer = await media.call("DELETE", path, media.owner_key)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"erased": 2}
+    assert files_in(media) == []
+    erased = await media.media_of(first.id, "failed")
+    assert erased["error"].startswith("erased")
+    served = await media.call("GET", erased["url"])
+    assert served.status_code == 409
+    again = await media.call("DELETE", path, media.owner_key)
+    assert again.json() == {"erased": 0}
