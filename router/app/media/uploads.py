@@ -24,7 +24,13 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from app.core.bodies import MAX_BODY_BYTES, is_json, media_type
-from app.core.errors import FileTooLarge, Unprocessable, UnreadableBody, UnsupportedBody
+from app.core.errors import (
+    BodyTooLarge,
+    FileTooLarge,
+    Unprocessable,
+    UnreadableBody,
+    UnsupportedBody,
+)
 from app.media.attachment import STORED
 from app.media.blobs import BlobStore, new_key, spool_file
 from app.media.kinds import ALLOWED_TYPES, MAX_BYTES, base_type, matches_signature, safe_filename
@@ -81,7 +87,7 @@ async def read_body(
     if is_json(request.headers.get("content-type")):
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
-            raise FileTooLarge(f"a JSON body is at most {MAX_BODY_BYTES} bytes")
+            raise BodyTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
         # Read as FastAPI reads a JSON body (json.loads), so that it is answered the same way.
         try:
             data = json.loads(raw)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from app.auth.principal import ConverseScope
 from app.core.db import SessionDep
 from app.core.errors import (
+    BodyTooLarge,
     Conflict,
     FileTooLarge,
     NotFound,
@@ -31,7 +32,9 @@ router = APIRouter(
 @router.post(
     "/{conversation_id}/messages",
     status_code=202,
-    responses=answers(UnreadableBody, Conflict, FileTooLarge, UnsupportedBody, Unprocessable),
+    responses=answers(
+        UnreadableBody, Conflict, FileTooLarge, BodyTooLarge, UnsupportedBody, Unprocessable
+    ),
     openapi_extra=openapi_body("MessageIn", MESSAGE_FORM),
     max_body_size=MAX_UPLOAD_BODY,
 )

@@ -26,6 +26,7 @@ from app.auth.principal import ConverseScope, principal_of_key
 from app.auth.roles import GRANTS, Permission, Role
 from app.core.db import SessionDep
 from app.core.errors import (
+    BodyTooLarge,
     Conflict,
     FileTooLarge,
     Forbidden,
@@ -235,7 +236,13 @@ async def list_messages(
     "",
     status_code=202,
     responses=answers(
-        NotFound, UnreadableBody, Conflict, FileTooLarge, UnsupportedBody, Unprocessable
+        NotFound,
+        UnreadableBody,
+        Conflict,
+        FileTooLarge,
+        BodyTooLarge,
+        UnsupportedBody,
+        Unprocessable,
     ),
     openapi_extra=openapi_body("SendIn", SEND_FORM),
     max_body_size=MAX_UPLOAD_BODY,

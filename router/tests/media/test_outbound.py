@@ -214,6 +214,9 @@ async def test_bad_forms_are_4xx_that_say_why(media: MediaWorld) -> None:
     )
     assert other.status_code == 415
     assert other.headers["accept-post"] == "application/json, multipart/form-data"
+    huge = await media.call("POST", path, json={"text": "x" * (1024 * 1024)})
+    assert huge.status_code == 413
+    assert huge.json()["error"]["code"] == "body_too_large"
     text = await media.call("POST", path, json={"text": "still works"})
     assert text.status_code == 202
     assert json.loads(text.content)["media"] is None
