@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,6 +56,11 @@ class BlobStore(Protocol):
         ...
 
     async def delete(self, keys: Iterable[str]) -> None: ...
+
+    def as_file(self, key: str) -> AbstractAsyncContextManager[Path]:
+        """The blob as a local file for as long as the block runs (an upload sends it with its
+        length known)."""
+        ...
 
 
 def spool_file(spool: Path) -> Path:
@@ -109,6 +114,13 @@ class LocalBlobStore:
                 yield chunk
         finally:
             handle.close()
+
+    @asynccontextmanager
+    async def as_file(self, key: str) -> AsyncIterator[Path]:
+        path = self._path(key)
+        if not await asyncio.to_thread(path.is_file):
+            raise BlobMissing(key)
+        yield path
 
     async def delete(self, keys: Iterable[str]) -> None:
         paths = [self._path(key) for key in keys]
@@ -175,6 +187,19 @@ class S3BlobStore:
         async with found["Body"] as body:
             async for chunk in body.iter_chunks(CHUNK):
                 yield chunk
+
+    @asynccontextmanager
+    async def as_file(self, key: str) -> AsyncIterator[Path]:
+        path = spool_file(self.spool)
+        try:
+            size = await self.size(key)
+            with path.open("wb") as handle:
+                if size:
+                    async for chunk in self.read(key, 0, size - 1):
+                        handle.write(chunk)
+            yield path
+        finally:
+            await asyncio.to_thread(path.unlink, True)
 
     async def delete(self, keys: Iterable[str]) -> None:
         listed = [checked(key) for key in keys]

@@ -152,25 +152,26 @@ class MediaGraph:
         self,
         phone_number_id: str,
         token: str,
-        chunks: AsyncIterator[bytes],
+        path: Path,
         mime_type: str,
         filename: str,
     ) -> str:
-        """`POST /{phone_number_id}/media` (multipart, messaging_product=whatsapp): Meta's id."""
-        content = b"".join([chunk async for chunk in chunks])
+        """`POST /{phone_number_id}/media` (multipart, messaging_product=whatsapp): Meta's id.
+        The file streams from `path` as it is sent (its length known), never whole in memory."""
         form = aiohttp.FormData()
         form.add_field("messaging_product", "whatsapp")
         form.add_field("type", mime_type)
-        form.add_field("file", content, filename=filename, content_type=mime_type)
         try:
-            async with self._pool.post(
-                f"{self._base_url}/{phone_number_id}/media",
-                data=form,
-                headers=self._auth(token),
-                allow_redirects=False,
-            ) as response:
-                body = await response.read()
-                status = response.status
+            with path.open("rb") as handle:
+                form.add_field("file", handle, filename=filename, content_type=mime_type)
+                async with self._pool.post(
+                    f"{self._base_url}/{phone_number_id}/media",
+                    data=form,
+                    headers=self._auth(token),
+                    allow_redirects=False,
+                ) as response:
+                    body = await response.read()
+                    status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise MediaUnavailable(
                 f"media upload: Graph API unreachable ({type(exc).__name__})"

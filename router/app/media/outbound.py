@@ -61,14 +61,14 @@ class MediaSender:
             raise SendFailed(None, "the message's file is not stored")
         mime_type = str(current.get("mime_type") or "application/octet-stream")
         try:
-            size = await self._store.size(key)
-            media_id = await self._graph.upload(
-                part.phone_number_id,
-                token or self._default_token.get_secret_value(),
-                self._store.read(key, 0, size - 1),
-                mime_type,
-                str(current.get("filename") or f"file.{current['kind']}"),
-            )
+            async with self._store.as_file(key) as path:
+                media_id = await self._graph.upload(
+                    part.phone_number_id,
+                    token or self._default_token.get_secret_value(),
+                    path,
+                    mime_type,
+                    str(current.get("filename") or f"file.{current['kind']}"),
+                )
         except BlobMissing:
             raise SendFailed(None, "the message's file is gone from the media store") from None
         except MediaUnavailable as exc:
@@ -77,5 +77,5 @@ class MediaSender:
             raise SendFailed(None, str(exc)) from None
         # Kept before the send starts: a retry sends this id, it never uploads again.
         await self._repository.save(part.id, {**current, "media_id": media_id})
-        log.info("media.uploaded", kind=current["kind"], size=size)
+        log.info("media.uploaded", kind=current["kind"], size=current.get("file_size"))
         return media_id

@@ -73,6 +73,8 @@ async def test_a_members_image_is_stored_uploaded_once_and_sent_by_id(
     upload = media.meta.uploads[0]
     assert upload.url.path.endswith(f"/{NUMBER}/media")
     assert upload.headers["authorization"] == f"Bearer {TOKEN}"
+    # Sent with its length, not chunked, streamed from the store.
+    assert int(upload.headers["content-length"]) == len(upload.content)
     parts = form_parts(upload)
     assert parts["messaging_product"][2] == b"whatsapp"
     assert parts["type"][2] == b"image/png"
