@@ -32,7 +32,14 @@ from app.inbound.endpoints import router as inbound_router
 from app.inbound.webhook import WebhookFastPath
 from app.inbound.webhook import router as webhook_router
 from app.inbox.endpoints import install_inbox
-from app.lifespan import BackendDep, QueueDep, RateLimiterDep, RepositoryDep, lifespan_of
+from app.lifespan import (
+    BackendDep,
+    MediaStoreDep,
+    QueueDep,
+    RateLimiterDep,
+    RepositoryDep,
+    lifespan_of,
+)
 from app.media.endpoints import contacts_router as contact_files_router
 from app.media.endpoints import router as media_router
 from app.media.uploads import document_bodies
@@ -113,10 +120,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health")
     async def health(
-        repository: RepositoryDep, queue: QueueDep, backend: BackendDep, limiter: RateLimiterDep
+        repository: RepositoryDep,
+        queue: QueueDep,
+        backend: BackendDep,
+        limiter: RateLimiterDep,
+        media: MediaStoreDep,
     ) -> JSONResponse:
         """Readiness: 200 when the database, the queue and the rate limit's store answer, 503
-        when one does not."""
+        when one does not. The Server and the media store are reported, not required."""
         checks: dict[str, str] = {}
         # The rate limit's store counts: while its Redis is down no send can go out.
         probes = [
@@ -132,6 +143,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 checks[name] = f"down: {type(exc).__name__}"
         # The Server is reported, not required: messages wait in the store while it is down.
         checks["server"] = "up" if await backend.is_up() else "down"
+        # Nor the media store: texts go on while files wait or fail with the reason.
+        try:
+            await media.ping()
+            checks["media"] = "up"
+        except Exception as exc:
+            checks["media"] = f"down: {type(exc).__name__}"
         healthy = all(checks[name] == "up" for name, _ in probes)
         return JSONResponse(
             {"status": "ok" if healthy else "unavailable", "checks": checks},

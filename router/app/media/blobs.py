@@ -57,6 +57,10 @@ class BlobStore(Protocol):
 
     async def delete(self, keys: Iterable[str]) -> None: ...
 
+    async def ping(self) -> None:
+        """Raises when the store cannot be written to (or reached)."""
+        ...
+
     def as_file(self, key: str) -> AbstractAsyncContextManager[Path]:
         """The blob as a local file for as long as the block runs (an upload sends it with its
         length known)."""
@@ -114,6 +118,13 @@ class LocalBlobStore:
                 yield chunk
         finally:
             handle.close()
+
+    async def ping(self) -> None:
+        def writable() -> None:
+            if not os.access(self.spool, os.W_OK):
+                raise OSError(f"{self.spool} is not writable")
+
+        await asyncio.to_thread(writable)
 
     @asynccontextmanager
     async def as_file(self, key: str) -> AsyncIterator[Path]:
@@ -187,6 +198,9 @@ class S3BlobStore:
         async with found["Body"] as body:
             async for chunk in body.iter_chunks(CHUNK):
                 yield chunk
+
+    async def ping(self) -> None:
+        await self._client.head_bucket(Bucket=self._bucket)
 
     @asynccontextmanager
     async def as_file(self, key: str) -> AsyncIterator[Path]:

@@ -1,7 +1,9 @@
 """A contact's files deleted on request: gone from the blob store, their messages kept with their
 `media` failed and the reason."""
 
+import httpx
 import pytest
+import respx
 
 from .conftest import TOKEN, MediaWorld, media_webhook
 from .fake_graph import JPEG, PDF
@@ -40,3 +42,24 @@ async def test_a_contacts_files_are_erased_and_their_messages_kept(media: MediaW
     assert served.status_code == 409
     again = await media.call("DELETE", path, media.owner_key)
     assert again.json() == {"erased": 0}
+
+
+async def test_health_reports_the_media_store_without_failing_for_it(
+    media_everywhere: MediaWorld, mock_http: respx.MockRouter
+) -> None:
+    import shutil
+
+    from ..conftest import SERVER_URL
+
+    mock_http.get(f"{SERVER_URL}/health").mock(return_value=httpx.Response(200))
+    up = await media_everywhere.router.client.get("/health")
+    assert up.json()["checks"]["media"] == "up"
+    store = media_everywhere.router.state.media_store
+    if store.kind == "local":
+        shutil.rmtree(store.spool)
+    else:
+        client = store._client  # type: ignore[attr-defined]
+        await client.delete_bucket(Bucket=store._bucket)  # type: ignore[attr-defined]
+    down = await media_everywhere.router.client.get("/health")
+    assert down.status_code == 200
+    assert down.json()["checks"]["media"].startswith("down")
