@@ -61,13 +61,19 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "":  # the last N bytes
         count = int(last)
         if count == 0:
-            raise RangeNotSatisfiable(f"the file is {size} bytes")
+            raise RangeNotSatisfiable(f"the file is {size} bytes", _unsatisfied(size))
         return max(size - count, 0), size - 1
     start = int(first)
     end = min(int(last), size - 1) if last else size - 1
     if start >= size or start > end:
-        raise RangeNotSatisfiable(f"the range starts past the file's {size} bytes")
+        raise RangeNotSatisfiable(
+            f"the range starts past the file's {size} bytes", _unsatisfied(size)
+        )
     return start, end
+
+
+def _unsatisfied(size: int) -> dict[str, str]:
+    return {"Content-Range": f"bytes */{size}"}
 
 
 def disposition(kind: str, mime_type: str, filename: str | None) -> str:
@@ -107,7 +113,11 @@ async def get_media(
     if stored is None or stored.get("kind") not in MEDIA_KINDS:
         raise missing
     if stored.get("state") != STORED or not stored.get("key"):
-        reason = stored.get("error") or "it has not been fetched yet"
+        reason = stored.get("error") or (
+            "it is sent by its link (Meta fetches it): no copy is kept here"
+            if stored.get("link")
+            else "it has not been fetched yet"
+        )
         raise Conflict(f"message {message_id}'s file is {stored.get('state')}: {reason}")
     key = str(stored["key"])
     try:

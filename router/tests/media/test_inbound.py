@@ -106,6 +106,7 @@ async def test_range_requests_serve_part_of_a_voice_note(media: MediaWorld) -> N
     assert tail.content == OGG[-5:]
     beyond = await media.call("GET", found["url"], headers={"Range": f"bytes={len(OGG)}-"})
     assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{len(OGG)}"
 
 
 async def test_a_browser_gets_the_file_with_a_ticket(media: MediaWorld) -> None:

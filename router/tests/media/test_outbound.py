@@ -141,6 +141,9 @@ async def test_the_api_sends_a_file_by_its_public_link(media: MediaWorld) -> Non
     send = media.meta.sends[-1]
     assert send["video"] == {"link": "https://files.example/clip.mp4", "caption": "c"}
     assert not media.meta.uploads
+    kept = await media.call("GET", answer.json()["media"]["url"])
+    assert kept.status_code == 409
+    assert "by its link" in kept.json()["error"]["message"]
 
 
 async def test_the_api_takes_the_same_form(media: MediaWorld) -> None:
