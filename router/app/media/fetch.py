@@ -82,6 +82,10 @@ class MediaFetcher:
         except (MediaRefused, MediaUnavailable) as exc:
             await self._end(message_id, current, str(exc))
             return
+        except Exception as exc:  # the file's failure, never the message's
+            log.exception("media.crashed")
+            await self._end(message_id, current, f"router error: {type(exc).__name__}")
+            return
         await self._repository.save(message_id, done)
         log.info("media.stored", kind=done["kind"], size=done["file_size"])
 
@@ -109,7 +113,12 @@ class MediaFetcher:
             if kind in {"image", "sticker"} and not matches_signature(mime_type, got.head):
                 raise MediaRefused(f"the bytes are not a {mime_type} file")
             key = new_key(tenant_id)
-            await self._store.put(key, path, mime_type)
+            try:
+                await self._store.put(key, path, mime_type)
+            except Exception as exc:  # the store down or refusing: worth another try
+                raise MediaUnavailable(
+                    f"the media store did not take the file ({type(exc).__name__})"
+                ) from exc
         finally:
             path.unlink(missing_ok=True)
         return {

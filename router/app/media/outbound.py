@@ -75,6 +75,10 @@ class MediaSender:
             raise SendRetryable(str(exc)) from None
         except MediaRefused as exc:
             raise SendFailed(None, str(exc)) from None
+        except Exception as exc:  # the media store down: worth another try
+            raise SendRetryable(
+                f"the media store could not give the file ({type(exc).__name__})"
+            ) from exc
         # Kept before the send starts: a retry sends this id, it never uploads again.
         await self._repository.save(part.id, {**current, "media_id": media_id})
         log.info("media.uploaded", kind=current["kind"], size=current.get("file_size"))

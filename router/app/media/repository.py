@@ -49,6 +49,8 @@ class MediaRepository(RepositoryBase):
 
 async def served(connection: AsyncConnection, message_id: int) -> Any:
     """What serving a message's file needs: its tenant, its channel, its attachment (or None)."""
+    if connection.dialect.name == "postgresql" and message_id > 2**31 - 1:
+        return None  # `messages.id` is 32-bit there: no row has it (and asyncpg would refuse it)
     found = await connection.execute(
         select(messages.c.tenant_id, messages.c.channel_id, messages.c.attachment).where(
             messages.c.id == message_id

@@ -63,3 +63,25 @@ async def test_health_reports_the_media_store_without_failing_for_it(
     down = await media_everywhere.router.client.get("/health")
     assert down.status_code == 200
     assert down.json()["checks"]["media"].startswith("down")
+
+
+async def test_a_store_that_refuses_the_file_fails_the_file_not_the_message(
+    media_everywhere: MediaWorld,
+) -> None:
+    from .conftest import media_webhook
+
+    world = media_everywhere
+    store = world.router.state.media_store
+    if store.kind == "local":
+        (world.router.state.settings.router_media_dir / "t").write_bytes(b"")  # no directory
+    else:
+        await store._client.delete_bucket(Bucket=store._bucket)  # type: ignore[attr-defined]
+    sha = world.meta.add("880", JPEG, "image/jpeg", TOKEN)
+    await world.post(media_webhook("image", "880", sha, "wamid.nostore", caption="see"))
+    message = await world.message("wamid.nostore")
+
+    failed = await world.media_of(message.id, "failed")
+    assert failed["error"].startswith("the media store did not take the file")
+    await world.router.settle()
+    shown = (await world.call("GET", f"/api/v1/messages/{message.id}")).json()
+    assert shown["status"] == "replied"  # its caption answered all the same
