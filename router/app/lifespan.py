@@ -33,6 +33,10 @@ from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.jobs.queue import JobQueue, Sweeper
 from app.jobs.retries import RetryPolicy
 from app.jobs.scheduler import Scheduler
+from app.media.blobs import BlobStore, blob_store
+from app.media.fetch import MediaFetcher
+from app.media.graph import media_graph
+from app.media.outbound import MediaSender
 from app.messages.store import MessageRepository
 from app.monitoring.service import Monitoring, start_monitoring
 from app.observability.exposition import new_metrics
@@ -74,6 +78,7 @@ class State:
     sessions: async_sessionmaker[AsyncSession]  # the platform API's, a plain session each
     graph_numbers: GraphNumbers  # checks a channel's token against its number
     jwt: JwtVerifier | None  # None: OIDC sign-in is off
+    media_store: BlobStore  # media files: a local directory or an S3-compatible store
 
 
 def _jwt_verifier(settings: Settings) -> JwtVerifier | None:
@@ -141,6 +146,8 @@ def lifespan_of(
             http_client(timeout=settings.router_llm_timeout_seconds) as llm_client,
             whatsapp_clients(settings, tracing.graph_trace_configs()) as clients,
             httpx.AsyncClient(timeout=settings.whatsapp_send_timeout_seconds) as graph,
+            blob_store(settings) as media_store,
+            media_graph(settings) as media_calls,
         ):
             tracing.instrument_client(server_client)
             tracing.instrument_client(llm_client)
@@ -160,6 +167,11 @@ def lifespan_of(
                 storage_for(settings.rate_limit_url), settings.whatsapp_messages_per_second, metrics
             )
             sender = GraphSender(clients, limiter, settings.whatsapp_access_token, metrics)
+            token = settings.whatsapp_access_token
+            media = (
+                MediaFetcher(media_calls, media_store, repository.media, directory, token),
+                MediaSender(media_calls, media_store, repository.media, sender, token),
+            )
             pipeline = Pipeline(
                 repository,
                 agents,
@@ -175,6 +187,7 @@ def lifespan_of(
                 settings.router_resend_wait_seconds,
                 directory,
                 tracing,
+                media,
             )
 
             async def process(message_id: int) -> None:
@@ -237,6 +250,7 @@ def lifespan_of(
                         ),
                         graph_numbers=GraphNumbers(graph, settings.graph_api_base_url),
                         jwt=verifier,
+                        media_store=media_store,
                     )
                 }
             finally:
@@ -323,6 +337,10 @@ async def _jwt(state: StateDep) -> JwtVerifier | None:
     return state.jwt
 
 
+async def _media_store(state: StateDep) -> BlobStore:
+    return state.media_store
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RepositoryDep = Annotated[MessageRepository, Depends(_repository)]
 QueueDep = Annotated[JobQueue, Depends(_queue)]
@@ -337,3 +355,4 @@ IgnoreRulesDep = Annotated[IgnoreRuleDirectory, Depends(_ignore_rules)]
 MonitoringDep = Annotated[Monitoring, Depends(_monitoring)]
 GraphNumbersDep = Annotated[GraphNumbers, Depends(_graph_numbers)]
 JwtVerifierDep = Annotated[JwtVerifier | None, Depends(_jwt)]
+MediaStoreDep = Annotated[BlobStore, Depends(_media_store)]

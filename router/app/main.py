@@ -33,10 +33,21 @@ from app.inbound.endpoints import router as inbound_router
 from app.inbound.webhook import WebhookFastPath
 from app.inbound.webhook import router as webhook_router
 from app.inbox.endpoints import install_inbox
-from app.lifespan import BackendDep, QueueDep, RateLimiterDep, RepositoryDep, lifespan_of
+from app.lifespan import (
+    BackendDep,
+    MediaStoreDep,
+    QueueDep,
+    RateLimiterDep,
+    RepositoryDep,
+    lifespan_of,
+)
+from app.media.endpoints import contacts_router as contact_files_router
+from app.media.endpoints import router as media_router
+from app.media.uploads import document_bodies
 from app.members.endpoints import router as members_router
 from app.messages.endpoints import router as conversation_messages_router
 from app.messages.management import router as management_router
+from app.messages.schemas import MessageIn, SendIn
 from app.monitoring.endpoints import router as monitoring_router
 from app.observability.exposition import install_metrics_route, multiprocess_dir
 from app.observability.tracing import new_tracing
@@ -65,6 +76,8 @@ PLATFORM_ROUTERS = (
     agents_router,
     ignore_rules_router,
     root_conversations_router,
+    media_router,
+    contact_files_router,
 )
 
 
@@ -104,14 +117,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in PLATFORM_ROUTERS:
         app.include_router(router, max_body_size=MAX_BODY_BYTES)
     install_inbox(app, settings)
+    document_bodies(app, MessageIn, SendIn)  # read by their endpoints themselves (a file too)
     tracing.instrument_app(app)
 
     @app.get("/health")
     async def health(
-        repository: RepositoryDep, queue: QueueDep, backend: BackendDep, limiter: RateLimiterDep
+        repository: RepositoryDep,
+        queue: QueueDep,
+        backend: BackendDep,
+        limiter: RateLimiterDep,
+        media: MediaStoreDep,
     ) -> JSONResponse:
         """Readiness: 200 when the database, the queue and the rate limit's store answer, 503
-        when one does not."""
+        when one does not. The Server and the media store are reported, not required."""
         checks: dict[str, str] = {}
         # The rate limit's store counts: while its Redis is down no send can go out.
         probes = [
@@ -127,6 +145,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 checks[name] = f"down: {type(exc).__name__}"
         # The Server is reported, not required: messages wait in the store while it is down.
         checks["server"] = "up" if await backend.is_up() else "down"
+        # Nor the media store: texts go on while files wait or fail with the reason.
+        try:
+            await media.ping()
+            checks["media"] = "up"
+        except Exception as exc:
+            checks["media"] = f"down: {type(exc).__name__}"
         healthy = all(checks[name] == "up" for name, _ in probes)
         return JSONResponse(
             {"status": "ok" if healthy else "unavailable", "checks": checks},

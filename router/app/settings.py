@@ -30,6 +30,9 @@ DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{ROUTER_ROOT / 'data' / 'router.db'
 # The key that encrypts the stored secrets when ROUTER_ENCRYPTION_KEYS is not set: made on first
 # start beside the default database.
 DEFAULT_KEY_FILE = ROUTER_ROOT / "data" / "encryption.key"
+# Where media files are kept when no S3-compatible store is set: beside the default database,
+# outside what git tracks (router/data/ is ignored).
+DEFAULT_MEDIA_DIR = ROUTER_ROOT / "data" / "media"
 
 DEFAULT_GRAPH_API_VERSION = str(pywa_utils.Version.GRAPH_API.value)
 # What a browser sends as `Origin`: a scheme, a host and maybe a port; no path, not even "/".
@@ -234,6 +237,18 @@ class Settings(KeyRingSettings):
     otel_sdk_disabled: bool = False
     otel_service_name: str = "router"
 
+    # Media (app/media/): the files of image, video, audio, document and sticker messages. Kept
+    # in a local directory (created at start), or in an S3-compatible store when its URL is set;
+    # the bucket and the credentials are then required, the region optional.
+    router_media_dir: Path = DEFAULT_MEDIA_DIR
+    router_media_s3_url: AnyHttpUrl | None = None
+    router_media_s3_bucket: str | None = None
+    router_media_s3_access_key_id: SecretStr | None = None
+    router_media_s3_secret_access_key: SecretStr | None = None
+    router_media_s3_region: str = "us-east-1"
+    # How long one Graph API media call (the URL lookup, the download, the upload) may take.
+    router_media_timeout_seconds: float = Field(default=120.0, gt=0)
+
     # Development only: accept webhooks without a valid X-Hub-Signature-256.
     router_allow_unsigned_webhooks: bool = False
 
@@ -330,6 +345,23 @@ class Settings(KeyRingSettings):
                 "ROUTER_PROCESS_JOBS=false needs a queue shared with worker processes "
                 "(QUEUE_URL=redis://... or amqp://...): the in-process queue would never run "
                 "its jobs"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _media_store_is_complete(self) -> "Settings":
+        if self.router_media_s3_url is None:
+            return self
+        needed = {
+            "ROUTER_MEDIA_S3_BUCKET": self.router_media_s3_bucket,
+            "ROUTER_MEDIA_S3_ACCESS_KEY_ID": self.router_media_s3_access_key_id,
+            "ROUTER_MEDIA_S3_SECRET_ACCESS_KEY": self.router_media_s3_secret_access_key,
+        }
+        missing = [name for name, value in needed.items() if not value]
+        if missing:
+            raise ValueError(
+                f"ROUTER_MEDIA_S3_URL (media kept in an S3-compatible store) needs "
+                f"{', '.join(missing)}"
             )
         return self
 

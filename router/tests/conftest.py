@@ -37,6 +37,9 @@ pytest_plugins = ["tests.world"]
 _KEYS = tempfile.mkdtemp(prefix="router-test-keys-")
 atexit.register(shutil.rmtree, _KEYS, ignore_errors=True)
 os.environ.setdefault("ROUTER_ENCRYPTION_KEY_FILE", os.path.join(_KEYS, "encryption.key"))
+# Media files, a directory per router under test (never the checkout's router/data/media).
+_MEDIA = tempfile.mkdtemp(prefix="router-test-media-")
+atexit.register(shutil.rmtree, _MEDIA, ignore_errors=True)
 
 APP_SECRET = "test-app-secret"
 ACCESS_TOKEN = "test-access-token"
@@ -73,6 +76,8 @@ def make_settings(**overrides: Any) -> Settings:
         "whatsapp_graph_api_version": GRAPH_VERSION,
         "server_base_url": SERVER_URL,
         "server_timeout_seconds": 0.5,
+        # Media files go to a directory of the test run's own, never router/data/media.
+        "router_media_dir": Path(tempfile.mkdtemp(dir=_MEDIA)),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -64,11 +64,21 @@ def meta_error(status: int, code: int, message: str, **fields: Any) -> httpx.Res
     return httpx.Response(status, json={"error": {**error, **fields}})
 
 
+def no_media(request: httpx.Request) -> httpx.Response | None:
+    """Meta's refusal of a media URL lookup (`GET /{media_id}`) for a media id it does not have: a
+    test that does not serve files answers the router's fetch of one so."""
+    if request.method == "GET":
+        return meta_error(400, 100, "Unsupported get request")
+    return None
+
+
 def accepting_sends() -> Responder:
-    """Accept every send, with wamids wamid.sent1, wamid.sent2, ..."""
+    """Accept every send, with wamids wamid.sent1, wamid.sent2, ...; no media to fetch."""
     counter = itertools.count(1)
 
     def send(request: httpx.Request) -> httpx.Response:
+        if (refused := no_media(request)) is not None:
+            return refused
         payload = json.loads(request.content)
         return accepted(f"wamid.sent{next(counter)}", payload.get("to") or payload.get("recipient"))
 
@@ -98,6 +108,16 @@ class GraphApi:
     @property
     def call_count(self) -> int:
         return len(self.calls)
+
+    @property
+    def sends(self) -> Calls:
+        """The calls that send a message (`POST /{phone_number_id}/messages`), not the media
+        calls an inbound file's fetch makes."""
+        return Calls(
+            c
+            for c in self.calls
+            if c.request.method == "POST" and c.request.url.path.endswith("/messages")
+        )
 
     @property
     def called(self) -> bool:

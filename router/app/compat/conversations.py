@@ -36,4 +36,7 @@ for source in (conversations_router, messages_router):
                     responses=route.responses,
                     description=route.description,
                     name=f"root_{route.name}",
+                    # A body the handler reads itself (a file too), and the size it allows.
+                    openapi_extra=route.openapi_extra,
+                    max_body_size=route.max_body_size,
                 )

@@ -36,6 +36,9 @@ The platform API's own, under the same RouterError:
     │                        Graph API refuses for its number, a tenant to name); a body of
     │                        the wrong shape is FastAPI's own 422, and a request at odds with
     │                        what is stored (a key above its member's role) a 409 Conflict
+    ├── FileTooLarge         413: a file over WhatsApp's limit for its kind (app/media/)
+    ├── UnsupportedBody      415: a body an endpoint taking JSON or a file takes neither way
+    ├── RangeNotSatisfiable  416: a Range past the end of a media file
     ├── UpstreamFailed       502: the Graph API answered with an error of its own
     └── UpstreamUnreachable  503: the Graph API or the identity provider could not be reached
 
@@ -60,9 +63,10 @@ class RouterError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers  # sent with the answer (a 415's Accept-Post)
 
 
 class SignatureMissing(RouterError):
@@ -179,6 +183,7 @@ def error_response(exc: RouterError) -> JSONResponse:
     return JSONResponse(
         status_code=exc.status_code,
         content={"error": {"code": exc.code, "message": exc.message}},
+        headers=exc.headers,
     )
 
 
@@ -204,6 +209,25 @@ class Forbidden(RouterError):
 class Unprocessable(RouterError):
     status_code = 422
     code = "unprocessable"
+
+
+class FileTooLarge(RouterError):
+    """A file over WhatsApp's limit for its kind."""
+
+    status_code = 413
+    code = "file_too_large"
+
+
+class UnsupportedBody(RouterError):
+    """A body sent as neither of the types an endpoint takes (JSON, or a multipart form)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class RangeNotSatisfiable(RouterError):
+    status_code = 416
+    code = "range_not_satisfiable"
 
 
 class UpstreamFailed(RouterError):

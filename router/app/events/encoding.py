@@ -14,7 +14,7 @@ from pydantic_core import to_json
 
 from app.conversations.models import BOT_NAME, window_closes
 from app.core.schemas import with_offset
-from app.messages.schemas import author_fields, sender_of, stored_template
+from app.messages.schemas import attachment_fields, author_fields, sender_of, stored_template
 
 
 def _time(value: Any) -> str | None:
@@ -46,6 +46,7 @@ def message_json(m: Any) -> str:
             "created_at": with_offset(m.created_at),
             "updated_at": with_offset(m.updated_at),
             "content": m.text,
+            **attachment_fields(m.attachment, m.id),
         }
     ).decode()
 

@@ -154,6 +154,7 @@ _MESSAGE_COLUMNS = (
     Message.wamid,
     Message.agent_id,
     Message.ignored_by_rule_id,
+    Message.attachment,
     Message.created_at,
     Message.updated_at,
     Contact.id.label("contact_key"),

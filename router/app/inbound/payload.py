@@ -35,6 +35,8 @@ from pydantic import (
 )
 
 from app.channels.models import Channel
+from app.media import attachment as attachments
+from app.media.kinds import ATTACHMENT_TYPES
 from app.messages.models import MAX_TRACKER_LENGTH, Message, StatusEvent
 
 WHATSAPP_OBJECT = "whatsapp_business_account"
@@ -193,6 +195,9 @@ class InboundMessage:
     waba_id: str | None = None
     display_phone_number: str | None = None
     identity_change: IdentityChange | None = None
+    # A file, a location or contacts, as `messages.attachment` stores it (app/media/); its
+    # caption is `text`.
+    attachment: str | None = None
 
     @property
     def reply_to(self) -> str:
@@ -304,6 +309,9 @@ def _message(
     if not wa_id and not user_id:
         return f"message {message.id} skipped: no sender"
     body = (message.text or {}).get("body")
+    attachment = None
+    if message.type in ATTACHMENT_TYPES:
+        attachment, body = attachments.of_message(message.type, raw)
     name = contact.profile.name if contact and contact.profile else None
     return InboundMessage(
         wamid=message.id,
@@ -317,6 +325,7 @@ def _message(
         waba_id=number.waba_id,
         display_phone_number=number.display_phone_number,
         identity_change=_identity_change(message),
+        attachment=attachment,
     )
 
 

@@ -174,4 +174,5 @@ def _inbound_row(
         "contact_id": placement.contact_id if placement else None,
         "conversation_id": placement.conversation_id if placement else None,
         "sender": Sender.CONTACT.value,
+        "attachment": message.attachment,
     }

@@ -9,9 +9,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from app.auth import keys
 from app.auth.operator import is_operator, require_admin
@@ -19,20 +26,40 @@ from app.auth.principal import ConverseScope, principal_of_key
 from app.auth.roles import GRANTS, Permission, Role
 from app.core.db import SessionDep
 from app.core.errors import (
+    BodyTooLarge,
     Conflict,
+    FileTooLarge,
     Forbidden,
     NotConfigured,
     NotFound,
     Unauthorized,
+    Unprocessable,
     UnreadableBody,
+    UnsupportedBody,
     answers,
     declared,
 )
 from app.core.pagination import IdCursor, Page
-from app.lifespan import MetricsDep, QueueDep, RepositoryDep, SettingsDep, TracingDep
+from app.lifespan import (
+    MediaStoreDep,
+    MetricsDep,
+    QueueDep,
+    RepositoryDep,
+    SettingsDep,
+    TracingDep,
+)
+from app.media.blobs import delete_quietly
+from app.media.schemas import LocationOut, MediaOut, SharedContact
+from app.media.uploads import MAX_UPLOAD_BODY, openapi_body, read_body, store_file
 from app.messages import service
 from app.messages.models import Direction, OutboundStatus
-from app.messages.schemas import SendIn, stored_template
+from app.messages.schemas import (
+    SEND_FORM,
+    SendFileForm,
+    SendIn,
+    attachment_fields,
+    stored_template,
+)
 
 _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="the operator's key or a tenant's key"
@@ -143,6 +170,23 @@ class MessageOut(BaseModel):
     ignored_by_rule_id: int | None  # an inbound message `ignored` by an ignore rule: the rule
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    media: MediaOut | None = Field(
+        default=None, description="an image, video, audio, document or sticker; null otherwise"
+    )
+    location: LocationOut | None = Field(default=None, description="a location message's")
+    contacts: list[SharedContact] | None = Field(
+        default=None, description="a contacts message's cards; null otherwise"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attachment(cls, row: Any) -> Any:
+        """A stored row: its fields, and `media`, `location` and `contacts` from its attachment
+        (app/media/attachment.py)."""
+        if isinstance(row, dict) or not hasattr(row, "attachment"):
+            return row
+        fields = {name: getattr(row, name) for name in cls.model_fields if hasattr(row, name)}
+        return {**fields, **attachment_fields(row.attachment, row.id)}
 
 
 class MessagePage(Page[MessageOut]):
@@ -188,22 +232,57 @@ async def list_messages(
     )
 
 
-@router.post("", status_code=202, responses=answers(NotFound, UnreadableBody, Conflict))
+@router.post(
+    "",
+    status_code=202,
+    responses=answers(
+        NotFound,
+        UnreadableBody,
+        Conflict,
+        FileTooLarge,
+        BodyTooLarge,
+        UnsupportedBody,
+        Unprocessable,
+    ),
+    openapi_extra=openapi_body("SendIn", SEND_FORM),
+    max_body_size=MAX_UPLOAD_BODY,
+)
 async def send_message(
-    body: SendIn,
+    request: Request,
     scope: ConverseScope,
     session: SessionDep,
     queue: QueueDep,
     tracing: TracingDep,
     metrics: MetricsDep,
+    store: MediaStoreDep,
 ) -> MessageOut:
-    """Send a text or a template from a channel's number to a contact (`to`: its id) or a phone
-    number (made a contact, with a conversation whose 24-hour window is closed): 202 with the
-    message, stored and then sent by a job of its own. The tenant's key with an agent's role or
-    more, or the operator naming the tenant with X-Tenant-ID. 409 for a text outside the 24-hour
-    window (a template is needed) or a blocked contact; 422 for a template on an api channel."""
+    """Send a text, a template or a file from a channel's number to a contact (`to`: its id) or
+    a phone number (made a contact, with a conversation whose 24-hour window is closed): 202 with
+    the message, stored and then sent by a job of its own. The tenant's key with an agent's role
+    or more, or the operator naming the tenant with X-Tenant-ID. 409 for a text or a file outside
+    the 24-hour window (a template is needed) or a blocked contact; 422 for a template or a file
+    on an api channel. A file: JSON `media` with a public `link` Meta fetches, or a multipart form
+    with `file` (and `caption`, `channel_id`, `to` or `contact_id`); a type WhatsApp does not send
+    is a 422, one over its kind's limit a 413."""
     request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
-    message = await service.send(session, scope, body, request_id, tracing.traceparent())
+    body = await read_body(request, SendIn, SendFileForm, store)
+    if isinstance(body, SendIn):
+        message = await service.send(session, scope, body, request_id, tracing.traceparent())
+    else:
+        form, received = body
+        attachment = await store_file(store, received, scope.tenant_id, form.caption)
+        try:
+            message = await service.send(
+                session,
+                scope,
+                SendIn.model_construct(channel_id=form.channel_id, to=form.to),
+                request_id,
+                tracing.traceparent(),
+                attachment,
+            )
+        except BaseException:
+            await delete_quietly(store, [attachment["key"]])
+            raise
     metrics.message_status(Direction.OUTBOUND.value, OutboundStatus.PENDING.value)
     await queue.submit(message.id, by="message")
     return MessageOut.model_validate(message)

@@ -134,6 +134,10 @@ class Message(Base):
     # kept when the agent or the rule is deleted (app/agents/, app/ignore_rules/).
     agent_id: Mapped[int | None] = mapped_column(Integer)
     ignored_by_rule_id: Mapped[int | None] = mapped_column(Integer)
+    # What the message carries besides its text, as JSON (app/media/attachment.py): a file (its
+    # kind, type, size, name, checksum, state and blob key), a location or shared contacts. NULL
+    # on a text.
+    attachment: Mapped[str | None] = mapped_column(Text)
 
 
 class StatusEvent(Base):
@@ -194,3 +198,4 @@ class MessageRow:
     turn_id: int | None
     agent_id: int | None
     ignored_by_rule_id: int | None
+    attachment: str | None

@@ -1,10 +1,12 @@
 import json
+import re
 from typing import Annotated, Any, Self
 
 from pydantic import (
     MISSING,
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -14,9 +16,19 @@ from pydantic.config import JsonDict
 
 from app.contacts.models import Contact
 from app.conversations.models import BOT_NAME
-from app.core.ids import IdField
+from app.core.ids import ID_DIGITS, MAX_ID, IdField
 from app.core.schemas import Input, UtcDateTime
 from app.inbound.payload import storable_text
+from app.media.attachment import public_contacts, public_location, public_media
+from app.media.schemas import (
+    CAPTION_FIELD,
+    FILE_FIELD,
+    FileForm,
+    LocationOut,
+    MediaIn,
+    MediaOut,
+    SharedContact,
+)
 from app.messages.models import Direction, Sender
 from app.messages.repository import AuthoredMessage
 from app.templates.schemas import TemplateIn
@@ -54,6 +66,13 @@ class ConversationMessage(BaseModel):
     content: str | None = Field(
         description="the text again, as the conversation backend names it (see docs/coming-from.md)"
     )
+    media: MediaOut | None = Field(
+        default=None, description="an image, video, audio, document or sticker; null otherwise"
+    )
+    location: LocationOut | None = Field(default=None, description="a location message's")
+    contacts: list[SharedContact] | None = Field(
+        default=None, description="a contacts message's cards; null otherwise"
+    )
 
     @classmethod
     def of(cls, row: AuthoredMessage, contact: Contact) -> "ConversationMessage":
@@ -88,7 +107,19 @@ class ConversationMessage(BaseModel):
             created_at=m.created_at,
             updated_at=m.updated_at,
             content=m.text,
+            **attachment_fields(m.attachment, m.id),
         )
+
+
+def attachment_fields(stored: str | None, message_id: int) -> dict[str, Any]:
+    """A message's `media`, `location` and `contacts`, from its stored attachment."""
+    if stored is None:
+        return {"media": None, "location": None, "contacts": None}
+    return {
+        "media": public_media(stored, message_id),
+        "location": public_location(stored),
+        "contacts": public_contacts(stored),
+    }
 
 
 def stored_template(stored: str | None) -> dict[str, Any] | None:
@@ -146,9 +177,23 @@ def _one_of(field: str, kind: str) -> JsonDict:
     return {"required": [field], "properties": {field: {"type": kind}}}
 
 
-# A text or a template, never both: the schema says what the validator below checks.
+def digits_of(value: Any) -> Any:
+    """A form's id: its digits, nothing lax parsing would add (`+1`, `1_0`, ` 1`)."""
+    if isinstance(value, str) and not re.fullmatch(ID_DIGITS, value):
+        raise ValueError("an id is its digits")
+    return value
+
+
+# A text, a template or a file by its link, one of them: the schema says what the validator below
+# checks.
 TEXT_OR_TEMPLATE = ConfigDict(
-    json_schema_extra={"oneOf": [_one_of("text", "string"), _one_of("template", "object")]}
+    json_schema_extra={
+        "oneOf": [
+            _one_of("text", "string"),
+            _one_of("template", "object"),
+            _one_of("media", "object"),
+        ]
+    }
 )
 
 
@@ -157,12 +202,21 @@ class _TextOrTemplate(Input):
 
     text: MessageText | MISSING = MISSING
     template: TemplateIn | MISSING = MISSING
+    media: MediaIn | MISSING = Field(
+        default=MISSING,
+        description="a file Meta fetches from a public link; to send a file of your own, post "
+        "the same endpoint a multipart form with `file`",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Self:
-        if ("text" in self.model_fields_set) == ("template" in self.model_fields_set):
-            raise ValueError("text or template: a message is one of them")
+        if len({"text", "template", "media"} & self.model_fields_set) != 1:
+            raise ValueError("text, template or media: a message is one of them")
         return self
+
+    @property
+    def sent_media(self) -> MediaIn | None:
+        return self.media if isinstance(self.media, MediaIn) else None
 
     @property
     def sent_template(self) -> TemplateIn | None:
@@ -203,3 +257,51 @@ class SendIn(_TextOrTemplate):
 
     channel_id: IdField
     to: Recipient
+
+
+# An id in a form's text field: its digits.
+FormId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(digits_of)]
+
+
+class MessageFileForm(FileForm):
+    """A member's file to the conversation's contact: the form's text fields."""
+
+    author_id: FormId | None = None
+
+
+class SendFileForm(FileForm):
+    """A file to a phone number (`to`, its wa_id: made a contact when none has it), from a
+    channel's number: the form's text fields. (A form's values are all text: a contact's id, a
+    JSON integer in JSON's `to`, has no place here; a conversation's own endpoint takes its
+    file.)"""
+
+    channel_id: FormId
+    to: PhoneNumber
+
+
+# The multipart bodies, as the OpenAPI document describes them.
+MESSAGE_FORM = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": FILE_FIELD,
+        "caption": CAPTION_FIELD,
+        "author_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    },
+    "additionalProperties": False,
+}
+SEND_FORM = {
+    "type": "object",
+    "required": ["file", "channel_id", "to"],
+    "properties": {
+        "file": FILE_FIELD,
+        "caption": CAPTION_FIELD,
+        "channel_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "to": {
+            "type": "string",
+            "pattern": r"^\+?[0-9]{6,15}$",
+            "description": "a phone number (its wa_id), made a contact when none has it",
+        },
+    },
+    "additionalProperties": False,
+}

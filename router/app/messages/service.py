@@ -1,8 +1,9 @@
 """A member writes to a contact, or the API sends to a contact or a phone number: the message (a
-text or a template) is stored first, then sent by a job of its own on the durable path (rate
+text, a template or a file) is stored first, then sent by a job of its own on the durable path (rate
 limit, retries, trackers, statuses), exactly once."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,8 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.events import service as events
 from app.events.repository import Change
 from app.events.schemas import EventType
+from app.media.attachment import dumps
+from app.media.uploads import link_attachment
 from app.members import repository as members
 from app.members.models import Member
 from app.messages.models import Direction, Message, OutboundStatus, Sender
@@ -38,10 +41,11 @@ async def write(
     body: MessageIn,
     request_id: str,
     traceparent: str | None = None,
+    attachment: dict[str, Any] | None = None,
 ) -> ConversationMessage:
     """Store the member's message (pending) in the conversation; a bot-owned conversation becomes
     the author's. The caller queues its job, which continues the request's trace (`traceparent`,
-    traces on)."""
+    traces on). `attachment`: a file the caller has stored (app/media/uploads.py)."""
     row = await conversation_service.get(session, scope, conversation_id)
     author = await _author(session, scope, body.author_id)
     conversation, contact = row.conversation, row.contact
@@ -51,11 +55,14 @@ async def write(
     if conversation.status != ConversationStatus.OPEN.value:
         raise Conflict(f"conversation {conversation.id} is closed: reopen it to write in it")
     now = utcnow()
+    attachment = _attachment(channel, body, attachment)
     _check_window(channel, conversation, body, now)
     taken_over = conversation.owner_member_id is None
     if taken_over:
         conversation.owner_member_id = author.id  # writing takes the conversation over
-    message = _outbound(channel, conversation, contact, body, now, request_id, traceparent)
+    message = _outbound(
+        channel, conversation, contact, body, now, request_id, traceparent, attachment
+    )
     message.sender = Sender.AGENT.value
     message.author_member_id = author.id
     session.add(message)
@@ -74,6 +81,7 @@ async def send(
     body: SendIn,
     request_id: str,
     traceparent: str | None = None,
+    attachment: dict[str, Any] | None = None,
 ) -> Message:
     """Store a message to `to` (a contact, or a phone number made one) from the channel's number,
     in the contact's open conversation on it (opened when there is none: its window is closed
@@ -84,6 +92,7 @@ async def send(
     channel = await channels.get(session, tenant_id, body.channel_id)
     if not scope.principal.sees(channel.id):
         raise NotFound(f"no channel {body.channel_id}")  # as another tenant's: 404
+    attachment = _attachment(channel, body, attachment)
     now = utcnow()
     connection = await session.connection()
     if isinstance(body.to, int):
@@ -101,7 +110,9 @@ async def send(
     conversation = await session.get(Conversation, opened.conversation_id, populate_existing=True)
     assert conversation is not None
     _check_window(channel, conversation, body, now)
-    message = _outbound(channel, conversation, contact, body, now, request_id, traceparent)
+    message = _outbound(
+        channel, conversation, contact, body, now, request_id, traceparent, attachment
+    )
     author = scope.principal.member_id
     message.sender = (Sender.AGENT if author is not None else Sender.AI).value
     message.author_member_id = author
@@ -110,6 +121,18 @@ async def send(
     await events.record(session, Change(tenant_id, EventType.MESSAGE_CREATED, message.id))
     await session.commit()
     return message
+
+
+def _attachment(
+    channel: Channel, body: MessageIn | SendIn, stored: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The message's file: one the caller stored, or one Meta fetches from the body's link."""
+    link = body.sent_media
+    if (stored is not None or link is not None) and channel.type != ChannelType.WHATSAPP.value:
+        raise Unprocessable(f"file: channel {channel.id} is an api channel: it sends no files")
+    if link is not None:
+        return link_attachment(link.kind, str(link.link), link.caption, link.filename)
+    return stored
 
 
 def _check_window(
@@ -137,6 +160,7 @@ def _outbound(
     now: datetime,
     request_id: str,
     traceparent: str | None,
+    attachment: dict[str, Any] | None = None,
 ) -> Message:
     """The pending outbound message of its own; the conversation's activity moves to now."""
     conversation.last_message_at = now
@@ -151,9 +175,11 @@ def _outbound(
         contact=recipient,
         wa_id=contact.wa_id,
         user_id=contact.user_id,
-        type="text" if template is None else "template",
-        text=body.sent_text,
+        type=attachment["kind"] if attachment else "text" if template is None else "template",
+        # A file's caption is its text, as an inbound file's is.
+        text=attachment["caption"] if attachment else body.sent_text,
         template=template,
+        attachment=dumps(attachment) if attachment else None,
         status=OutboundStatus.PENDING.value,
         attempts=0,
         request_id=request_id,

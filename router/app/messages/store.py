@@ -15,6 +15,7 @@ the database's time and not SQLAlchemy's. Reads use their own connections.
 - `reads` (app/messages/reads.py): the management API (counts, pages, one message, retry)
 - `turns` (app/routing/repository.py): burst debounce's turns (a contact's burst, written once as
   one turn)
+- `media` (app/media/repository.py): a message's file moving from pending to stored or failed
 - `app/messages/common.py`: the tables, conditions and result types they share
 """
 
@@ -26,6 +27,7 @@ from app.core.writer import EventSink, GroupCommit
 from app.events.hub import EventRecorder
 from app.inbound.repository import InboundRepository
 from app.jobs.leases import LeaseRepository
+from app.media.repository import MediaRepository
 from app.messages.common import (
     CHANNEL_CACHE_SECONDS,
     STATUS_CHUNK,
@@ -75,6 +77,7 @@ class MessageRepository:
         self.replies = ReplyRepository(shared, self.statuses)
         self.reads = ManagementReads(shared)
         self.turns = TurnRepository(shared)
+        self.media = MediaRepository(shared)
         # Listed in the order they run within a round: the webhook's writes first.
         shared.writer = self._writer = GroupCommit(
             engine,

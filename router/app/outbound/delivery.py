@@ -12,6 +12,7 @@ from app.channels.models import NO_NUMBER
 from app.channels.repository import NumberRoute
 from app.core.errors import SendFailed, SendRetryable
 from app.jobs.retries import Attempts
+from app.media.outbound import MediaSender
 from app.messages.models import InboundStatus, MessageRow, OutboundStatus
 from app.messages.store import Claim, Ending, MessageRepository, Start
 from app.outbound.sender import GraphSender
@@ -29,8 +30,10 @@ class Delivery:
         attempts: Attempts,
         lease_seconds: float,
         resend_wait_seconds: float,
+        media: MediaSender | None = None,
     ) -> None:
         self._repository = repository
+        self._media = media
         self._sender = sender
         self._directory = directory
         self._attempts = attempts
@@ -153,6 +156,8 @@ class Delivery:
                 if tracker in found:
                     log.info("message.send_adopted", tracker=tracker, sent_wamid=found[tracker])
                     return found[tracker]
+            if part.attachment is not None and self._media is not None:
+                return await self._media.send(part, tracker, token)
             if part.template is not None:
                 return await self._sender.send_template(
                     part.phone_number_id,

@@ -127,6 +127,34 @@ class GraphSender:
         log.info("message.sent", sent_wamid=wamid, template=template["name"])
         return wamid
 
+    async def send_media(
+        self,
+        phone_number_id: str,
+        to: str,
+        kind: str,
+        media: str,
+        tracker: str,
+        *,
+        caption: str | None = None,
+        filename: str | None = None,
+        access_token: str | None = None,
+    ) -> str:
+        """Send a file by Meta's media id, or by a public link Meta fetches (`media` starting with
+        https:// or http://): an image, video, audio, document or sticker; return its wamid."""
+        whatsapp = self._client(phone_number_id, access_token)
+        await self._limiter.wait(phone_number_id)
+        extra: dict[str, Any] = {}
+        if kind in {"image", "video", "document"} and caption:
+            extra["caption"] = caption
+        if kind == "document" and filename:
+            extra["filename"] = filename
+        send = getattr(whatsapp, f"send_{kind}")
+        wamid = await self._classified(
+            phone_number_id, send(to, media, sender=phone_number_id, tracker=tracker, **extra)
+        )
+        log.info("message.sent", sent_wamid=wamid, media=kind)
+        return wamid
+
     def _client(self, phone_number_id: str, access_token: str | None) -> WhatsApp:
         token = access_token or self._default_token.get_secret_value()
         return self._clients.for_number(phone_number_id, token)

@@ -8,7 +8,8 @@ In order:
 3. a conversation a member owns: kept and shown in the conversation (`handed_over`); the bot is
    not asked and nothing is sent. Handed back to the bot, the conversation's next message is
    answered, not the ones that came meanwhile;
-4. anything but a text: kept and not answered (`ignored`);
+4. anything but a text or a captioned file (an image, a video, a document: its caption is its
+   text): kept and not answered (`ignored`);
 5. otherwise the channel's agents, in priority order (app/agents/).
 """
 
@@ -16,6 +17,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+from app.media.kinds import CAPTIONED
+
+# What the channel's agents are asked about: a text, and a file's caption.
+ANSWERED_TYPES = frozenset({"text"}) | CAPTIONED
 
 
 class Route(StrEnum):
@@ -62,7 +68,7 @@ def decide(facts: Facts) -> Decision:
         return Decision(Route.IGNORED, rule.id)
     if facts.owner_member_id is not None:
         return Decision(Route.HANDED_OVER)
-    if facts.type != "text" or facts.text is None:
+    if facts.type not in ANSWERED_TYPES or facts.text is None:
         return Decision(Route.IGNORED)
     return Decision(Route.AGENT)
 

@@ -42,6 +42,8 @@ from app.channels.repository import NumberRoute
 from app.core.errors import BackendError
 from app.ignore_rules.directory import IgnoreRuleDirectory
 from app.jobs.retries import Attempts, RetryPolicy
+from app.media.fetch import MediaFetcher
+from app.media.outbound import MediaSender
 from app.messages.models import InboundStatus, MessageRow
 from app.messages.store import Claim, Ending, MessageRepository
 from app.observability.tracing import Tracing
@@ -78,17 +80,25 @@ class Pipeline:
         resend_wait_seconds: float,
         directory: ChannelDirectory | None = None,
         tracing: Tracing | None = None,
+        media: tuple[MediaFetcher, MediaSender] | None = None,
     ) -> None:
         self._repository = repository
         self._directory = directory or repository.directory
         self._ignore_rules = ignore_rules
         self._lease_seconds = lease_seconds
         self._tracing = tracing or Tracing()
-        attempts = Attempts(retry, repository.leases, lease_seconds)
+        self._attempts = attempts = Attempts(retry, repository.leases, lease_seconds)
+        self._media = media[0] if media is not None else None
         self._gatherer = Gatherer(repository.turns, repository.leases, lease_seconds)
         self._chain = AgentChain(agents, attempts)
         self._delivery = Delivery(
-            repository, sender, self._directory, attempts, lease_seconds, resend_wait_seconds
+            repository,
+            sender,
+            self._directory,
+            attempts,
+            lease_seconds,
+            resend_wait_seconds,
+            media[1] if media is not None else None,
         )
 
     async def aclose(self) -> None:
@@ -133,6 +143,9 @@ class Pipeline:
         """Answer the message and end it; return its contact's next unfinished message. On a
         channel with burst debounce, the contact's burst is gathered into one turn first."""
         message = claim.message
+        if message.attachment is not None and self._media is not None:
+            # An inbound file, fetched in the job (app/media/fetch.py); never fails the message.
+            await self._media.fetch(message, self._attempts, claim.contact_blocked)
         here = message.phone_number_id == NO_NUMBER  # an api channel: nothing to send
         channel = None if here else await self._directory.route(message.phone_number_id)
         if claim.replies:
@@ -153,6 +166,8 @@ class Pipeline:
             if gathered is None:
                 return None  # another job wrote this turn: this one's lease ran out meanwhile
             turn, text = gathered
+            if self._media is not None:  # the files of the turn's later messages
+                await self._media.fetch_turn(turn.message, self._attempts)
             return await self._guarded(turn, lambda last: self._answer(last, text, channel, rules))
         return await self._answer(claim, text, channel, rules)
 

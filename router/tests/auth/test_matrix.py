@@ -82,6 +82,7 @@ ENDPOINTS = [
     Endpoint("PATCH", "/api/v1/contacts/{contact_id}", ADMINS, {"name": "G"}, on_object=True),
     Endpoint("POST", "/api/v1/contacts/{contact_id}/block", ADMINS, on_object=True),
     Endpoint("DELETE", "/api/v1/contacts/{contact_id}/block", ADMINS, on_object=True),
+    Endpoint("DELETE", "/api/v1/contacts/{contact_id}/media", ADMINS, on_object=True),
     Endpoint("GET", "/api/v1/conversations", EVERYONE),
     Endpoint("GET", CONVERSATION, EVERYONE, on_object=True),
     Endpoint("GET", CONVERSATION + "/messages", EVERYONE, on_object=True),

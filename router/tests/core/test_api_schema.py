@@ -316,10 +316,24 @@ _bounded = settings(
 # Fields whose validity no JSON Schema can say: a cron expression's meaning (30 February, a range
 # that runs backwards), an IANA zone's existence, a time past the calendar's end once read in its
 # zone, a template on an api channel (which sends no WhatsApp templates), and a rule's pattern
-# that RE2 cannot compile, or an agent's URL or a model API's base_url that is not http(s). A
-# request the schema allows may be refused for these alone, with a 422 naming the field.
-BEYOND_A_SCHEMA = ("cron", "timezone", "send_at", "template", "rules", "url", "base_url")
+# that RE2 cannot compile, or an agent's URL or a model API's base_url that is not http(s); a
+# file's bytes (its type, its size, what its first bytes say it is) or a file's link that is not
+# http(s). A request the schema allows may be refused for these alone, with a 422 naming the field
+# (a file over its kind's limit: a 413).
+BEYOND_A_SCHEMA = (
+    "cron",
+    "timezone",
+    "send_at",
+    "template",
+    "rules",
+    "url",
+    "base_url",
+    "file",
+    "link",
+)
 WRITES_BEYOND_A_SCHEMA = {
+    "POST /api/v1/messages",
+    "POST /api/v1/conversations/{conversation_id}/messages",
     "POST /api/v1/schedules",
     "PATCH /api/v1/schedules/{schedule_id}",
     "POST /api/v1/agents",

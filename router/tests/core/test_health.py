@@ -17,7 +17,13 @@ async def test_health_reports_the_store_the_queue_and_the_server(
     assert up.status_code == 200
     assert up.json() == {
         "status": "ok",
-        "checks": {"database": "up", "queue": "up", "rate_limit": "up", "server": "up"},
+        "checks": {
+            "database": "up",
+            "queue": "up",
+            "rate_limit": "up",
+            "server": "up",
+            "media": "up",
+        },
     }
     # The Server being down is reported but is not the router's own failure.
     assert server_down.status_code == 200

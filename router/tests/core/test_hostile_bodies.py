@@ -2,6 +2,8 @@
 (tests/hostile_bodies.py says what each answer must be). The endpoints come from the OpenAPI
 document, `POST /webhook` (served beside it) signed as Meta signs."""
 
+import dataclasses
+import re
 from typing import Any
 
 import httpx
@@ -12,12 +14,41 @@ from hypothesis import strategies as st
 from app.main import create_app
 
 from ..conftest import ADMIN_KEY, APP_SECRET, RouterUnderTest, make_settings
-from ..hostile_bodies import BODIES, Body, Operation, any_body, one_connection, served, wrong_answer
+from ..hostile_bodies import BODIES, Body, Operation, any_body, one_connection, served
 from ..hostile_bodies import write_operations as openapi_writes
+from ..hostile_bodies import wrong_answer as wrong_for_json
 from ..meta import sign
 
 WEBHOOK = Operation("POST", "/webhook", takes_json=False)
-OPERATIONS = [*openapi_writes(create_app(make_settings()).openapi()), WEBHOOK]
+OPENAPI = create_app(make_settings()).openapi()
+OPERATIONS = [*openapi_writes(OPENAPI), WEBHOOK]
+# The endpoints that take a file too, as a multipart form (app/media/uploads.py): a multipart body
+# is theirs to read (any 4xx for a bad one), and their 415 names both types they take.
+MULTIPART = "multipart/form-data"
+TAKES_FILES = {
+    str(operation)
+    for operation in openapi_writes(OPENAPI)
+    for path, methods in OPENAPI["paths"].items()
+    for method, described in methods.items()
+    if operation.method == method.upper()
+    and operation.path == re.sub(r"\{[^}]+\}", "1", path)
+    and MULTIPART in described.get("requestBody", {}).get("content", {})
+}
+BOTH = f"application/json, {MULTIPART}"
+
+
+def wrong_answer(operation: Operation, body: Body, response: httpx.Response) -> str | None:
+    """hostile_bodies.wrong_answer, for an endpoint that takes a file as it does for JSON."""
+    if str(operation) not in TAKES_FILES:
+        return wrong_for_json(operation, body, response)
+    if (body.content_type or "").lower().startswith("multipart/"):
+        body = dataclasses.replace(body, expected=None)
+    if response.status_code == 415:
+        if response.headers.get("accept-post") != BOTH:
+            return f"415 without Accept-Post: {BOTH}: {dict(response.headers)}"
+        headers = {**response.headers, "accept-post": "application/json"}
+        response = httpx.Response(415, headers=headers, content=response.content)
+    return wrong_for_json(operation, body, response)
 
 
 async def answer(router: RouterUnderTest, operation: Operation, body: Body) -> httpx.Response:
@@ -33,6 +64,11 @@ def test_the_walk_finds_the_write_endpoints() -> None:
     found = {str(o) for o in OPERATIONS}
 
     assert {"POST /api/v1/members", "PATCH /api/v1/agents/1", "POST /webhooks/inbound"} <= found
+    assert {
+        "POST /api/v1/messages",
+        "POST /api/v1/conversations/1/messages",
+        "POST /conversations/1/messages",
+    } == TAKES_FILES
     assert sum(o.takes_json for o in OPERATIONS) >= 15
 
 

@@ -1,7 +1,8 @@
 """A minimal stand-in for the Graph API's send endpoint that records what the router sends.
 
-It can also lose its answer: a send of a text in `hold` is accepted (recorded, given a wamid) and
-then answered only once the router has gone, the first time that text is sent. Meta took the
+It can also lose its answer: a send of a text in `hold` (or of a file of a kind in `hold`: image,
+document, ...) is accepted (recorded, given a wamid) and then answered only once the router has
+gone, the first time it is sent. Meta took the
 message; the router never learned its wamid. `deliver_statuses` then posts Meta's status webhooks
 for those sends, with the tracker each was sent with.
 """
@@ -25,11 +26,13 @@ class GraphStandIn:
         self.sent: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.held: list[tuple[str, dict[str, Any]]] = []  # (wamid, payload) never answered
+        self.uploads: list[dict[str, Any]] = []  # each file uploaded to /media: its form's fields
         self._hold = set(hold)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.app = FastAPI()
         self.app.post("/{version}/{phone_id}/messages")(self._send)
+        self.app.post("/{version}/{phone_id}/media")(self._upload)
         self.app.get("/{version}/{waba_id}/message_templates")(self._templates)
 
     async def _templates(self, version: str, waba_id: str, request: Request) -> JSONResponse:
@@ -61,9 +64,10 @@ class GraphStandIn:
             self.paths.append(request.url.path)
             wamid = f"wamid.standin{next(self._ids)}"
             text = (payload.get("text") or {}).get("body")
-            lose_answer = text in self._hold
+            kind = payload.get("type")
+            lose_answer = text in self._hold or (kind != "text" and kind in self._hold)
             if lose_answer:
-                self._hold.discard(text)
+                self._hold.discard(text if text in self._hold else kind)
                 self.held.append((wamid, payload))
         while lose_answer and not await request.is_disconnected():
             await asyncio.sleep(0.02)
@@ -75,6 +79,27 @@ class GraphStandIn:
                 "messages": [{"id": wamid}],
             }
         )
+
+    async def _upload(self, version: str, phone_id: str, request: Request) -> JSONResponse:
+        """A file uploaded to the number's /media: Meta's id for it."""
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return JSONResponse(status_code=401, content={"error": {"code": 190}})
+        async with request.form() as form:
+            upload = form.get("file")
+            content = b"" if upload is None or isinstance(upload, str) else await upload.read()
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        with self._lock:
+            self.uploads.append(fields | {"file": content})
+            media_id = f"77{len(self.uploads):04d}"
+        return JSONResponse({"id": media_id})
+
+    def hold_kind(self, kind: str) -> None:
+        """Lose the answer to the first send of a file of `kind`."""
+        self._hold.add(kind)
+
+    def sends_of(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [p for p in self.sent if p.get("type") == kind]
 
     def texts_to(self, recipient: str) -> list[str]:
         with self._lock:

@@ -171,3 +171,53 @@ def _replied(router_url: str) -> int:
         headers={"X-API-Key": ADMIN_KEY},
     )
     return len(response.json()["items"])
+
+
+def test_a_router_killed_between_a_files_upload_and_its_send_sends_it_once(
+    standins: tuple[HoldingServer, str, GraphStandIn, str], tmp_path: Path
+) -> None:
+    """The upload's id is stored before the send starts: the restarted job sends that id (it does
+    not upload again), and adopts the send Meta took from its status webhooks (it does not send
+    again)."""
+    _, server_url, graph, graph_url = standins
+    graph.hold_kind("image")
+    env = router_env(server_url, graph_url, tmp_path)
+    env["ROUTER_MEDIA_DIR"] = str(tmp_path / "media")
+    user = "15553330002"
+    port = free_port()
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+
+    with service("router", env, tmp_path, port=port) as router:
+        # The contact writes first: the 24-hour window is open.
+        body, headers = signed(APP_SECRET, text_message("wamid.file.1", "quick", wa_id=user))
+        assert httpx.post(f"{router.url}/webhook", content=body, headers=headers).is_success
+        wait_until_sync(lambda: _replied(router.url) == 1, what="the text's reply", timeout=20)
+        written = httpx.post(
+            f"{router.url}/api/v1/messages",
+            headers={"X-API-Key": ADMIN_KEY},
+            data={"channel_id": "1", "to": user, "caption": "the plan"},
+            files={"file": ("plan.png", png, "image/png")},
+        )
+        assert written.status_code == 202, written.text
+        # Uploaded, the id stored, the send taken by Meta; the router dies before its answer.
+        wait_until_sync(lambda: bool(graph.held), what="the image's send", timeout=20)
+        os.killpg(router.process.pid, signal.SIGKILL)
+        router.process.wait()
+
+    with service("router", env, tmp_path, port=port) as router:
+        graph.deliver_statuses(f"{router.url}/webhook", APP_SECRET)
+
+        def delivered() -> bool:
+            found = _messages(router.url, direction="outbound", limit=10)
+            return any(m["type"] == "image" and m["status"] == "delivered" for m in found)
+
+        wait_until_sync(delivered, what="the image recorded as delivered", timeout=30)
+        [image] = [m for m in _messages(router.url, direction="outbound") if m["type"] == "image"]
+        served = httpx.get(f"{router.url}{image['media']['url']}", headers={"X-API-Key": ADMIN_KEY})
+
+    [(wamid, sent)] = graph.held
+    assert [u["file"] for u in graph.uploads] == [png]
+    assert graph.sends_of("image") == [sent]
+    assert sent["image"] == {"id": "770001", "caption": "the plan"}
+    assert image["wamid"] == wamid
+    assert served.content == png

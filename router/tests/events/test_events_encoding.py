@@ -58,8 +58,24 @@ def message_row(**changes: Any) -> SimpleNamespace:
         "contact_name": "Ana",
         "author_id": None,
         "author_name": None,
+        "attachment": None,
     }
     return SimpleNamespace(**(row | changes))
+
+
+# A stored file, a location and contacts (app/media/attachment.py), as messages carry them.
+IMAGE = (
+    '{"kind":"image","mime_type":"image/jpeg","file_size":1234,"filename":null,"caption":"ol\u00e1",'
+    '"sha256":"' + "ab" * 32 + '","state":"stored","error":null,"key":"t/1/' + "k" * 43 + '",'
+    '"media_id":"77","link":null}'
+)
+LOCATION = (
+    '{"kind":"location","latitude":12.25,"longitude":-43.9,"name":"Caf\u00e9","address":null}'
+)
+CONTACTS = (
+    '{"kind":"contacts","contacts":[{"name":"Ana","phones":'
+    '[{"phone":"+1 555","wa_id":null,"type":"CELL"}]}]}'
+)
 
 
 def conversation_row(**changes: Any) -> SimpleNamespace:
@@ -131,6 +147,9 @@ def conversation_model(r: SimpleNamespace) -> ConversationOut:
         message_row(status="failed", error_code=131047, error_title="Re-engagement message"),
         message_row(conversation_id=None, wamid=None, created_at=AT.replace(microsecond=0)),
         message_row(created_at=AT.replace(tzinfo=UTC), updated_at=AT.replace(tzinfo=UTC)),
+        message_row(direction="inbound", sender="contact", type="image", attachment=IMAGE),
+        message_row(direction="inbound", sender="contact", type="location", attachment=LOCATION),
+        message_row(direction="inbound", sender="contact", type="contacts", attachment=CONTACTS),
     ],
 )
 def test_a_message_row_is_written_as_the_api_writes_the_message(row: SimpleNamespace) -> None:

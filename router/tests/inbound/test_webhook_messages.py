@@ -18,10 +18,9 @@ from ..conftest import (
 from ..graph_api import GraphApi, meta_error
 from ..meta import BSUID, WA_ID, batch, fixture, signed, text_message
 
+# A video's and a document's caption is their text (app/media/): answered (test_media_captions).
 NON_TEXT_FIXTURES = [
     "message_image",
-    "message_video_with_context",
-    "message_document_with_context",
     "message_audio",
     "message_voice",
     "message_sticker",
@@ -45,7 +44,7 @@ async def post(router: RouterUnderTest, payload: Any) -> httpx.Response:
 
 
 def sent(route: GraphApi) -> list[dict[str, Any]]:
-    return [json.loads(call.request.content) for call in route.calls]
+    return [json.loads(call.request.content) for call in route.sends]
 
 
 async def test_a_text_gets_the_servers_reply_through_the_graph_api(
@@ -192,7 +191,26 @@ async def test_non_text_messages_are_accepted_and_not_answered(
 
     assert response.status_code == 200
     assert not server_route.called
-    assert not graph_route.called
+    assert not graph_route.sends  # a file's fetch may have asked for it: nothing is sent
+
+
+@pytest.mark.parametrize(
+    ("name", "caption"),
+    [("message_video_with_context", "caption"), ("message_document_with_context", "caption")],
+)
+async def test_a_files_caption_is_answered_as_its_text(
+    router: RouterUnderTest,
+    server_route: respx.Route,
+    graph_route: GraphApi,
+    name: str,
+    caption: str,
+) -> None:
+    response = await post(router, fixture(name))
+    await router.settle()
+
+    assert response.status_code == 200
+    assert [json.loads(c.request.content)["text"] for c in server_route.calls] == [caption]
+    assert len(graph_route.sends) == 1
 
 
 @pytest.mark.parametrize("name", STATUS_FIXTURES)
