@@ -191,6 +191,16 @@ def in_thread(app: Any) -> Iterator[str]:
 # Metrics ------------------------------------------------------------------------------------------
 
 Key = tuple[str, frozenset[tuple[str, str]]]
+# The router's counters of what its process's work cost (router/app/core/costs.py).
+PROCESS_COSTS = frozenset(
+    {
+        "router_db_statements_total",
+        "router_db_commits_total",
+        "router_http_client_requests_total",
+        "router_asyncio_tasks_created_total",
+        "router_log_lines_total",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -213,11 +223,14 @@ class Scrape:
 
     def __sub__(self, before: "Scrape") -> dict[Key, float]:
         """What moved since `before`, series by series: the router's own (not the process's CPU
-        and memory, nor when a series was made: `_created`), those that did not move left out."""
+        and memory, nor when a series was made: `_created`, nor what the process's work cost,
+        which every app in it adds to), those that did not move left out."""
         keys = {
             key
             for key in self.samples.keys() | before.samples.keys()
-            if key[0].startswith("router_") and not key[0].endswith("_created")
+            if key[0].startswith("router_")
+            and not key[0].endswith("_created")
+            and key[0] not in PROCESS_COSTS
         }
         moved = {key: self.samples.get(key, 0.0) - before.samples.get(key, 0.0) for key in keys}
         return {key: delta for key, delta in moved.items() if delta}
