@@ -88,6 +88,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
             "ROUTER_MIGRATE_ON_START": "true",
             "ROUTER_ALLOW_UNSIGNED_WEBHOOKS": "false",
             "ROUTER_ADMIN_API_KEY": ADMIN_KEY,
+            "ROUTER_MEDIA_DIR": str(logs / "media"),
         }
         with (
             service("simulator", simulator_env, logs, port=simulator_port) as simulator,
