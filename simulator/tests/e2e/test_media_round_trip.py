@@ -64,6 +64,7 @@ def test_a_customers_photo_and_an_agents_document_cross_with_their_bytes(
         return message
 
     message = wait_until_sync(stored, timeout=WITHIN)
+    assert message is not None
     assert message["media"]["state"] == "stored", message["media"]
     assert message["media"]["kind"] == "image"
     assert message["media"]["caption"] == "It arrived like this"
@@ -100,6 +101,7 @@ def test_a_customers_photo_and_an_agents_document_cross_with_their_bytes(
         return None
 
     delivered = wait_until_sync(on_the_phone, timeout=WITHIN)
+    assert delivered is not None
     media_id = delivered["payload"]["id"]
     content = system.sim.get(f"/sim/media/{media_id}/content")
     assert content.status_code == 200
