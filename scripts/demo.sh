@@ -25,6 +25,10 @@ export SIMULATOR_WEBHOOK_URL=http://127.0.0.1:8000/webhook
 export SERVER_BASE_URL=http://127.0.0.1:8001
 export DATABASE_URL="sqlite+aiosqlite:///$root/router/data/demo.db"
 export QUEUE_URL=memory://
+# Customers' and agents' files go to a directory of this run's own, in the system's temporary
+# folder (the files of an earlier run's messages then answer 404 "gone from the media store").
+ROUTER_MEDIA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/router-demo-media.XXXXXX")
+export ROUTER_MEDIA_DIR
 export ROUTER_MIGRATE_ON_START=true
 export ROUTER_ALLOW_UNSIGNED_WEBHOOKS=false
 
