@@ -64,23 +64,21 @@ async def fresh_postgres(database: str = POSTGRES_DATABASE) -> str:
     """An empty database (`router_tests` unless named) on the test server; its SQLAlchemy URL."""
     if not _reachable(POSTGRES_URL, 5432):
         _unavailable("PostgreSQL")
-    async with _server() as connection:
+    async with _connected(_SERVER_DATABASE) as connection:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if not exists:
             await connection.execute(f'CREATE DATABASE "{database}"')
-    target = await asyncpg.connect(f"{_PLAIN.rsplit('/', 1)[0]}/{database}")
-    try:
+    async with _connected(database) as target:
         # Every table, whichever migrations made them.
         await target.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await target.close()
     return _url_of(database)
 
 
 async def migrated_postgres() -> str:
     """The test database at the newest schema and empty, as a router's first start leaves it; its
     SQLAlchemy URL. Migrated once per worker (about a second on PostgreSQL); after that only
-    emptied: every table but Alembic's truncated, its ids starting again at 1. A database another
+    emptied: every row of every table but Alembic's deleted, its ids starting again at 1. A
+    database another
     test left at some other revision, or without Alembic's table, is made again from nothing."""
     if not _reachable(POSTGRES_URL, 5432):
         _unavailable("PostgreSQL")
@@ -99,34 +97,31 @@ async def migrated_postgres() -> str:
 async def _empty_at_head(database: str) -> bool:
     """Empties `database` if its schema is the newest revision's; says whether it was."""
     try:
-        target = await asyncpg.connect(f"{_PLAIN.rsplit('/', 1)[0]}/{database}")
-    except asyncpg.InvalidCatalogNameError:
+        async with _connected(database) as target:
+            if await target.fetchval("SELECT to_regclass('public.alembic_version')") is None:
+                return False
+            if await target.fetchval("SELECT version_num FROM alembic_version") != _head():
+                return False
+            sequences = await target.fetch(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+            )
+            statements = [
+                *_REWRITING,
+                *(f'DELETE FROM public."{table}"' for table in await _tables(target)),  # noqa: S608 - the catalogue's names
+                *(f'ALTER SEQUENCE public."{row["sequencename"]}" RESTART' for row in sequences),
+            ]
+            async with target.transaction():
+                await target.execute("; ".join(statements))
+            return True
+    except asyncpg.InvalidCatalogNameError:  # no such database yet
         return False
-    try:
-        if await target.fetchval("SELECT to_regclass('public.alembic_version')") is None:
-            return False
-        if await target.fetchval("SELECT version_num FROM alembic_version") != _head():
-            return False
-        # DELETE rather than TRUNCATE: on tables this small it is several times faster (no new
-        # files). Foreign keys' triggers are off meanwhile (replica role), so the order is free.
-        tables = await target.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            " AND tablename <> 'alembic_version'"
-        )
-        sequences = await target.fetch(
-            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
-        )
-        statements = [
-            "SET lock_timeout = '10s'",
-            "SET session_replication_role = replica",
-            *(f'DELETE FROM "{row["tablename"]}"' for row in tables),  # noqa: S608 - the catalogue's names
-            *(f'ALTER SEQUENCE "{row["sequencename"]}" RESTART' for row in sequences),
-        ]
-        async with target.transaction():
-            await target.execute("; ".join(statements))
-        return True
-    finally:
-        await target.close()
+
+
+# Before rows are deleted or put back in bulk: DELETE rather than TRUNCATE (on tables this small
+# it is several times faster: no new files), with the foreign keys' triggers off meanwhile (the
+# replica role), so the tables' order is free; a lock held by a test that left a connection open
+# fails the statement rather than hanging it.
+_REWRITING = ("SET lock_timeout = '10s'", "SET session_replication_role = replica")
 
 
 @functools.cache
@@ -154,7 +149,7 @@ async def restore_postgres(database: str) -> str:
     since deleted, those deleted or changed put back, each sequence where it was. Tens of
     milliseconds where a copy of the database takes about a second. Its SQLAlchemy URL."""
     async with _connected(database) as target:
-        statements = ["SET lock_timeout = '10s'", "SET session_replication_role = replica"]
+        statements = list(_REWRITING)
         for table in await _tables(target):
             statements += [
                 f'DELETE FROM public."{table}"',  # noqa: S608 - the catalogue's names
@@ -208,15 +203,7 @@ async def migrated_store(store: str, tmp_path: Path) -> AsyncIterator[AsyncEngin
 
 
 _PLAIN = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-
-
-@asynccontextmanager
-async def _server() -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(_PLAIN)
-    try:
-        yield connection
-    finally:
-        await connection.close()
+_SERVER_DATABASE = _PLAIN.rsplit("/", 1)[1]  # where databases are made and dropped
 
 
 def _url_of(database: str) -> str:
