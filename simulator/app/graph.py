@@ -24,12 +24,11 @@ from app import media_graph, phone_numbers
 from app.businesses import Business
 from app.deps import simulator_of
 from app.errors import (
-    GraphError,
     InvalidParameterError,
     ReEngagementError,
     UnknownObjectError,
 )
-from app.graph_calls import VERSION, latency, record
+from app.graph_calls import VERSION, answered, latency
 from app.payloads import new_wamid
 from app.simulator import Simulator
 from app.store import Message, User, now
@@ -61,15 +60,14 @@ async def messages(request: Request) -> JSONResponse:
     except ValueError:
         body = raw.decode(errors="replace")
     operation = "read" if isinstance(body, dict) and body.get("status") == "read" else "send"
-    code = None
-    try:
-        status_code, answer = 200, await _handle(simulator, version, phone_id, request, body)
-    except GraphError as exc:
-        status_code, answer, code = exc.status_code, exc.body(), exc.code
-        log.info("graph.error", code=exc.code, status_code=status_code)
-    simulator.metrics.graph_answered(operation, code)
-    record(simulator, request, phone_id, body, status_code, answer)
-    return JSONResponse(answer, status_code=status_code)
+    return await answered(
+        simulator,
+        request,
+        operation,
+        phone_id,
+        lambda: _handle(simulator, version, phone_id, request, body),
+        lambda: body,
+    )
 
 
 @router.get("/{version}/{waba_id}/message_templates")
@@ -79,20 +77,15 @@ async def message_templates(version: str, waba_id: str, request: Request) -> JSO
     if not VERSION.match(version):
         raise HTTPException(status_code=404)
     simulator = simulator_of(request)
-    code = None
-    try:
+
+    async def page() -> dict[str, Any]:
         await latency(simulator)
         header = request.headers.get("authorization", "")
         simulator.businesses.authorize_waba(waba_id, header)
         base_url = str(request.url.remove_query_params(["after", "limit"]))
-        query = dict(request.query_params)
-        status_code, answer = 200, simulator.templates.page(waba_id, query, base_url)
-    except GraphError as exc:
-        status_code, answer, code = exc.status_code, exc.body(), exc.code
-        log.info("graph.error", code=exc.code, status_code=status_code)
-    simulator.metrics.graph_answered("templates", code)
-    record(simulator, request, waba_id, None, status_code, answer)
-    return JSONResponse(answer, status_code=status_code)
+        return simulator.templates.page(waba_id, dict(request.query_params), base_url)
+
+    return await answered(simulator, request, "templates", waba_id, page)
 
 
 @router.get("/{version}/{phone_id}")
@@ -107,19 +100,14 @@ async def phone_number(
     if phone_id in simulator.media.objects:
         # Meta's ids share one space: a media id is read at the same path as a number.
         return await media_graph.lookup(simulator, phone_id, request)
-    code = None
-    try:
+
+    async def node() -> dict[str, Any]:
         await latency(simulator)
         header = request.headers.get("authorization", "")
         business = simulator.businesses.authorize(phone_id, header, "get")
-        webhook_url = simulator.faults.behaviour.webhook_url
-        status_code, answer = 200, phone_numbers.node(business, fields, webhook_url)
-    except GraphError as exc:
-        status_code, answer, code = exc.status_code, exc.body(), exc.code
-        log.info("graph.error", code=exc.code, status_code=status_code)
-    simulator.metrics.graph_answered("phone_number", code)
-    record(simulator, request, phone_id, None, status_code, answer)
-    return JSONResponse(answer, status_code=status_code)
+        return phone_numbers.node(business, fields, simulator.faults.behaviour.webhook_url)
+
+    return await answered(simulator, request, "phone_number", phone_id, node)
 
 
 async def _handle(

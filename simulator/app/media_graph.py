@@ -23,7 +23,7 @@ from starlette.formparsers import MultiPartException
 from app.businesses import Business
 from app.deps import simulator_of
 from app.errors import GraphError, InvalidParameterError, UnknownObjectError
-from app.graph_calls import VERSION, latency, record
+from app.graph_calls import VERSION, answered, latency
 from app.media import MAX_UPLOAD_BYTES, Media, kind_of_upload
 from app.simulator import Simulator
 
@@ -78,18 +78,13 @@ def url_answer(simulator: Simulator, media: Media, request: Request) -> dict[str
 
 async def lookup(simulator: Simulator, media_id: str, request: Request) -> JSONResponse:
     """`GET /{version}/{media_id}`: app/graph.py's node read, for an id that is a media's."""
-    code = None
-    try:
+
+    async def url() -> dict[str, Any]:
         await latency(simulator)
         _fault(simulator)
-        media = authorize(simulator, media_id, request, "get")
-        status_code, answer = 200, url_answer(simulator, media, request)
-    except GraphError as exc:
-        status_code, answer, code = exc.status_code, exc.body(), exc.code
-        log.info("graph.error", code=exc.code, status_code=status_code)
-    simulator.metrics.graph_answered("media_url", code)
-    record(simulator, request, media_id, None, status_code, answer)
-    return JSONResponse(answer, status_code=status_code)
+        return url_answer(simulator, authorize(simulator, media_id, request, "get"), request)
+
+    return await answered(simulator, request, "media_url", media_id, url)
 
 
 @router.post(
@@ -101,23 +96,20 @@ async def upload(version: str, phone_id: str, request: Request) -> JSONResponse:
     if not VERSION.match(version):
         raise HTTPException(status_code=404)
     simulator = simulator_of(request)
-    code = None
     shown: dict[str, Any] | None = None  # what is recorded: the form, not the file's bytes
-    try:
+
+    async def upload() -> dict[str, Any]:
+        nonlocal shown
         await latency(simulator)
         business = simulator.businesses.authorize(
             phone_id, request.headers.get("authorization", ""), "post"
         )
         _fault(simulator)
         shown, media = await _store_upload(simulator, business, request)
-        status_code, answer = 200, {"id": media.id}
         log.info("media.uploaded", media_id=media.id, mime_type=media.mime_type)
-    except GraphError as exc:
-        status_code, answer, code = exc.status_code, exc.body(), exc.code
-        log.info("graph.error", code=exc.code, status_code=status_code)
-    simulator.metrics.graph_answered("media_upload", code)
-    record(simulator, request, phone_id, shown, status_code, answer)
-    return JSONResponse(answer, status_code=status_code)
+        return {"id": media.id}
+
+    return await answered(simulator, request, "media_upload", phone_id, upload, lambda: shown)
 
 
 async def _store_upload(
@@ -192,17 +184,14 @@ async def delete(version: str, media_id: str, request: Request) -> JSONResponse:
     if not VERSION.match(version):
         raise HTTPException(status_code=404)
     simulator = simulator_of(request)
-    code = None
-    try:
+
+    async def remove() -> dict[str, Any]:
         await latency(simulator)
         media = authorize(simulator, media_id, request, "delete")
         del simulator.media.objects[media.id]
-        status_code, answer = 200, {"success": True}
-    except GraphError as exc:
-        status_code, answer, code = exc.status_code, exc.body(), exc.code
-    simulator.metrics.graph_answered("media_delete", code)
-    record(simulator, request, media_id, None, status_code, answer)
-    return JSONResponse(answer, status_code=status_code)
+        return {"success": True}
+
+    return await answered(simulator, request, "media_delete", media_id, remove)
 
 
 def _fault(simulator: Simulator) -> None:
