@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import httpx
 
+from app.core.costs import COSTS
 from app.core.errors import TransientError
 from app.media.attachment import digest_hex, mime_of
 from app.settings import Settings
@@ -80,11 +81,19 @@ class MediaGraph:
     def _auth(token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
+    def _request(self, method: str, url: str, **kwargs: Any) -> Any:
+        """A request on the shared pool, counted with the process's others (app/core/costs.py)."""
+        COSTS.http_requests += 1
+        return self._pool.request(method, url, **kwargs)
+
     async def lookup(self, media_id: str, token: str) -> MediaInfo:
         """`GET /{media_id}`: where the file is (a URL valid for 5 minutes) and what it is."""
         try:
-            async with self._pool.get(
-                f"{self._base_url}/{media_id}", headers=self._auth(token), allow_redirects=False
+            async with self._request(
+                "GET",
+                f"{self._base_url}/{media_id}",
+                headers=self._auth(token),
+                allow_redirects=False,
             ) as response:
                 body = await response.read()
                 status = response.status
@@ -118,8 +127,8 @@ class MediaGraph:
         size = 0
         head = b""
         try:
-            async with self._pool.get(
-                url, headers=self._auth(token), allow_redirects=False
+            async with self._request(
+                "GET", url, headers=self._auth(token), allow_redirects=False
             ) as response:
                 if response.status in {401, 403, 404, 410}:
                     # Meta's URL lives 5 minutes: the next attempt asks for a fresh one.
@@ -164,7 +173,8 @@ class MediaGraph:
         try:
             with path.open("rb") as handle:
                 form.add_field("file", handle, filename=filename, content_type=mime_type)
-                async with self._pool.post(
+                async with self._request(
+                    "POST",
                     f"{self._base_url}/{phone_number_id}/media",
                     data=form,
                     headers=self._auth(token),

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from app.core.costs import COSTS
+
 from .conftest import TOKEN, MediaWorld, media_webhook
 from .fake_graph import JPEG, OGG, PDF
 
@@ -17,10 +19,12 @@ async def test_an_image_is_fetched_stored_and_served_on_every_backend(
 ) -> None:
     world = media_everywhere
     sha = world.meta.add("5001", JPEG, "image/jpeg", TOKEN)
+    requests_before = COSTS.http_requests
     await world.post(media_webhook("image", "5001", sha, "wamid.img1"))
     message = await world.message("wamid.img1")
 
     media = await world.media_of(message.id)
+    assert COSTS.http_requests - requests_before == 2  # the lookup and the download, counted
     assert media == {
         "kind": "image",
         "mime_type": "image/jpeg",
