@@ -1,5 +1,6 @@
 import asyncio
 import atexit
+import functools
 import json
 import os
 import shutil
@@ -81,6 +82,18 @@ def make_settings(**overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+@functools.cache
+def _openapi_text() -> str:
+    return json.dumps(create_app(make_settings()).openapi())
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document a router serves at /openapi.json, a copy of its own for each caller:
+    made once per test process (most of a second each time, in several test modules)."""
+    described: dict[str, Any] = json.loads(_openapi_text())
+    return described
 
 
 def _with_state(app: ASGIApp, state: dict[str, Any]) -> ASGIApp:

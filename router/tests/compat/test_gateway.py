@@ -11,7 +11,6 @@ import pytest
 import respx
 
 from app.auth.roles import Role
-from app.main import create_app
 
 from ..backends import fresh_rabbitmq, fresh_redis, fresh_store, tcp_proxy
 from ..conftest import (
@@ -20,6 +19,7 @@ from ..conftest import (
     SERVER_URL,
     RouterUnderTest,
     make_settings,
+    openapi_document,
     running_router,
 )
 from ..factories import channels, tenants
@@ -220,7 +220,7 @@ async def test_an_unreachable_rate_limit_store_is_a_503_here_and_on_health(
 
 
 def test_the_gateways_paths_are_in_the_openapi() -> None:
-    paths = create_app(make_settings()).openapi()["paths"]
+    paths = openapi_document()["paths"]
 
     for path in [*PATHS[:2], "/rate-limit/stats/{phone_number}"]:
         assert set(paths[path]) == {"get"}

@@ -10,15 +10,14 @@ import pytest
 from schemathesis.core.jsonschema import FANCY_REGEX_OPTIONS
 
 from app.auth.roles import Role
-from app.main import create_app
 
-from ..conftest import ADMIN_KEY, make_settings
+from ..conftest import ADMIN_KEY, openapi_document
 from ..world import Platform, World
 
 
 @pytest.fixture(scope="module")
 def openapi() -> dict[str, Any]:
-    described: dict[str, Any] = create_app(make_settings()).openapi()
+    described: dict[str, Any] = openapi_document()
     return described
 
 

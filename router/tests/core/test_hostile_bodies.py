@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 
 from app.main import create_app
 
-from ..conftest import ADMIN_KEY, APP_SECRET, RouterUnderTest, make_settings
+from ..conftest import ADMIN_KEY, APP_SECRET, RouterUnderTest, make_settings, openapi_document
 from ..hostile_bodies import BODIES, Body, Operation, any_body, one_connection, served
 from ..hostile_bodies import write_operations as openapi_writes
 from ..hostile_bodies import wrong_answer as wrong_for_json
 from ..meta import sign
 
 WEBHOOK = Operation("POST", "/webhook", takes_json=False)
-OPENAPI = create_app(make_settings()).openapi()
+OPENAPI = openapi_document()
 OPERATIONS = [*openapi_writes(OPENAPI), WEBHOOK]
 # The endpoints that take a file too, as a multipart form (app/media/uploads.py): a multipart body
 # is theirs to read (any 4xx for a bad one), and their 415 names both types they take.
@@ -162,7 +162,7 @@ async def test_a_422_echoes_an_input_only_when_it_is_short_and_printable(
 
 
 def test_every_json_body_declares_400_413_and_415() -> None:
-    openapi = create_app(make_settings()).openapi()
+    openapi = openapi_document()
     operations = [
         operation
         for methods in openapi["paths"].values()

@@ -10,7 +10,7 @@ from app.main import create_app
 from app.observability.metrics import Metrics, PrometheusMetrics
 from app.settings import SettingsError
 
-from ..conftest import APP_SECRET, make_settings, running_router
+from ..conftest import APP_SECRET, make_settings, openapi_document, running_router
 from ..graph_api import GraphApi
 from ..meta import signed, text_message
 
@@ -75,7 +75,7 @@ async def test_openmetrics_is_answered_to_a_scraper_that_asks_for_it(database_ur
 
 
 def test_metrics_is_not_part_of_the_api_description() -> None:
-    paths = create_app(make_settings()).openapi()["paths"]
+    paths = openapi_document()["paths"]
 
     assert "/metrics" not in paths
     assert {p for p in paths if p.startswith("/api/v1/monitoring")} == {
