@@ -30,7 +30,7 @@ from app.events.bus import bus_for
 from app.events.hub import EventHub
 from app.events.service import HUB_KEY
 from app.ignore_rules.directory import IgnoreRuleDirectory
-from app.jobs.queue import JobQueue, Sweeper
+from app.jobs.queue import JobQueue, LeaseKeeper, Sweeper
 from app.jobs.retries import RetryPolicy
 from app.jobs.scheduler import Scheduler
 from app.media.blobs import BlobStore, blob_store
@@ -201,6 +201,9 @@ def lifespan_of(
                 return await repository.leases.resumable(stale)
 
             sweeper = Sweeper(resumable, queue.enqueue, settings.router_sweep_seconds)
+            keeper = LeaseKeeper(
+                lambda: queue.running_ids, repository.leases.keep, settings.router_lease_seconds
+            )
             scheduler = Scheduler(
                 engine, queue.enqueue, settings.router_scheduler_interval_seconds, events
             )
@@ -211,6 +214,7 @@ def lifespan_of(
                 except Exception:
                     log.exception("router.resume_failed", detail="the periodic sweep will retry")
                 sweeper.start()
+                keeper.start()
                 scheduler.start()
             monitoring = start_monitoring(settings, engine, metrics, queue, backend, limiter)
             log.info(
@@ -258,6 +262,7 @@ def lifespan_of(
                 await scheduler.stop()
                 await sweeper.stop()
                 stopped = await queue.drain(SHUTDOWN_GRACE_SECONDS)
+                await keeper.stop()
                 await pipeline.aclose()
                 await repository.leases.release(stopped)
                 await queue.stop()

@@ -153,6 +153,21 @@ class LeaseRepository(RepositoryBase):
 
         await self._writer.write(self._each, extend)
 
+    async def keep(self, message_ids: Sequence[int], lease_seconds: float) -> None:
+        """Hold the messages of jobs still running for `lease_seconds` from now; a lease a wait
+        made longer stays as it is, and a message no longer held is left alone."""
+
+        async def keep(connection: AsyncConnection) -> None:
+            c = messages.c
+            until = after(utcnow(), lease_seconds)
+            await connection.execute(
+                update(messages)
+                .where(c.id.in_(message_ids), HELD, c.lease_until < until)
+                .values(lease_until=until)
+            )
+
+        await self._writer.write(self._each, keep)
+
     async def count_attempt(self, message_id: int) -> None:
         async def count(connection: AsyncConnection) -> None:
             await connection.execute(

@@ -213,6 +213,11 @@ class JobQueue:
         return len(self._in_flight)
 
     @property
+    def running_ids(self) -> list[int]:
+        """The messages whose jobs run in this process now."""
+        return list(self._in_flight.values())
+
+    @property
     def busy(self) -> bool:
         """Jobs running or waiting in this process (the in-process broker's included)."""
         return bool(self._in_flight) or bool(self._waiting)
@@ -275,6 +280,45 @@ class Sweeper:
         if ids:
             log.info("sweep.requeued", messages=len(ids))
         return len(ids)
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+
+
+class LeaseKeeper:
+    """While a job runs, its message stays held: every third of a lease, the leases of the jobs
+    running in this process are renewed, in one statement.
+
+    A lease says how long a job may take before another worker takes its message over. A job that
+    outlasts it while it still works (a slow Graph API or Server, an agent's model, a wait for the
+    rate limit, a machine too busy to run it) would otherwise be taken over by a second worker,
+    which finds its send started and, its reply unknown, sends it again. A process that stops
+    renewing (killed, frozen) loses its messages to the sweep a lease later, as before.
+    """
+
+    def __init__(
+        self,
+        running: Callable[[], list[int]],
+        keep: Callable[[list[int], float], Awaitable[None]],
+        lease_seconds: float,
+    ) -> None:
+        self._running = running
+        self._keep = keep
+        self._lease_seconds = lease_seconds
+        self._loop = Periodic(
+            "lease-keeper",
+            self.renew,
+            lease_seconds / 3,
+            lambda _: log.exception("leases.renew_failed"),
+            wait_first=True,  # a job just claimed holds a whole lease
+        )
+
+    async def renew(self) -> None:
+        if ids := self._running():
+            await self._keep(ids, self._lease_seconds)
 
     def start(self) -> None:
         self._loop.start()

@@ -68,6 +68,34 @@ async def test_concurrent_redeliveries_get_one_reply(
     assert graph_route.call_count == 1
 
 
+@pytest.mark.parametrize("queue", ["redis", "rabbitmq"])
+async def test_a_job_that_outlasts_its_lease_is_not_taken_over_and_sends_once(
+    queue: str, database_url: str, server_route: respx.Route, graph_route: GraphApi
+) -> None:
+    """The Graph API takes three leases to accept the send, while the sweep looks for messages
+    whose lease ran out every 0.2 s. The job still at it keeps its lease: no second worker takes
+    the message over, finds the send started and sends it again (a shared queue, where this
+    process cannot tell a job waiting from one running)."""
+    settings = make_settings(
+        database_url=database_url, router_resend_wait_seconds=0.5, **await fresh_queue(queue)
+    )
+    slow = 3 * settings.router_lease_seconds
+
+    async def accept_late(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(slow)
+        return accepted("wamid.late")
+
+    graph_route.mock(side_effect=accept_late)
+    async with running_router(settings) as router:
+        await post(router, text_message("wamid.slow", "hi"))
+        await router.settle(timeout=slow + 10)
+        stored = await messages(router, direction="inbound")
+
+    assert graph_route.call_count == 1
+    assert server_route.call_count == 1
+    assert stored[0]["status"] == "replied"
+
+
 async def test_the_server_down_then_up_gives_one_reply(
     backends: dict[str, str], mock_http: respx.MockRouter, graph_route: GraphApi
 ) -> None:
