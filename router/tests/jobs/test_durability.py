@@ -2,11 +2,14 @@
 
 import asyncio
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import respx
+
+from app.core.clock import utcnow
 
 from ..backends import fresh_rabbitmq, migrated_postgres, rabbitmq_ready_messages, tcp_proxy
 from ..conftest import (
@@ -94,6 +97,34 @@ async def test_a_job_that_outlasts_its_lease_is_not_taken_over_and_sends_once(
     assert graph_route.call_count == 1
     assert server_route.call_count == 1
     assert stored[0]["status"] == "replied"
+
+
+async def test_keeping_leases_lengthens_held_ones_alone(
+    stores: dict[str, str], server_route: respx.Route, graph_route: GraphApi
+) -> None:
+    async with running_router(make_settings(**stores)) as router:
+        await router.state.sweeper.stop()
+        leases, reads = router.repository.leases, router.repository.reads
+        short, long, finished = await router.repository.inbound.store_webhook(
+            [parsed_text(f"wamid.keep{i}", wa_id=f"1555091000{i}") for i in range(3)], [], "r"
+        )
+        for message_id, seconds in ((short, 1), (long, 600)):
+            assert await leases.claim(message_id, lease_seconds=seconds) is not None
+
+        async def lease_of(message_id: int) -> datetime | None:
+            message = await reads.get(message_id)
+            assert message is not None
+            return message.lease_until
+
+        before = {id_: await lease_of(id_) for id_ in (short, long, finished)}
+        await leases.keep([short, long, finished], 300)
+        now = utcnow()
+
+        kept = await lease_of(short)
+        assert kept is not None
+        assert now + timedelta(seconds=290) < kept
+        assert await lease_of(long) == before[long]  # a longer lease is not shortened
+        assert await lease_of(finished) is None  # not held: nothing to keep
 
 
 async def test_the_server_down_then_up_gives_one_reply(
